@@ -1,0 +1,3 @@
+from stix.cli import main
+
+main()

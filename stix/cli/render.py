@@ -1,0 +1,35 @@
+"""Small output helpers shared by the commands."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@cache
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def ok(message: str) -> None:
+    from rich.markup import escape
+
+    console().print(f"[green]✓[/] {escape(message)}")
+
+
+def error(message: str) -> None:
+    from rich.markup import escape
+
+    err_console().print(f"[bold red]error:[/] {escape(message)}")

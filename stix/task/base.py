@@ -1,0 +1,51 @@
+"""Shared pieces of the task schema: the strict base model and small field types."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StrictModel(BaseModel):
+    """User-facing config: unknown keys are errors, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, populate_by_name=True)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _scalar_to_str(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _stringify_values(value: Any) -> Any:
+    # YAML turns `PORT: 8000` into an int; environment values are strings.
+    if isinstance(value, dict):
+        return {k: _scalar_to_str(v) for k, v in value.items()}
+    return value
+
+
+def _check_env_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str) or not ENV_NAME.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+    return value
+
+
+EnvMap = Annotated[
+    dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values)
+]
+StrMap = Annotated[dict[str, str], BeforeValidator(_stringify_values)]

@@ -1,0 +1,129 @@
+"""Reading task files: YAML → validated Task, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from stix.errors import Problem, TaskError
+from stix.task.base import did_you_mean
+from stix.task.model import Pipeline, Task
+from stix.task.resources import Resources
+from stix.task.storage import StorageMount
+from stix.yamlio import Document, load_documents
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def substitute(value: Any, envs: Mapping[str, str | None]) -> Any:
+    """Replace ${VAR} from `envs` in every string (and mapping key) of `value`; unknown or
+    null variables are left as written, as SkyPilot does."""
+    if isinstance(value, str):
+        return _VAR.sub(lambda m: envs.get(m[1]) or m[0], value)
+    if isinstance(value, list):
+        return [substitute(v, envs) for v in value]
+    if isinstance(value, dict):
+        return {substitute(k, envs): substitute(v, envs) for k, v in value.items()}
+    return value
+
+
+def _model_for(loc: tuple[Any, ...]) -> type | None:
+    """Which model a pydantic error location points into (for 'did you mean')."""
+    model: type | None = Task
+    for part in loc[:-1]:
+        if part in ("resources", "any_of", "ordered"):
+            model = Resources
+        elif part == "file_mounts":
+            model = StorageMount
+        elif part == "job_recovery" or part == "autostop":
+            model = None
+    return model
+
+
+def _problems(exc: ValidationError, doc: Document, prefix: tuple[Any, ...]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("@")))
+        path = ".".join(str(p) for p in loc)
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if err["type"] == "extra_forbidden":
+            model = _model_for(loc)
+            fields = list(getattr(model, "model_fields", {})) if model else []
+            message = f"unknown field{did_you_mean(str(loc[-1]), fields)}"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
+            message += f" (got {err['input']!r})"
+        mark = doc.locate(tuple(prefix) + loc)
+        problems.append(Problem(path, message, *(mark or (None, None))))
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _task_from(doc: Document, source: str, overrides: Mapping[str, str]) -> Task:
+    data = doc.data
+    if data is None:
+        raise TaskError(source, [Problem("", "the task is empty")])
+    if not isinstance(data, dict):
+        raise TaskError(source, [Problem("", f"a task must be a mapping, got {type(data).__name__}",
+                                         *(doc.locate(()) or (None, None)))])
+    data = dict(data)
+    envs = data.get("envs")
+    if overrides:
+        envs = {**(envs if isinstance(envs, dict) else {}), **overrides}
+        data["envs"] = envs
+    if isinstance(envs, dict):
+        str_envs = {k: None if v is None else str(v) for k, v in envs.items()}
+        for key in ("file_mounts", "workdir", "volumes"):
+            if key in data:
+                data[key] = substitute(data[key], str_envs)
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        raise TaskError(source, _problems(exc, doc, ())) from None
+
+
+def parse_tasks(text: str, source: str = "<task>",
+                env_overrides: Mapping[str, str] | None = None) -> Pipeline:
+    """Every task in `text`; several YAML documents make a pipeline (an optional first
+    document holding only `name` names it)."""
+    docs = load_documents(text, source)
+    if not docs:
+        raise TaskError(source, [Problem("", "the file is empty")])
+    name = None
+    first = docs[0].data
+    if len(docs) > 1 and isinstance(first, dict) and set(first) == {"name"}:
+        name = first["name"]
+        docs = docs[1:]
+    tasks = [_task_from(d, source, env_overrides or {}) for d in docs]
+    return Pipeline(name=name if isinstance(name, str) else None, tasks=tasks)
+
+
+def _read(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskError(str(path), [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise TaskError(str(path), [Problem("", "is a directory, not a task file")]) from None
+    except UnicodeDecodeError as exc:
+        raise TaskError(str(path), [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise TaskError(str(path), [Problem("", exc.strerror or str(exc))]) from None
+
+
+def load_pipeline(path: str | Path, env_overrides: Mapping[str, str] | None = None) -> Pipeline:
+    return parse_tasks(_read(path), str(path), env_overrides)
+
+
+def load_task(path: str | Path, env_overrides: Mapping[str, str] | None = None) -> Task:
+    """The one task in a file; a pipeline file is an error here (use load_pipeline)."""
+    pipeline = load_pipeline(path, env_overrides)
+    if len(pipeline.tasks) != 1:
+        raise TaskError(str(path), [Problem("", f"holds a pipeline of {len(pipeline.tasks)} "
+                                                "tasks; expected one task")])
+    return pipeline.tasks[0]

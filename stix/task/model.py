@@ -1,0 +1,102 @@
+"""The task: SkyPilot's task schema as strict pydantic models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Field, Tag, field_validator
+
+from stix.task.base import EnvMap, StrictModel
+from stix.task.resources import Resources
+from stix.task.storage import StorageMount, parse_bucket_uri
+
+
+class GitWorkdir(StrictModel):
+    url: str
+    ref: str | None = None
+
+
+def _mount_kind(value: Any) -> str:
+    return "@path" if isinstance(value, str) else "@storage"
+
+
+FileMountValue = Annotated[
+    Annotated[str, Tag("@path")] | Annotated[StorageMount, Tag("@storage")],
+    Discriminator(_mount_kind),
+]
+
+
+class Task(StrictModel):
+    """One unit of work: where it runs (`resources`, `num_nodes`) and what it runs."""
+
+    name: str | None = None
+    workdir: str | GitWorkdir | None = None
+    num_nodes: int = Field(1, ge=1, le=4096)
+    resources: Resources = Field(default_factory=Resources)
+    envs: EnvMap = Field(default_factory=dict, description="null: must be given with --env")
+    secrets: EnvMap = Field(default_factory=dict, description="never written to stacks")
+    file_mounts: dict[str, FileMountValue] = Field(default_factory=dict)
+    volumes: dict[str, str] = Field(default_factory=dict)
+    setup: str | None = None
+    run: str | None = None
+    config: dict[str, Any] | None = None
+    service: dict[str, Any] | None = Field(None, description="kept for serving; not used yet")
+    event_callback: str | None = None
+
+    @field_validator("envs", "secrets", "file_mounts", "volumes", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _null_resources(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("file_mounts")
+    @classmethod
+    def _mount_targets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for target, source in value.items():
+            if not (target.startswith("/") or target.startswith("~")):
+                raise ValueError(
+                    f"mount target {target!r} must be an absolute path or start with ~"
+                )
+            if isinstance(source, str):
+                parse_bucket_uri(source)
+        return value
+
+    def missing_envs(self) -> list[str]:
+        """Env/secret names declared null: they must be supplied (--env/--secret)."""
+        return sorted(k for k, v in {**self.envs, **self.secrets}.items() if v is None)
+
+    def local_mounts(self) -> dict[str, str]:
+        return {t: s for t, s in self.file_mounts.items()
+                if isinstance(s, str) and parse_bucket_uri(s) is None}  # fmt: skip
+
+    def storage_mounts(self) -> dict[str, StorageMount]:
+        """Every bucket the task uses: storage mappings, and bare URIs (copied, like SkyPilot)."""
+        out: dict[str, StorageMount] = {}
+        for target, source in self.file_mounts.items():
+            if isinstance(source, StorageMount):
+                out[target] = source
+            elif parse_bucket_uri(source) is not None:
+                out[target] = StorageMount(source=source, mode="COPY")
+        return out
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """A dict that reloads to an equal Task (defaults and nulls left out)."""
+        data = self.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+        data["resources"] = self.resources.to_yaml_dict()
+        if not data["resources"]:
+            del data["resources"]
+        for key in ("envs", "secrets"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        return data
+
+
+class Pipeline(StrictModel):
+    """Several tasks in one file (YAML documents), run one after another."""
+
+    name: str | None = None
+    tasks: list[Task]

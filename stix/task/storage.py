@@ -1,0 +1,77 @@
+"""`file_mounts:` entries: local paths, bucket URIs, and storage mappings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stix.task.base import StrictModel
+
+STORES = ("s3", "gcs", "azure", "r2", "ibm", "oci", "nebius")
+_SCHEMES = {"s3": "s3", "gs": "gcs", "r2": "r2", "cos": "ibm", "oci": "oci", "nebius": "nebius"}
+_AZURE = re.compile(r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/"
+                    r"(?P<container>[^/]+)(?:/(?P<path>.*))?$")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BucketRef:
+    store: str
+    bucket: str
+    path: str = ""
+    account: str | None = None  # Azure storage account
+
+
+def parse_bucket_uri(uri: str) -> BucketRef | None:
+    """The bucket a URI names, or None when it is not a bucket URI (a local path)."""
+    match = _AZURE.match(uri)
+    if match:
+        return BucketRef("azure", match["container"], match["path"] or "", match["account"])
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.lower() not in _SCHEMES:
+        if sep and scheme.lower() in ("http", "https"):
+            return None
+        if sep:
+            raise ValueError(f"unsupported storage URI scheme {scheme + '://'!r} in {uri!r}")
+        return None
+    bucket, _, path = rest.partition("/")
+    if not bucket:
+        raise ValueError(f"storage URI {uri!r} names no bucket")
+    return BucketRef(_SCHEMES[scheme.lower()], bucket, path)
+
+
+class StorageMount(StrictModel):
+    """A bucket mounted or copied onto the nodes (created by the stack when it has a
+    `name` and no existing bucket `source`)."""
+
+    name: str | None = None
+    source: str | list[str] | None = None
+    store: Literal["s3", "gcs", "azure", "r2", "ibm", "oci", "nebius"] | None = None
+    mode: Literal["MOUNT", "COPY", "MOUNT_CACHED"] = "MOUNT"
+    persistent: bool = True
+    config: dict[str, Any] | None = None
+    force_delete: bool | None = Field(None, alias="_force_delete")
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _needs_something(self) -> StorageMount:
+        if not self.name and not self.source:
+            raise ValueError("a storage mount needs a name or a source")
+        if isinstance(self.source, str):
+            parse_bucket_uri(self.source)
+        return self
+
+    def bucket(self) -> BucketRef | None:
+        """The existing bucket this mounts, if `source` is a bucket URI."""
+        return parse_bucket_uri(self.source) if isinstance(self.source, str) else None
