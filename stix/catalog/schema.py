@@ -1,0 +1,44 @@
+"""The catalog row: one offering (instance type × region × zone) with its price.
+
+A row is complete: for clouds that attach GPUs to a host VM (GCP N1 + T4, say) the row
+is the pair, priced as host + accelerators, so the optimizer compares whole offerings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Column order of catalog_data/<cloud>/vms.csv; the header row must match exactly.
+COLUMNS = (
+    "instance_type",           # cloud's name; GCP pairs are "n1-standard-8" with accelerator set
+    "vcpus",                   # float
+    "memory_gib",              # float
+    "accelerator",             # canonical name (A100, A100-80GB, H100, L4 ...) or empty
+    "accelerator_count",       # float (0 when none; fractions allowed)
+    "accelerator_memory_gib",  # per accelerator, float, empty when none
+    "region",
+    "zone",                    # empty when the cloud prices per region only (Azure)
+    "price",                   # on-demand USD per hour, float
+    "spot_price",              # USD per hour, empty when spot is not offered there
+    "arch",                    # x86_64 | arm64
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    cloud: str
+    instance_type: str
+    vcpus: float
+    memory_gib: float
+    accelerator: str | None
+    accelerator_count: float
+    accelerator_memory_gib: float | None
+    region: str
+    zone: str | None
+    price: float
+    spot_price: float | None
+    arch: str = "x86_64"
+
+    def hourly(self, spot: bool) -> float | None:
+        """$/h for one node, or None when that market is not offered here."""
+        return self.spot_price if spot else self.price
