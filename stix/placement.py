@@ -1,0 +1,72 @@
+"""Placement: the optimizer's decision, and everything a program needs to build a cluster.
+
+It is the boundary between choosing (optimizer) and building (stack programs, node
+bootstrap): nothing here refers back to the task file, and nothing is missing that a
+program would have to look up again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlacementAccelerator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    count: float
+    memory_gib: float | None = None
+
+
+class Bucket(BaseModel):
+    """A bucket the cluster uses: created by the stack (`create`) or existing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: Literal["s3", "gcs", "azure", "r2", "ibm", "oci", "nebius"]
+    name: str
+    mount_path: str
+    mode: Literal["MOUNT", "COPY", "MOUNT_CACHED"] = "MOUNT"
+    create: bool = True
+    persistent: bool = True
+    prefix: str = ""
+    account: str | None = None  # Azure storage account
+
+
+class Placement(BaseModel):
+    """Where and on what one cluster runs, with its price at decision time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cluster: str
+    cloud: str
+    region: str
+    zone: str | None = None
+    instance_type: str
+    num_nodes: int = Field(1, ge=1)
+    use_spot: bool = False
+    vcpus: float
+    memory_gib: float
+    accelerator: PlacementAccelerator | None = None
+    arch: str = "x86_64"
+    hourly_price: float = Field(description="USD per hour for one node")
+    image_id: str | None = None
+    disk_size: int = 256
+    disk_tier: str | None = None
+    ports: list[int | str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    buckets: list[Bucket] = Field(default_factory=list)
+    ssh_user: str = "stix"
+    autostop_minutes: int | None = None
+    autostop_down: bool = False
+    extra: dict[str, Any] = Field(default_factory=dict, description="provider-specific knobs")
+
+    @property
+    def total_hourly_price(self) -> float:
+        return self.hourly_price * self.num_nodes
+
+    @property
+    def gpus_per_node(self) -> float:
+        return self.accelerator.count if self.accelerator else 0.0

@@ -1,0 +1,32 @@
+"""Provider registry: name → class, imported only when asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+from stix.errors import StixError
+from stix.providers.base import CredentialStatus, Provider
+
+# "module:Class" so that listing providers imports nothing.
+_REGISTRY: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    _REGISTRY[name] = target
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Provider:
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise StixError(f"stix has no provider {name!r}; it has {', '.join(names())}") from None
+    module, _, cls = target.partition(":")
+    provider: Provider = getattr(importlib.import_module(module), cls)()
+    return provider
+
+
+__all__ = ["CredentialStatus", "Provider", "get", "names", "register"]
