@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,pulumi]'
 # PYTHONDONTWRITEBYTECODE is set on these machines: compile explicitly, or every process
 # recompiles the (large) dependencies on import.
 .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null || true
