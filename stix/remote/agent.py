@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""stix node agent: a small job queue that runs on every node (standard library, Python >= 3.8).
+
+Shipped as one file to `~/.stix/agent.py` and run as `python3 ~/.stix/agent.py COMMAND ...`.
+Jobs run detached, so they outlive the SSH session that started them. State lives under
+$STIX_AGENT_HOME (default ~/.stix/agent/): `jobs/<id>/` holds script.sh, env.json (0600),
+status.json (replaced atomically), log (stdout+stderr, raw bytes), runner.lock, lock.
+Every command prints JSON on stdout (`logs` prints raw log bytes); a failure exits non-zero
+with `{"error": "..."}` on stderr.
+
+  submit --job-id ID --name NAME [--cwd DIR] [--env-file F.json] [--script-file F]
+      Script from --script-file, else stdin. With --stdin-json, stdin is instead one JSON
+      object {"script": str, "env": {str: str}, "cwd": str?} (keeps secrets out of argv).
+      Runs `bash script.sh` in DIR with os.environ + PYTHONUNBUFFERED=1 + env, in its own
+      process group, and prints {"job_id", "status": "RUNNING", "pid"}. Ids are the
+      client's ([A-Za-z0-9._-], max 128); an existing id is an error.
+  status [ID ...]      {"jobs": [{job_id, name, status, submitted_at, started_at, ended_at,
+                       exit_code, pid, reason}]}, newest last; status is PENDING | RUNNING |
+                       SUCCEEDED | FAILED | CANCELLED; times ISO-8601 UTC or null. A job whose
+                       runner died without recording an end is FAILED, exit_code null, reason.
+  logs ID [--offset N] [--follow]   raw log bytes from byte N; --follow streams until the
+                       job ended and the log is drained. Clients count bytes to re-attach.
+  cancel ID ... | --all [--grace S]  SIGTERM to the job's process group, SIGKILL after S
+                       (default 10) s; {"cancelled": [...], "already_done": [...]}.
+  wait ID [--timeout S]  blocks until the job ends; prints its status object.
+  idle                 {"running": K, "idle_seconds": S} (since the last job ended, or since
+                       the agent home was created; 0 while a job runs).
+  autostop --idle-minutes M [--action CMD]   saves the setting (the idle clock restarts when
+                       it changes), then checks once. Bare `autostop` checks with the saved
+                       setting: what a cron job / timer should run every minute. When no job
+                       runs and idle >= M minutes (counted from the latest of: last job end,
+                       home creation, setting change, boot, last trigger) it runs CMD via
+                       /bin/sh (default `sudo shutdown -h now`). `--show`, `--disable` read and
+                       clear the setting; `--watch [--interval S] [--detach]` loops instead of
+                       cron (one watcher per home).
+  version              {"version": N, "python": "3.x.y"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations are never evaluated at run time, so Python 3.8 is fine
+    Job = dict[str, Any]
+
+VERSION = 1
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+PUBLIC = ("job_id", "name", "status", "submitted_at", "started_at", "ended_at", "exit_code",
+          "pid", "reason")  # fmt: skip
+ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+POLL = 0.05  # seconds between looks at a growing log: output shows within ~50 ms
+DEFAULT_ACTION = "sudo shutdown -h now"
+
+
+class AgentError(Exception):
+    """A failure reported as {"error": ...} on stderr."""
+
+
+# ---- small helpers: time, files, locks ----------------------------------------------------
+
+
+def iso(ts: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def epoch(text: str | None) -> float:
+    return datetime.fromisoformat(text).timestamp() if text else 0.0
+
+
+def emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_json(path: str, obj: Any) -> None:
+    """Write to a temp file and rename, so readers never see a half-written file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def lock_free(path: str) -> bool:
+    """True when nobody holds `path` locked (the runner holds its lock for its whole life)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def agent_home(explicit: str | None = None) -> str:
+    home = explicit or os.environ.get("STIX_AGENT_HOME") or os.path.join("~", ".stix", "agent")
+    home = os.path.abspath(os.path.expanduser(home))
+    os.makedirs(os.path.join(home, "jobs"), mode=0o700, exist_ok=True)
+    marker = os.path.join(home, "home.json")
+    if not os.path.exists(marker):  # first use: remember when, for `idle`
+        tmp = f"{marker}.{os.getpid()}.new"
+        write_json(tmp, {"created_at": iso()})
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, marker)  # atomic, and never overwrites a concurrent creator's
+        os.unlink(tmp)
+    return home
+
+
+def job_dir(home: str, job_id: str) -> str:
+    if not job_id or len(job_id) > 128 or not set(job_id) <= ID_CHARS or job_id[0] in ".-":
+        raise AgentError(f"bad job id {job_id!r}: use letters, digits, '.', '_', '-' (max 128)")
+    return os.path.join(home, "jobs", job_id)
+
+
+# ---- job records ---------------------------------------------------------------------------
+
+
+def load(jdir: str) -> Job:
+    try:
+        return read_json(os.path.join(jdir, "status.json"))
+    except FileNotFoundError:
+        raise AgentError(f"no job {os.path.basename(jdir)!r}") from None
+
+
+def save(jdir: str, job: Job) -> None:
+    write_json(os.path.join(jdir, "status.json"), job)
+
+
+def public(job: Job) -> Job:
+    return {k: job.get(k) for k in PUBLIC}
+
+
+def mark_lost(jdir: str, job: Job) -> None:
+    """The runner is gone but never recorded an end: the job failed; say why, keep the rest."""
+    times = [epoch(job.get("started_at")), epoch(job.get("submitted_at"))]
+    with contextlib.suppress(OSError):
+        times.append(os.stat(os.path.join(jdir, "log")).st_mtime)
+    was = job["status"]
+    job.update(status="FAILED", exit_code=None, ended_at=iso(max(times)))
+    job["reason"] = ("runner process ended without recording an exit (node rebooted or "
+                     f"process killed) while {was}")  # fmt: skip
+    if job.get("cancel_requested"):
+        job.update(status="CANCELLED", reason="cancelled; runner gone")
+    save(jdir, job)
+
+
+def current(jdir: str) -> Job:
+    """The job's record, with a dead runner detected (and written down) on the way."""
+    job = load(jdir)
+    if job["status"] in TERMINAL or not lock_free(os.path.join(jdir, "runner.lock")):
+        return job
+    with locked(os.path.join(jdir, "lock")):
+        job = load(jdir)  # re-read: the runner may have finished just now
+        if job["status"] not in TERMINAL and lock_free(os.path.join(jdir, "runner.lock")):
+            mark_lost(jdir, job)
+    return job
+
+
+def all_jobs(home: str) -> list[Job]:
+    jobs = []
+    root = os.path.join(home, "jobs")
+    for name in os.listdir(root):
+        jdir = os.path.join(root, name)
+        if os.path.exists(os.path.join(jdir, "status.json")):  # else a submit in progress
+            jobs.append(current(jdir))
+    jobs.sort(key=lambda j: (j.get("submitted_ns", 0), j["job_id"]))
+    return jobs
+
+
+# ---- submit and the detached runner ----------------------------------------------------------
+
+
+def read_submission(args: argparse.Namespace) -> Job:
+    """Script, env and cwd from arguments, files or stdin; all checked before anything is made."""
+    spec: Job = {"env": {}, "cwd": args.cwd}
+    if args.stdin_json:
+        try:
+            data = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        except ValueError as exc:
+            raise AgentError(f"--stdin-json: stdin is not JSON: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("script"), str):
+            raise AgentError('--stdin-json: expected {"script": str, "env": {...}, "cwd": str}')
+        spec.update(script=data["script"], env=data.get("env") or {})
+        spec["cwd"] = data.get("cwd") or args.cwd
+    elif args.script_file:
+        with open(os.path.expanduser(args.script_file), encoding="utf-8") as f:
+            spec["script"] = f.read()
+    elif sys.stdin.isatty():
+        raise AgentError("no script: pass --script-file or pipe the script on stdin")
+    else:
+        spec["script"] = sys.stdin.buffer.read().decode("utf-8")
+    if args.env_file:
+        try:
+            spec["env"].update(read_json(os.path.expanduser(args.env_file)))
+        except (OSError, ValueError, TypeError) as exc:
+            raise AgentError(f"--env-file {args.env_file}: {exc}") from None
+    if not isinstance(spec["env"], dict):
+        raise AgentError("env must be a JSON object of strings")
+    for key, value in spec["env"].items():
+        if not key or "=" in key or "\0" in key or not isinstance(value, str) or "\0" in value:
+            raise AgentError(f"env {key!r}: names need no '=' or NUL; values must be strings")
+    spec["cwd"] = os.path.abspath(os.path.expanduser(spec["cwd"] or os.getcwd()))
+    if not os.path.isdir(spec["cwd"]):
+        raise AgentError(f"--cwd {spec['cwd']}: no such directory")
+    return spec
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    home = agent_home()
+    jdir = job_dir(home, args.job_id)
+    spec = read_submission(args)
+    try:
+        os.mkdir(jdir, 0o700)  # atomic: of two submits with one id, exactly one gets here
+    except FileExistsError:
+        raise AgentError(f"job {args.job_id!r} already exists") from None
+    # Take the runner lock now and hand the same open file to the runner, so there is no
+    # moment in which the job looks runner-less.
+    lock_fd = os.open(os.path.join(jdir, "runner.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    with open(os.path.join(jdir, "script.sh"), "w", encoding="utf-8") as f:
+        f.write(spec["script"])
+    write_json(os.path.join(jdir, "env.json"), spec["env"])
+    job: Job = dict.fromkeys(PUBLIC)
+    job.update(job_id=args.job_id, name=args.name, status="PENDING", submitted_at=iso(),
+               submitted_ns=time.time_ns(), cwd=spec["cwd"], cancel_requested=False)
+    save(jdir, job)
+    read_end, write_end = os.pipe()
+    with open(os.path.join(jdir, "runner.err"), "ab") as errors:
+        runner = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "_run", args.job_id, "--home", home,
+             "--lock-fd", str(lock_fd), "--report-fd", str(write_end)],
+            pass_fds=(lock_fd, write_end), start_new_session=True, cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+    os.close(write_end)
+    os.close(lock_fd)
+    report = b""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if select.select([read_end], [], [], 0.5)[0]:
+            chunk = os.read(read_end, 4096)
+            if not chunk:
+                break
+            report += chunk
+    os.close(read_end)
+    if not report:
+        err = os.path.join(jdir, "runner.err")
+        raise AgentError(f"job {args.job_id!r}: runner (pid {runner.pid}) failed; see {err}")
+    started = json.loads(report.decode())
+    if started.get("error"):
+        raise AgentError(f"job {args.job_id!r}: {started['error']}")
+    emit({"job_id": args.job_id, "status": started["status"], "pid": started["pid"]})
+    return 0
+
+
+def finish(jdir: str, returncode: int | None, reason: str | None = None) -> None:
+    with locked(os.path.join(jdir, "lock")):
+        job = load(jdir)
+        code = returncode
+        if returncode is not None and returncode < 0:  # killed by a signal, shell-style code
+            code = 128 - returncode
+            names = {int(v): v.name for v in signal.Signals}
+            reason = reason or f"killed by {names.get(-returncode, -returncode)}"
+        if job.get("cancel_requested"):
+            status = "CANCELLED"
+        elif returncode == 0:
+            status = "SUCCEEDED"
+        else:
+            status = "FAILED"
+        job.update(status=status, exit_code=code, ended_at=iso(), reason=reason)
+        save(jdir, job)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Hidden: the detached runner. Starts bash, waits for it, records how it ended."""
+    jdir = job_dir(args.home, args.job_id)
+    os.set_inheritable(args.lock_fd, False)  # the job must not hold the runner's lock
+    report = os.fdopen(args.report_fd, "w")
+    proc = None
+    try:
+        with locked(os.path.join(jdir, "lock")):
+            job = load(jdir)
+            job["runner_pid"] = os.getpid()
+            if not job.get("cancel_requested"):
+                env = dict(os.environ)
+                env["PYTHONUNBUFFERED"] = "1"
+                env.update(read_json(os.path.join(jdir, "env.json")))
+                with open(os.path.join(jdir, "log"), "ab") as log:
+                    proc = subprocess.Popen(
+                        ["bash", os.path.join(jdir, "script.sh")], cwd=job["cwd"], env=env,
+                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        start_new_session=True)
+                job.update(status="RUNNING", started_at=iso(), pid=proc.pid)
+            save(jdir, job)
+        if proc is None:
+            finish(jdir, None, "cancelled before it started")
+        with contextlib.suppress(OSError):  # the submitter may be gone: fine
+            report.write(json.dumps({"pid": proc.pid if proc else None,
+                                     "status": "RUNNING" if proc else "CANCELLED"}))
+            report.close()
+    except Exception as exc:  # record why, so `status` does not only say "runner gone"
+        finish(jdir, None, f"could not start: {exc}")
+        with contextlib.suppress(OSError):
+            report.write(json.dumps({"error": f"could not start: {exc}"}))
+            report.close()
+        return 1
+    if proc is not None:
+        finish(jdir, proc.wait())  # job end = bash exit, not EOF on the log
+    return 0
+
+
+# ---- reading, following, cancelling, waiting ----------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    home = agent_home()
+    if args.ids:
+        jobs = [current(job_dir(home, jid)) for jid in args.ids]
+        jobs.sort(key=lambda j: (j.get("submitted_ns", 0), j["job_id"]))
+    else:
+        jobs = all_jobs(home)
+    emit({"jobs": [public(j) for j in jobs]})
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    if args.offset < 0:
+        raise AgentError(f"--offset must be >= 0, not {args.offset}")
+    jdir = job_dir(agent_home(), args.job_id)
+    path = os.path.join(jdir, "log")
+    while not os.path.exists(path):  # PENDING: the runner creates the log before bash starts
+        if not args.follow or current(jdir)["status"] in TERMINAL:
+            return 0
+        time.sleep(POLL)
+    out = sys.stdout.buffer
+    try:
+        with open(path, "rb") as log:
+            log.seek(args.offset)
+            while True:
+                # Look at the status BEFORE draining: once an end is recorded, bash has exited
+                # and all it wrote is in the file, so this drain is the last one needed.
+                ended = not args.follow or current(jdir)["status"] in TERMINAL
+                chunk = log.read(1 << 16)
+                while chunk:
+                    out.write(chunk)
+                    chunk = log.read(1 << 16)
+                out.flush()
+                if ended:
+                    return 0
+                time.sleep(POLL)
+    except BrokenPipeError:  # the client went away; nothing to report to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def group_alive(pgid: int) -> bool:
+    """Does any live (non-zombie) process remain in process group `pgid`?"""
+    if os.path.isdir("/proc/self"):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                return True
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    home = agent_home()
+    if args.all == bool(args.ids):
+        raise AgentError("cancel: give job ids or --all (not both)")
+    if args.all:
+        ids = [j["job_id"] for j in all_jobs(home) if j["status"] not in TERMINAL]
+    else:
+        ids = list(dict.fromkeys(args.ids))
+    jdirs = {jid: job_dir(home, jid) for jid in ids}
+    for jdir in jdirs.values():
+        load(jdir)  # all ids must exist before anything is cancelled
+    cancelled, already, groups = [], [], []
+    for jid, jdir in jdirs.items():
+        with locked(os.path.join(jdir, "lock")):
+            job = load(jdir)
+            if job["status"] not in TERMINAL and lock_free(os.path.join(jdir, "runner.lock")):
+                mark_lost(jdir, job)
+            if job["status"] in TERMINAL:
+                already.append(jid)
+                continue
+            job["cancel_requested"] = True
+            save(jdir, job)
+            if job["status"] == "RUNNING":
+                kill_group(job["pid"], signal.SIGTERM)  # under the lock: pid not yet reaped
+                groups.append(job["pid"])
+            cancelled.append(jid)
+    deadline = time.time() + args.grace
+    while groups and time.time() < deadline:
+        groups = [g for g in groups if group_alive(g)]
+        if groups:
+            time.sleep(POLL)
+    for pgid in groups:
+        kill_group(pgid, signal.SIGKILL)
+    deadline = time.time() + 10  # let the runners record the end, so status reads CANCELLED
+    while time.time() < deadline and any(
+            current(jdirs[j])["status"] not in TERMINAL for j in cancelled):  # fmt: skip
+        time.sleep(POLL)
+    emit({"cancelled": cancelled, "already_done": already})
+    return 0
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    jdir = job_dir(agent_home(), args.job_id)
+    deadline = None if args.timeout is None else time.time() + args.timeout
+    while True:
+        job = current(jdir)
+        if job["status"] in TERMINAL:
+            emit(public(job))
+            return 0
+        if deadline is not None and time.time() >= deadline:
+            raise AgentError(f"job {args.job_id!r} still {job['status']} after {args.timeout}s")
+        time.sleep(0.1)
+
+
+# ---- idleness and autostop --------------------------------------------------------------------
+
+
+def idleness(home: str, *extra_marks: float) -> Job:
+    """Running job count, and seconds since the latest sign of activity (0 while running)."""
+    marks = [epoch(read_json(os.path.join(home, "home.json"))["created_at"])]
+    marks.extend(extra_marks)
+    running = 0
+    for job in all_jobs(home):
+        if job["status"] in TERMINAL:
+            marks.append(epoch(job.get("ended_at")))
+        else:
+            running += 1
+    idle = 0.0 if running else max(0.0, time.time() - max(marks))
+    return {"running": running, "idle_seconds": round(idle, 3)}
+
+
+def cmd_idle(args: argparse.Namespace) -> int:
+    emit(idleness(agent_home()))
+    return 0
+
+
+def boot_time() -> float:
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def autostop_check(home: str) -> Job:
+    path = os.path.join(home, "autostop.json")
+    if not os.path.exists(path):
+        return {"enabled": False, "triggered": False}
+    with locked(os.path.join(home, "autostop.lock")):  # one check (and action) at a time
+        setting = read_json(path)
+        marks = (epoch(setting.get("set_at")), epoch(setting.get("last_triggered_at")),
+                 boot_time())
+        state = idleness(home, *marks)
+        out = dict(setting, enabled=True, triggered=False, **state)
+        if state["running"] or state["idle_seconds"] < float(setting["idle_minutes"]) * 60:
+            return out
+        with open(os.path.join(home, "autostop.log"), "ab") as log:
+            log.write(f"{iso()} running: {setting['action']}\n".encode())
+            log.flush()
+            code = subprocess.call(["/bin/sh", "-c", setting["action"]], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        setting.update(last_triggered_at=iso(), last_exit_code=code)
+        write_json(path, setting)
+        out.update(setting, triggered=True)
+        return out
+
+
+def cmd_autostop(args: argparse.Namespace) -> int:
+    home = agent_home()
+    path = os.path.join(home, "autostop.json")
+    if args.disable:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        emit({"enabled": False})
+        return 0
+    if args.show:
+        setting = read_json(path) if os.path.exists(path) else {}
+        emit(dict(setting, enabled=bool(setting), **idleness(home)))
+        return 0
+    if args.idle_minutes is not None:
+        if args.idle_minutes < 0:
+            raise AgentError(f"--idle-minutes must be >= 0, not {args.idle_minutes}")
+        wanted = {"idle_minutes": args.idle_minutes, "action": args.action or DEFAULT_ACTION}
+        with locked(os.path.join(home, "autostop.lock")):
+            old = read_json(path) if os.path.exists(path) else {}
+            if {k: old.get(k) for k in wanted} != wanted:  # a change restarts the idle clock
+                write_json(path, dict(wanted, set_at=iso()))
+    elif args.action:
+        raise AgentError("--action needs --idle-minutes")
+    if not args.watch:
+        emit(autostop_check(home))
+        return 0
+    if args.detach:
+        argv = [sys.executable, os.path.abspath(__file__), "autostop", "--watch",
+                "--interval", str(args.interval)]
+        proc = subprocess.Popen(argv, start_new_session=True, cwd="/", stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, STIX_AGENT_HOME=home))
+        emit({"watching": True, "pid": proc.pid})
+        return 0
+    fd = os.open(os.path.join(home, "autostop.watch.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise AgentError(f"another autostop watcher runs for {home}") from None
+    while True:  # held until killed: the lock says "a watcher runs"
+        autostop_check(home)
+        time.sleep(args.interval)
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    emit({"version": VERSION, "python": platform.python_version()})
+    return 0
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+FLAG = {"action": "store_true"}
+COMMANDS: dict[str, tuple[Any, list[tuple[str, dict[str, Any]]]]] = {
+    "submit": (cmd_submit, [("--job-id", {"required": True}), ("--name", {"default": ""}),
+                            ("--cwd", {}), ("--env-file", {}), ("--script-file", {}),
+                            ("--stdin-json", FLAG)]),
+    "_run": (cmd_run, [("job_id", {}), ("--home", {"required": True}),
+                       ("--lock-fd", {"type": int, "required": True}),
+                       ("--report-fd", {"type": int, "required": True})]),
+    "status": (cmd_status, [("ids", {"nargs": "*"})]),
+    "logs": (cmd_logs, [("job_id", {}), ("--offset", {"type": int, "default": 0}),
+                        ("--follow", FLAG)]),
+    "cancel": (cmd_cancel, [("ids", {"nargs": "*"}), ("--all", FLAG),
+                            ("--grace", {"type": float, "default": 10.0})]),
+    "wait": (cmd_wait, [("job_id", {}), ("--timeout", {"type": float})]),
+    "idle": (cmd_idle, []),
+    "autostop": (cmd_autostop, [("--idle-minutes", {"type": float}), ("--action", {}),
+                                ("--show", FLAG), ("--disable", FLAG), ("--watch", FLAG),
+                                ("--interval", {"type": float, "default": 60.0}),
+                                ("--detach", FLAG)]),
+    "version": (cmd_version, []),
+}  # fmt: skip
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # usage errors are JSON too
+        raise AgentError(f"{self.prog}: {message}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(prog="agent.py", description="stix node agent (see the module docstring)")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    sub.required = True
+    for name, (func, options) in COMMANDS.items():
+        command = sub.add_parser(name)
+        command.set_defaults(func=func)
+        for flag, kwargs in options:
+            command.add_argument(flag, **kwargs)
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except AgentError as exc:
+        message = str(exc)
+    except (OSError, ValueError, KeyError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+    sys.stderr.write(json.dumps({"error": message}) + "\n")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
