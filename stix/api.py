@@ -19,7 +19,7 @@ __all__ = [
     "AcceleratorReq", "Accelerators", "NotFoundError", "Pipeline", "Resources", "StixError",
     "StorageMount", "Task", "TaskError", "UsageError", "load_pipeline", "load_task",
     "parse_tasks", "task_schema",
-]  # fmt: skip
+]
 
 
 def task_schema() -> dict[str, object]:

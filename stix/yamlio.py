@@ -100,8 +100,11 @@ def load_documents(text: str, source: str) -> list[Document]:
     """Parse every document in `text`; raise TaskError naming `source` on any problem."""
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise _fail(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    loader = _Loader(text)
     docs: list[Document] = []
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _fail(source, _reader_message(exc)) from None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -128,6 +131,8 @@ def load_documents(text: str, source: str) -> list[Document]:
             problem = f"YAML tag {_tag_of(exc)} is not allowed (stix builds no objects from YAML)"
         context = f" ({exc.context})" if exc.context and exc.context != problem else ""
         raise _fail(source, f"invalid YAML: {problem}{context}", exc.problem_mark) from None
+    except yaml.reader.ReaderError as exc:
+        raise _fail(source, _reader_message(exc)) from None
     except yaml.YAMLError as exc:
         raise _fail(source, f"invalid YAML: {exc}") from None
     except RecursionError:
@@ -135,6 +140,12 @@ def load_documents(text: str, source: str) -> list[Document]:
     finally:
         loader.dispose()
     return docs
+
+
+def _reader_message(exc: yaml.reader.ReaderError) -> str:
+    char = exc.character
+    shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+    return f"invalid YAML: {exc.reason} (character {shown})"
 
 
 def _tag_of(exc: yaml.MarkedYAMLError) -> str:

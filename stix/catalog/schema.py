@@ -21,7 +21,7 @@ COLUMNS = (
     "price",                   # on-demand USD per hour, float
     "spot_price",              # USD per hour, empty when spot is not offered there
     "arch",                    # x86_64 | arm64
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, slots=True)

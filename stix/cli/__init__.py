@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+try:  # typer ≥ 0.20 ships its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException  # type: ignore[assignment]
 
 from stix import __version__
 from stix.cli import state
@@ -50,12 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     state.debug = "--debug" in args or state.env_debug()
     try:
         result = app(args=args, prog_name="stix", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         state.err("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

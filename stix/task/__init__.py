@@ -10,4 +10,4 @@ __all__ = [
     "AcceleratorReq", "Accelerators", "Autostop", "BucketRef", "JobRecovery", "Pipeline",
     "PortRange", "Quantity", "Resources", "StorageMount", "Task", "load_pipeline", "load_task",
     "parse_bucket_uri", "parse_tasks",
-]  # fmt: skip
+]

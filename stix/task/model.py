@@ -71,7 +71,7 @@ class Task(StrictModel):
 
     def local_mounts(self) -> dict[str, str]:
         return {t: s for t, s in self.file_mounts.items()
-                if isinstance(s, str) and parse_bucket_uri(s) is None}  # fmt: skip
+                if isinstance(s, str) and parse_bucket_uri(s) is None}
 
     def storage_mounts(self) -> dict[str, StorageMount]:
         """Every bucket the task uses: storage mappings, and bare URIs (copied, like SkyPilot)."""

@@ -24,7 +24,7 @@ STIX_CLOUDS = ("aws", "gcp", "azure", "kubernetes", "ssh", "local")
 OTHER_CLOUDS = (
     "lambda", "runpod", "oci", "ibm", "scp", "paperspace", "cudo", "fluidstack", "do", "vast",
     "nebius", "vsphere", "hyperbolic", "seeweb", "primeintellect",
-)  # fmt: skip
+)
 _CLOUD_ALIASES = {"k8s": "kubernetes", "lambdalabs": "lambda", "lambda_cloud": "lambda"}
 
 

@@ -13,7 +13,7 @@ from stix.task.base import StrictModel
 STORES = ("s3", "gcs", "azure", "r2", "ibm", "oci", "nebius")
 _SCHEMES = {"s3": "s3", "gs": "gcs", "r2": "r2", "cos": "ibm", "oci": "oci", "nebius": "nebius"}
 _AZURE = re.compile(r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/"
-                    r"(?P<container>[^/]+)(?:/(?P<path>.*))?$")  # fmt: skip
+                    r"(?P<container>[^/]+)(?:/(?P<path>.*))?$")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ KNOWN_ACCELERATORS = (
     "A10", "A10G", "A100", "A100-80GB", "A40", "B100", "B200", "GB200", "H100", "H100-MEGA",
     "H200", "K80", "L4", "L40", "L40S", "M60", "MI300X", "P100", "P4", "P40", "RTXPRO6000",
     "T4", "T4g", "V100", "V100-32GB", "Gaudi", "Inferentia", "Trainium",
-)  # fmt: skip
+)
 _CANONICAL = {name.lower(): name for name in KNOWN_ACCELERATORS}
 
 
@@ -78,7 +78,7 @@ class Quantity:
 _QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*(\+?)\s*$")
 _MEM_UNITS = {"": 1.0, "g": 1.0, "gb": 1.0, "gi": 1.0, "gib": 1.0, "t": 1024.0, "tb": 1024.0,
               "ti": 1024.0, "tib": 1024.0, "m": 1 / 1024, "mb": 1 / 1024, "mi": 1 / 1024,
-              "mib": 1 / 1024}  # fmt: skip
+              "mib": 1 / 1024}
 
 
 def parse_quantity(value: Any, what: str, *, memory: bool = False) -> Quantity:
