@@ -1,14 +1,30 @@
-"""Loading catalog CSVs with the standard library, once per process, indexed for queries."""
+"""Loading catalog CSVs with the standard library, indexed once, cached per process.
+
+A catalog of 100k rows costs more to parse than a command may spend, so each parsed
+`vms.csv` is also kept as a marshal file under `$STIX_HOME/cache/catalog/`, keyed by the
+CSV's path, size and mtime; `Offer` objects are built only for the rows a query touches.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+import hashlib
+import marshal
+import math
+import os
+import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stix.catalog.schema import COLUMNS, Offer
+
+# A parsed row: the values of Offer's fields in declaration order, so Offer(*row) works.
+Row = tuple[Any, ...]
+
+_CACHE_FORMAT = 1
+_NCOL = len(COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -23,9 +39,12 @@ class BadRow:
 
 def _float(text: str, name: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: {text!r} is not a finite number")
+    return value
 
 
 def _opt_float(text: str, name: str) -> float | None:
@@ -33,8 +52,14 @@ def _opt_float(text: str, name: str) -> float | None:
 
 
 def parse_row(cloud: str, row: list[str]) -> Offer:
-    if len(row) != len(COLUMNS):
-        raise ValueError(f"expected {len(COLUMNS)} fields, got {len(row)}")
+    """One CSV row → Offer, or ValueError saying what is wrong with it."""
+    return Offer(*_check_row(cloud, row))
+
+
+def _check_row(cloud: str, row: Sequence[str]) -> Row:
+    """The careful path: every field checked, with a message naming the bad one."""
+    if len(row) != _NCOL:
+        raise ValueError(f"expected {_NCOL} fields, got {len(row)}")
     v = dict(zip(COLUMNS, row, strict=True))
     price = _float(v["price"], "price")
     spot = _opt_float(v["spot_price"], "spot_price")
@@ -42,87 +67,290 @@ def parse_row(cloud: str, row: list[str]) -> Offer:
         raise ValueError("negative price")
     if not v["instance_type"] or not v["region"]:
         raise ValueError("instance_type and region are required")
+    accelerator = v["accelerator"].strip() or None
     count = _opt_float(v["accelerator_count"], "accelerator_count") or 0.0
-    return Offer(
-        cloud=cloud,
-        instance_type=v["instance_type"],
-        vcpus=_float(v["vcpus"], "vcpus"),
-        memory_gib=_float(v["memory_gib"], "memory_gib"),
-        accelerator=v["accelerator"] or None,
-        accelerator_count=count if v["accelerator"] else 0.0,
-        accelerator_memory_gib=_opt_float(v["accelerator_memory_gib"], "accelerator_memory_gib"),
-        region=v["region"],
-        zone=v["zone"] or None,
-        price=price,
-        spot_price=spot,
-        arch=v["arch"] or "x86_64",
-    )
+    if accelerator is not None and count <= 0:
+        raise ValueError(f"accelerator {accelerator} needs a positive accelerator_count")
+    arch = v["arch"].strip() or "x86_64"
+    if arch not in ("x86_64", "arm64"):
+        raise ValueError(f"arch: {arch!r} is not x86_64 or arm64")
+    return (cloud, v["instance_type"], _float(v["vcpus"], "vcpus"),
+            _float(v["memory_gib"], "memory_gib"), accelerator,
+            count if accelerator else 0.0,
+            _opt_float(v["accelerator_memory_gib"], "accelerator_memory_gib"),
+            v["region"], v["zone"] or None, price, spot, arch)  # fmt: skip
 
 
-def read_cloud_csv(cloud: str, path: Path) -> tuple[list[Offer], list[BadRow]]:
-    offers: list[Offer] = []
+def _fast_row(cloud: str, row: list[str]) -> Row:
+    """The common path for well-formed rows; anything odd raises and takes `_check_row`."""
+    itype, vcpus, mem, acc, count, accmem, region, zone, price, spot, arch = row
+    p = float(price)
+    s = float(spot) if spot else None
+    if not (0 <= p < math.inf) or (s is not None and not (0 <= s < math.inf)):
+        raise ValueError
+    if not itype or not region or arch not in ("x86_64", "arm64"):
+        raise ValueError
+    n = float(count) if acc else 0.0
+    if acc and not n > 0:
+        raise ValueError
+    v, m = float(vcpus), float(mem)
+    if not (math.isfinite(v) and math.isfinite(m)):
+        raise ValueError
+    am = float(accmem) if accmem else None
+    if am is not None and not (0 <= am < math.inf):
+        raise ValueError
+    return (cloud, itype, v, m, acc or None, n, am, region, zone or None, p, s, arch)
+
+
+def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
+    rows: list[Row] = []
     bad: list[BadRow] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != COLUMNS:
             return [], [BadRow(str(path), 1, f"header must be: {','.join(COLUMNS)}")]
+        append = rows.append
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
+            if len(row) != _NCOL and (not row or (len(row) == 1 and not row[0].strip())):
                 continue
             try:
-                offers.append(parse_row(cloud, row))
+                append(_fast_row(cloud, row))
+                continue
+            except (ValueError, TypeError):
+                pass
+            try:
+                append(_check_row(cloud, row))
             except ValueError as exc:
                 bad.append(BadRow(str(path), reader.line_num, str(exc)))
-    return offers, bad
+    return rows, bad
 
 
-@dataclass
+def read_cloud_csv(cloud: str, path: Path) -> tuple[list[Offer], list[BadRow]]:
+    """Every good row of one `vms.csv` as an Offer, and every bad one with its line."""
+    rows, bad = _read_rows(cloud, path)
+    return [Offer(*r) for r in rows], bad
+
+
+# ---- on-disk cache of parsed files -------------------------------------------------------
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _cache_file(path: Path) -> Path | None:
+    from stix.paths import stix_home
+
+    try:
+        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+        return stix_home() / "cache" / "catalog" / f"{name}.marshal"
+    except OSError:
+        return None
+
+
+def _cached_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
+    """Parsed rows of `path`, from the disk cache when it matches the file, else parsed."""
+    key = (_CACHE_FORMAT, sys.version, cloud, _stat_key(path))
+    cache = _cache_file(path)
+    if cache is not None:
+        try:
+            stored_key, rows, bad = marshal.loads(cache.read_bytes())
+            if stored_key == key:
+                return rows, [BadRow(*b) for b in bad]
+        except Exception:  # missing, stale format or damaged: parse again
+            pass
+    rows, bad = _read_rows(cloud, path)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((key, rows, [(b.file, b.line, b.reason) for b in bad])))
+            os.replace(tmp, cache)
+        except (OSError, ValueError):
+            pass  # a cache we cannot write only costs time
+    return rows, bad
+
+
+# ---- the catalog --------------------------------------------------------------------------
+
+
 class Catalog:
-    """All offers of the loaded clouds, indexed by cloud and by accelerator name."""
+    """All offers of the loaded clouds, indexed by cloud and by accelerator name.
 
-    offers: list[Offer]
-    bad_rows: list[BadRow] = field(default_factory=list)
-    _by_cloud: dict[str, list[Offer]] = field(default_factory=dict, repr=False)
-    _by_accelerator: dict[str | None, list[Offer]] = field(default_factory=dict, repr=False)
+    Built from Offer objects (tests, fetchers) or from parsed rows (the loader); in the
+    latter case an Offer is made the first time a query returns its row.
+    """
 
-    def __post_init__(self) -> None:
-        by_cloud: dict[str, list[Offer]] = defaultdict(list)
-        by_acc: dict[str | None, list[Offer]] = defaultdict(list)
-        for offer in self.offers:
-            by_cloud[offer.cloud].append(offer)
-            by_acc[offer.accelerator].append(offer)
-        self._by_cloud = dict(by_cloud)
-        self._by_accelerator = dict(by_acc)
+    def __init__(self, offers: Iterable[Offer] = (), bad_rows: Iterable[BadRow] = ()) -> None:
+        made = list(offers)
+        self._init([_as_row(o) for o in made], list(bad_rows), made)
+
+    @classmethod
+    def from_rows(cls, rows: list[Row], bad_rows: Iterable[BadRow] = ()) -> Catalog:
+        self = cls.__new__(cls)
+        self._init(rows, list(bad_rows), None)
+        return self
+
+    def _init(self, rows: list[Row], bad: list[BadRow], made: list[Offer] | None) -> None:
+        self.bad_rows = bad
+        self._rows = rows
+        self._made: list[Offer | None] = list(made) if made is not None else [None] * len(rows)
+        by_cloud: dict[str, list[int]] = {}
+        by_acc: dict[str | None, list[int]] = {}
+        for i, row in enumerate(rows):
+            c = by_cloud.get(row[0])
+            if c is None:
+                c = by_cloud[row[0]] = []
+            c.append(i)
+            a = by_acc.get(row[4])
+            if a is None:
+                a = by_acc[row[4]] = []
+            a.append(i)
+        self._by_cloud = by_cloud
+        self._by_accelerator = by_acc
+        self._views: dict[tuple[str, str | None], tuple[Offer, ...]] = {}
+
+    def _view(self, key: tuple[str, str | None], index: list[int]) -> tuple[Offer, ...]:
+        view = self._views.get(key)
+        if view is None:
+            made, rows = self._made, self._rows
+            out = []
+            for i in index:
+                offer = made[i]
+                if offer is None:
+                    offer = made[i] = Offer(*rows[i])
+                out.append(offer)
+            view = self._views[key] = tuple(out)
+        return view
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return (f"Catalog({len(self._rows)} offers, clouds={self.clouds}, "
+                f"bad_rows={len(self.bad_rows)})")
+
+    @property
+    def offers(self) -> list[Offer]:
+        return list(self._view(("*", "*"), list(range(len(self._rows)))))
 
     @property
     def clouds(self) -> list[str]:
         return sorted(self._by_cloud)
 
     def for_cloud(self, cloud: str) -> Sequence[Offer]:
-        return self._by_cloud.get(cloud, [])
+        return self._view(("cloud", cloud), self._by_cloud.get(cloud, []))
 
     def with_accelerator(self, name: str | None) -> Sequence[Offer]:
         """Offers carrying accelerator `name` (None: offers with no accelerator)."""
-        return self._by_accelerator.get(name, [])
+        return self._view(("acc", name), self._by_accelerator.get(name, []))
 
     def accelerator_names(self) -> list[str]:
         return sorted(n for n in self._by_accelerator if n)
 
+    def regions(self, cloud: str) -> list[str]:
+        """Regions where `cloud` has at least one offer."""
+        return sorted({self._rows[i][7] for i in self._by_cloud.get(cloud, [])})
 
-def load_catalog(directory: Path | None = None, clouds: Iterable[str] | None = None) -> Catalog:
-    """Read `<directory>/<cloud>/vms.csv` for every cloud present (or those asked for)."""
+
+def _as_row(offer: Offer) -> Row:
+    return (offer.cloud, offer.instance_type, offer.vcpus, offer.memory_gib, offer.accelerator,
+            offer.accelerator_count, offer.accelerator_memory_gib, offer.region, offer.zone,
+            offer.price, offer.spot_price, offer.arch)  # fmt: skip
+
+
+# ---- loading, once per process --------------------------------------------------------------
+
+_LOADED: dict[tuple[object, ...], Catalog] = {}
+
+
+def clear_cache() -> None:
+    """Forget catalogs loaded by this process (the next load re-reads; tests, `update`)."""
+    _LOADED.clear()
+
+
+def catalog_files(directory: Path | None = None) -> list[Path]:
+    """The `<cloud>/vms.csv` files of a catalog directory (default: the one in use)."""
     from stix.paths import catalog_dir
 
     root = Path(directory) if directory is not None else catalog_dir()
-    wanted = set(clouds) if clouds is not None else None
-    offers: list[Offer] = []
+    return sorted(root.glob("*/vms.csv"))
+
+
+def load_catalog(directory: Path | None = None, clouds: Iterable[str] | None = None) -> Catalog:
+    """Read `<directory>/<cloud>/vms.csv` for every cloud present (or those asked for).
+
+    The default directory is `$STIX_CATALOG_DIR` or the shipped snapshot. The result is
+    kept for the life of the process and reused while the files are unchanged.
+    """
+    wanted = None if clouds is None else frozenset(clouds)
+    paths = [p for p in catalog_files(directory) if wanted is None or p.parent.name in wanted]
+    stats = tuple((str(p), _stat_key(p)) for p in paths)
+    key: tuple[object, ...] = (stats, wanted)
+    found = _LOADED.get(key)
+    if found is not None:
+        return found
+    rows: list[Row] = []
     bad: list[BadRow] = []
-    for path in sorted(root.glob("*/vms.csv")):
-        cloud = path.parent.name
-        if wanted is not None and cloud not in wanted:
-            continue
-        got, rejected = read_cloud_csv(cloud, path)
-        offers.extend(got)
+    for path in paths:
+        got, rejected = _cached_rows(path.parent.name, path)
+        rows.extend(got)
         bad.extend(rejected)
-    return Catalog(offers, bad)
+    catalog = _LOADED[key] = Catalog.from_rows(rows, bad)
+    return catalog
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+SOURCE_FILE = "source.json"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(round(float(value), 6))
+
+
+def offer_fields(offer: Offer) -> list[str]:
+    """One offer as the text fields of a `vms.csv` row (column order of COLUMNS)."""
+    return [offer.instance_type, _fmt(offer.vcpus), _fmt(offer.memory_gib),
+            offer.accelerator or "", _fmt(offer.accelerator_count) if offer.accelerator else "0",
+            _fmt(offer.accelerator_memory_gib), offer.region, offer.zone or "",
+            _fmt(offer.price), _fmt(offer.spot_price), offer.arch]  # fmt: skip
+
+
+def write_cloud_csv(root: Path, cloud: str, offers: Iterable[Offer], *, source: str) -> Path:
+    """Write `<root>/<cloud>/vms.csv` (sorted, deduplicated) and its `source.json`, atomically.
+
+    Readers never see a half-written file: each is written beside its target and renamed
+    over it. `source.json` records where the rows came from and when.
+    """
+    import io
+    import json
+    from datetime import datetime, timezone
+
+    folder = Path(root) / cloud
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = sorted({tuple(offer_fields(o)) for o in offers},
+                  key=lambda r: (r[0], r[6], r[7], r[3], r))  # fmt: skip
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    meta = {"cloud": cloud, "source": source, "rows": len(rows),
+            "written": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}  # fmt: skip
+    target = folder / "vms.csv"
+    _atomic_write(target, buf.getvalue())
+    _atomic_write(folder / SOURCE_FILE, json.dumps(meta, indent=2) + "\n")
+    return target
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

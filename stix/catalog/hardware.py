@@ -1,0 +1,54 @@
+"""Public hardware facts the price sources leave out: GPU memory, CPU architecture.
+
+Price lists name a GPU but often not its memory (Azure, GCP billing), and no source
+says outright whether a machine type is ARM; both are fixed facts of the hardware.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Memory of one accelerator, GiB, by stix's canonical name (vendor data sheets).
+ACCELERATOR_MEMORY_GIB: dict[str, float] = {
+    "A10": 24, "A10G": 24, "A100": 40, "A100-80GB": 80, "A40": 48, "B200": 180,
+    "GB200": 186, "H100": 80, "H100-MEGA": 80, "H100-NVL": 94, "H200": 141, "K80": 12,
+    "L4": 24, "L40": 48, "L40S": 48, "M60": 8, "MI300X": 192, "P100": 16, "P4": 8,
+    "P40": 24, "T4": 16, "T4g": 16, "V100": 16, "V100-32GB": 32,
+}  # fmt: skip
+
+_AZURE_ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
+_GCP_ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
+
+
+def accelerator_memory(name: str | None) -> float | None:
+    return ACCELERATOR_MEMORY_GIB.get(name) if name else None
+
+
+def parse_gpu_memory_mib(text: str) -> float | None:
+    """Per-GPU memory from a SkyPilot/EC2 GpuInfo string ("...'SizeInMiB': 24576...")."""
+    match = re.search(r"SizeInMiB['\"]?\s*:\s*(\d+(?:\.\d+)?)", text)
+    return float(match.group(1)) if match else None
+
+
+def infer_arch(cloud: str, instance_type: str) -> str:
+    """x86_64 or arm64, from the naming rules of each cloud's ARM families."""
+    if cloud == "gcp" and instance_type.startswith(_GCP_ARM_FAMILIES):
+        return "arm64"
+    if cloud == "azure" and _AZURE_ARM.match(instance_type):
+        return "arm64"
+    if cloud == "aws":
+        family = instance_type.split(".", 1)[0]
+        # Graviton families carry a "g" after the generation digit (m7g, c6gn, r8gd, x2gd).
+        if re.match(r"^[a-z]+\d+g[a-z]*$", family) or family in ("a1",):
+            return "arm64"
+    return "x86_64"
+
+
+def normalize_arch(text: str) -> str | None:
+    """A catalog's architecture spelling → x86_64 | arm64 (None when unknown)."""
+    value = text.strip().lower()
+    if value in ("x86_64", "amd64", "x86", "x64", "i386,x86_64", "x86_64,i386"):
+        return "x86_64"
+    if value in ("arm64", "aarch64", "arm", "arm64_mac"):
+        return "arm64"
+    return None
