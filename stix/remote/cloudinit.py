@@ -1,0 +1,420 @@
+"""cloud-init user-data for one node: the `#cloud-config` document a cloud VM boots with.
+
+Rendered from the jinja2 templates in `templates/cloud-init/`. At first boot a node:
+- gets the stix user (`placement.ssh_user`) with the stix public key, passwordless sudo and
+  bash; root login and password login are off;
+- is named `<cluster>-<rank>` (made DNS-safe; rank 0 is the head), see `node_hostname`;
+- installs python3, rsync, cron, and what its buckets need (s3fs / gcsfuse / blobfuse2
+  for MOUNT and MOUNT_CACHED, the AWS CLI / gcloud / azcopy for COPY);
+- mounts or copies its buckets from a per-boot script (mounts come back after a stop and
+  start; a copy runs once), with the node's own cloud identity for credentials;
+- gets the node agent at `~/.stix/agent.py`, `/etc/stix/node.env` and `/etc/stix/node.json`
+  (what the node knows about itself), and `/etc/cron.d/stix-autostop`, which lets the agent
+  check its autostop setting every minute; when the placement asks for autostop the
+  setting is saved at boot, with `/etc/stix/autostop-action.sh stop|down` as the action
+  (how `down` deletes a node differs per cloud: see that template).
+
+No secret ever goes into user-data: it ends up in stack files and is readable from the
+metadata service by anything on the node. The task's `secrets` are delivered over SSH at
+run time by the fan-out (`stix.remote.fanout`), never here.
+
+Safety: a value reaches the YAML only through the `yaml` filter and a shell script only
+through the `shq` filter (`shlex.quote`); the template environment refuses to print
+anything that did not pass one of them, and every rendered document is parsed back and
+checked against the values that went in.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import posixpath
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from stix.errors import StixError
+from stix.placement import Bucket, Placement
+
+# Raw user-data size limits: AWS 16 KiB, Azure custom data 64 KiB, a GCP metadata value
+# 256 KiB. Past the limit a gzip-compressed payload is tried (cloud-init unpacks it).
+USER_DATA_LIMITS = {"aws": 16 * 1024, "azure": 64 * 1024, "gcp": 256 * 1024}
+
+_STORE_CLOUD = {"s3": "aws", "gcs": "gcp", "azure": "azure"}
+_TOOL = {("s3", "MOUNT"): "s3fs", ("s3", "COPY"): "aws", ("gcs", "MOUNT"): "gcsfuse",
+         ("gcs", "COPY"): "gcloud", ("azure", "MOUNT"): "blobfuse2",
+         ("azure", "COPY"): "azcopy"}  # fmt: skip
+_TOOL_PACKAGES = {"s3fs": ["s3fs"], "gcsfuse": ["fuse3", "gnupg"], "gcloud": ["gnupg"],
+                  "blobfuse2": ["fuse3"], "aws": ["unzip"], "azcopy": []}  # fmt: skip
+_BASE_PACKAGES = ["python3", "rsync", "cron"]
+_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_AZURE_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
+ACTION_SCRIPT = "/etc/stix/autostop-action.sh"
+BUCKETS_SCRIPT = "/var/lib/cloud/scripts/per-boot/stix-buckets.sh"
+
+
+class CloudInitError(StixError):
+    """A placement that cannot be turned into a node bootstrap as it stands."""
+
+
+@dataclass(frozen=True)
+class NodeBootstrap:
+    """The per-node part of a render: which node, the key it trusts, the agent it runs.
+
+    `agent_source=None` leaves the agent out (the fan-out uploads it later); see
+    `packaged_agent_source()` for the one shipped with stix.
+    """
+
+    rank: int
+    public_key: str
+    agent_source: str | None = None
+
+
+@dataclass(frozen=True)
+class _File:
+    path: str
+    content: str
+    owner: str = "root:root"
+    permissions: str = "0644"
+    encoding: str | None = None
+    defer: bool = False
+
+
+def packaged_agent_source() -> str | None:
+    """The node agent's source (`stix/remote/agent.py`), or None in a tree without it."""
+    path = Path(__file__).with_name("agent.py")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def node_hostname(cluster: str, rank: int) -> str:
+    """`<cluster>-<rank>` as a DNS label: lower case, [a-z0-9-], at most 63 characters.
+
+    Rank 0 is the head; the same name on every cloud, so logs and `stix ssh` agree.
+    """
+    suffix = f"-{rank}"
+    base = re.sub(r"[^a-z0-9]+", "-", cluster.lower()).strip("-") or "stix"
+    return base[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
+    """The `#cloud-config` user-data for node `node.rank` of `placement`."""
+    from stix.keys import KeyFileError, check_public_key
+
+    if not 0 <= node.rank < placement.num_nodes:
+        raise CloudInitError(
+            f"cluster {placement.cluster!r}: node rank {node.rank} is outside "
+            f"0..{placement.num_nodes - 1}"
+        )
+    try:
+        public_key = check_public_key(node.public_key)
+    except KeyFileError as exc:
+        raise CloudInitError(f"cluster {placement.cluster!r}: {exc.message}") from None
+    user = _check_user(placement)
+    home = f"/home/{user}"
+    agent_path = f"{home}/.stix/agent.py"
+    hostname = node_hostname(placement.cluster, node.rank)
+    buckets = [_bucket_context(placement, i, b, home) for i, b in enumerate(placement.buckets)]
+    _check_distinct_paths(placement, buckets)
+    tools = sorted({b["tool"] for b in buckets})
+
+    files = [
+        _File("/etc/stix/node.env", _render("node.env.j2", env=_node_env(placement, node.rank,
+                                                                          hostname))),
+        _File("/etc/stix/node.json", _node_json(placement, node.rank, hostname)),
+        _File(ACTION_SCRIPT, _render("autostop-action.sh.j2", cloud=placement.cloud),
+              permissions="0755"),
+        _File("/etc/cron.d/stix-autostop", _cron(user, agent_path), defer=True),
+    ]
+    if buckets:
+        files.append(_File(BUCKETS_SCRIPT, _render("buckets.sh.j2", user=user, buckets=buckets,
+                                                   tools=tools), permissions="0755"))
+    if node.agent_source is not None:
+        files.append(_File(agent_path, _gzip_b64(node.agent_source), owner=f"{user}:{user}",
+                           permissions="0644", encoding="gz+b64", defer=True))
+
+    runcmd: list[list[str]] = [["install", "-d", "-o", user, "-g", user, "-m", "0700",
+                                f"{home}/.stix"]]
+    if placement.autostop_minutes is not None:
+        if placement.autostop_minutes < 0:
+            raise CloudInitError(f"cluster {placement.cluster!r}: autostop minutes must be "
+                                 f">= 0, not {placement.autostop_minutes}")
+        if node.agent_source is None:
+            raise CloudInitError(f"cluster {placement.cluster!r}: autostop needs the node "
+                                 "agent in user-data, and none was given")
+        action = f"sudo -n {ACTION_SCRIPT} {'down' if placement.autostop_down else 'stop'}"
+        runcmd.append(["runuser", "-u", user, "--", "env", f"HOME={home}", "python3",
+                       agent_path, "autostop", "--idle-minutes",
+                       str(placement.autostop_minutes), "--action", action])
+
+    packages = list(_BASE_PACKAGES)
+    if buckets:
+        packages += ["ca-certificates", "curl"]
+    for tool in tools:
+        packages += [p for p in _TOOL_PACKAGES[tool] if p not in packages]
+
+    text = _render("user-data.yaml.j2", user=user, public_key=public_key, hostname=hostname,
+                   packages=packages, files=[asdict(f) for f in files], runcmd=runcmd)
+    _verify(text, user=user, public_key=public_key, hostname=hostname, packages=packages,
+            files=files, runcmd=runcmd)
+    user_data_payload(text, placement.cloud)  # refuses what the cloud would not take
+    return text
+
+
+def render_cluster(placement: Placement, public_key: str,
+                   agent_source: str | None = None) -> list[str]:
+    """User-data for every node, rank order (`agent_source=None`: the packaged agent)."""
+    render = user_data_for_rank(placement, public_key, agent_source)
+    return [render(rank) for rank in range(placement.num_nodes)]
+
+
+def user_data_for_rank(placement: Placement, public_key: str,
+                       agent_source: str | None = None) -> Callable[[int], str]:
+    """A `rank -> user-data` function for stack programs (`agent_source=None`: packaged)."""
+    source = agent_source if agent_source is not None else packaged_agent_source()
+
+    def render(rank: int) -> str:
+        return render_user_data(placement, NodeBootstrap(rank, public_key, source))
+
+    return render
+
+
+def user_data_payload(text: str, cloud: str) -> bytes:
+    """The bytes to hand the cloud: the text, or gzip of it when only that fits the limit.
+
+    The gzip is byte-identical across runs (no timestamp), so stacks stay reproducible.
+    """
+    raw = text.encode("utf-8")
+    limit = USER_DATA_LIMITS.get(cloud)
+    if limit is None or len(raw) <= limit:
+        return raw
+    packed = gzip.compress(raw, compresslevel=9, mtime=0)
+    if len(packed) <= limit:
+        return packed
+    raise CloudInitError(
+        f"user-data is {len(raw)} bytes ({len(packed)} compressed); {cloud} takes at most "
+        f"{limit}", hint="fewer buckets, or a smaller node agent")
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def _check_user(placement: Placement) -> str:
+    user = placement.ssh_user
+    if not _USER_RE.fullmatch(user) or user == "root":
+        raise CloudInitError(
+            f"cluster {placement.cluster!r}: ssh user {user!r} is not a usable login name",
+            hint="lower-case letters, digits, '_' and '-', starting with a letter or '_', "
+            "at most 32 characters, and not root")
+    return user
+
+
+def _node_path(placement: Placement, path: str, home: str) -> str:
+    if "\0" in path:
+        raise CloudInitError(f"cluster {placement.cluster!r}: mount path {path!r} contains NUL")
+    if path == "~" or path.startswith("~/"):
+        path = home + path[1:]
+    elif not path.startswith("/"):
+        path = f"{home}/{path}"
+    norm = "/" + posixpath.normpath(path).lstrip("/")
+    if norm == "/":
+        raise CloudInitError(f"cluster {placement.cluster!r}: cannot mount a bucket on /")
+    return norm
+
+
+def _bucket_context(placement: Placement, index: int, bucket: Bucket,
+                    home: str) -> dict[str, Any]:
+    where = f"cluster {placement.cluster!r}, bucket {bucket.name!r}"
+    cloud = _STORE_CLOUD.get(bucket.store)
+    if cloud is None:
+        raise CloudInitError(
+            f"{where}: {bucket.store} buckets cannot be set up at boot (they need "
+            "credentials, and none go into user-data)",
+            hint="mount it from the task's `setup`, with credentials passed as `secrets`")
+    if cloud != placement.cloud:
+        raise CloudInitError(
+            f"{where}: a {bucket.store} bucket on a {placement.cloud} node; nodes reach "
+            f"buckets with their own cloud identity, so only {cloud} nodes can use it")
+    name = bucket.name
+    if not name or name.startswith("-") or "/" in name or "\0" in name or (
+            bucket.store == "s3" and ":" in name):
+        raise CloudInitError(f"{where}: not a usable bucket name")
+    prefix = bucket.prefix.strip("/")
+    account = bucket.account or ""
+    if bucket.store == "azure" and not _AZURE_ACCOUNT_RE.fullmatch(account):
+        raise CloudInitError(f"{where}: Azure storage account {account!r} is not valid "
+                             "(3-24 lower-case letters and digits)")
+    mode = "COPY" if bucket.mode == "COPY" else "MOUNT"
+    if bucket.store == "s3":
+        url = f"s3://{name}/{prefix}" if prefix else f"s3://{name}"
+    elif bucket.store == "gcs":
+        url = f"gs://{name}/{prefix}" if prefix else f"gs://{name}"
+    else:
+        url = f"https://{account}.blob.core.windows.net/{quote(name, safe='')}"
+        url += f"/{quote(prefix)}" if prefix else ""
+    return {
+        "store": bucket.store, "mode": mode, "bucket": name, "prefix": prefix,
+        "account": account, "url": url, "tool": _TOOL[bucket.store, mode],
+        "dest": _node_path(placement, bucket.mount_path, home),
+        "source": f"{name}:/{prefix}" if prefix else name,  # s3fs's bucket[:/path]
+        "cache_dir": f"/var/cache/stix/bucket-{index}" if bucket.mode == "MOUNT_CACHED" else "",
+    }  # fmt: skip
+
+
+def _check_distinct_paths(placement: Placement, buckets: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for b in buckets:
+        if b["dest"] in seen:
+            raise CloudInitError(f"cluster {placement.cluster!r}: two buckets on {b['dest']}")
+        seen.add(b["dest"])
+
+
+def _count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _node_env(placement: Placement, rank: int, hostname: str) -> list[tuple[str, str]]:
+    acc = placement.accelerator
+    return [
+        ("STIX_CLUSTER", placement.cluster),
+        ("STIX_NODE_RANK", str(rank)),
+        ("STIX_NUM_NODES", str(placement.num_nodes)),
+        ("STIX_NUM_GPUS_PER_NODE", _count(placement.gpus_per_node)),
+        ("STIX_ACCELERATOR", acc.name if acc else ""),
+        ("STIX_CLOUD", placement.cloud),
+        ("STIX_REGION", placement.region),
+        ("STIX_ZONE", placement.zone or ""),
+        ("STIX_INSTANCE_TYPE", placement.instance_type),
+        ("STIX_USE_SPOT", "1" if placement.use_spot else "0"),
+        ("STIX_USER", placement.ssh_user),
+        ("STIX_HOSTNAME", hostname),
+    ]
+
+
+def _node_json(placement: Placement, rank: int, hostname: str) -> str:
+    acc = placement.accelerator
+    doc = {
+        "cluster": placement.cluster, "rank": rank, "num_nodes": placement.num_nodes,
+        "hostname": hostname, "user": placement.ssh_user, "cloud": placement.cloud,
+        "region": placement.region, "zone": placement.zone,
+        "instance_type": placement.instance_type, "use_spot": placement.use_spot,
+        "accelerator": {"name": acc.name, "count": acc.count} if acc else None,
+        "labels": placement.labels,
+        "buckets": [{"store": b.store, "name": b.name, "mode": b.mode,
+                     "mount_path": b.mount_path} for b in placement.buckets],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _cron(user: str, agent_path: str) -> str:
+    text = _render("autostop.cron.j2", user=user, agent_path=agent_path)
+    if "%" in text or text.count("\n") != 3:  # cron reads % as a newline
+        raise AssertionError("the autostop cron entry must be three lines without '%'")
+    return text
+
+
+def _gzip_b64(source: str) -> str:
+    return base64.b64encode(gzip.compress(source.encode("utf-8"), 9, mtime=0)).decode("ascii")
+
+
+# -- templates and quoting ----------------------------------------------------------------
+
+
+class _Quoted(str):
+    """Text a filter made safe for where it is printed."""
+
+
+def _shq(value: object) -> _Quoted:
+    text = str(value)
+    if "\0" in text:
+        raise CloudInitError(f"a value for a shell command contains NUL: {text[:60]!r}")
+    return _Quoted(shlex.quote(text))
+
+
+def to_yaml(value: object, indent: int = 0) -> str:
+    """`value` as one YAML node (flow style; a multi-line string as a literal block when it
+    can be one, else double-quoted), continuation lines indented by `indent` spaces.
+
+    `indent` is the column of the key the value belongs to. Whatever the value holds (quotes,
+    `: `, `#`, newlines, `$()`), it parses back as the same value and adds no keys.
+    """
+    import yaml
+
+    text = yaml.dump(value, Dumper=_dumper(), default_flow_style=True, width=float("inf"),
+                     allow_unicode=True, sort_keys=False)
+    if text.endswith("\n...\n"):  # a plain scalar at the root gets an explicit end
+        text = text[:-4]
+    # Empty lines stay empty: inside a literal block they are content either way.
+    return _Quoted(re.sub(r"\n(?=[^\n])", "\n" + " " * indent, text.removesuffix("\n")))
+
+
+@cache
+def _dumper() -> type:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        literal = ("\n" in data and data[0] not in " \t\n" and not data.endswith("\n\n")
+                   and all(c.isprintable() or c in "\n\t" for c in data))
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data,
+                                       style="|" if literal else '"')
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, _Quoted) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise AssertionError(f"template prints {value!r} without the yaml or shq filter")
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    from stix.paths import templates_dir
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "cloud-init")),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=_finalize,
+    )
+    env.filters["yaml"] = to_yaml
+    env.filters["shq"] = _shq
+    return env
+
+
+def _render(name: str, **context: Any) -> str:
+    return str(_environment().get_template(name).render(**context))
+
+
+def _verify(text: str, *, user: str, public_key: str, hostname: str, packages: list[str],
+            files: list[_File], runcmd: list[list[str]]) -> None:
+    """Parse the document back: every value must arrive where it was put, and nowhere else."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = yaml.load(text, Loader=loader)  # a safe loader
+    want_files = [{k: v for k, v in asdict(f).items() if v not in (None, False)}
+                  for f in files]  # fmt: skip
+    ok = (
+        text.startswith("#cloud-config\n") and isinstance(doc, dict)
+        and set(doc) == {"users", "disable_root", "ssh_pwauth", "preserve_hostname", "hostname",
+                         "manage_etc_hosts", "package_update", "packages", "write_files",
+                         "runcmd"}
+        and len(doc["users"]) == 1 and doc["users"][0]["name"] == user
+        and doc["users"][0]["ssh_authorized_keys"] == [public_key]
+        and doc["hostname"] == hostname and doc["packages"] == packages
+        and doc["write_files"] == want_files and doc["runcmd"] == runcmd
+    )  # fmt: skip
+    if not ok:
+        raise AssertionError("templates/cloud-init/user-data.yaml.j2 did not render its inputs "
+                             "faithfully (a template bug)")
