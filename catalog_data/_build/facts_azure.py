@@ -102,7 +102,7 @@ AZURE: tuple[Family, ...] = (
     Family((Shape("Standard_ND96isr_H100_v5", 96, 1900, 98.32, "H100", 8),), spot=None,
            gpu=True, where=regions("eastus", "eastus2", "southcentralus", "westus3",
                                    "westeurope", "swedencentral", "uksouth", "japaneast")),
-    Family((Shape("Standard_ND96isr_H200_v5", 96, 1850, 84.8, "H200", 8),), spot=None,
+    Family((Shape("Standard_ND96isr_H200_v5", 96, 1850, 110.24, "H200", 8),), spot=None,
            gpu=True, where=regions("eastus2", "westus3", "swedencentral", "uksouth",
                                    "japaneast")),
     # NCads H100 v5: NVIDIA H100 NVL (94 GB), its own name.
