@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from stix.cluster_ops import UpResult, down, status, up
 from stix.errors import NotFoundError, StixError, TaskError, UsageError
+from stix.job_ops import ExecResult, autostop, cancel, exec_task, logs, queue, ssh_command
 from stix.task import (
     AcceleratorReq,
     Accelerators,
@@ -16,9 +18,10 @@ from stix.task import (
 )
 
 __all__ = [
-    "AcceleratorReq", "Accelerators", "NotFoundError", "Pipeline", "Resources", "StixError",
-    "StorageMount", "Task", "TaskError", "UsageError", "load_pipeline", "load_task",
-    "parse_tasks", "task_schema",
+    "AcceleratorReq", "Accelerators", "ExecResult", "NotFoundError", "Pipeline", "Resources",
+    "StixError", "StorageMount", "Task", "TaskError", "UpResult", "UsageError", "autostop",
+    "cancel", "down", "exec_task", "load_pipeline", "load_task", "logs", "parse_tasks", "queue",
+    "ssh_command", "status", "task_schema", "up",
 ]
 
 

@@ -47,6 +47,10 @@ from stix.cli import task_cmds  # noqa: E402  (registers commands on `app`)
 
 task_cmds.register(app)
 
+from stix.cli import cluster_cmds  # noqa: E402
+
+cluster_cmds.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into a message and an exit code."""

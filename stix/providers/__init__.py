@@ -15,6 +15,14 @@ def register(name: str, target: str) -> None:
     _REGISTRY[name] = target
 
 
+register("aws", "stix.providers.aws:AwsProvider")
+register("gcp", "stix.providers.gcp:GcpProvider")
+register("azure", "stix.providers.azure:AzureProvider")
+register("kubernetes", "stix.providers.kubernetes:KubernetesProvider")
+register("local", "stix.providers.local:LocalProvider")
+register("ssh", "stix.providers.ssh:SshProvider")
+
+
 def names() -> list[str]:
     return sorted(_REGISTRY)
 

@@ -1,0 +1,250 @@
+"""Commands on clusters and their jobs: up, exec, queue, logs, cancel, ssh, autostop,
+status, down. Progress goes to stderr, job output to stdout (so it can be piped)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from stix.cli import render
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up)
+    app.command("exec", context_settings={"allow_interspersed_args": False})(exec_)
+    app.command("queue")(queue)
+    app.command("logs")(logs)
+    app.command("cancel")(cancel)
+    app.command("ssh")(ssh)
+    app.command("autostop")(autostop)
+    app.command("status")(status)
+    app.command("down")(down)
+    app.command("destroy", help="Alias of `down`.")(down)
+
+
+def _say(message: str) -> None:
+    from rich.markup import escape
+
+    render.err_console().print(f"[dim]·[/] {escape(message)}")
+
+
+def _pairs(pairs: list[str], flag: str) -> dict[str, str]:
+    from stix.errors import UsageError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            if key not in os.environ:
+                raise UsageError(f"{flag} {key}: no '=' and no such variable in the environment")
+            value = os.environ[key]
+        out[key] = value
+    return out
+
+
+def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
+    if outcome is None:
+        if job_id is not None:
+            _say(f"job {job_id} runs detached; follow it with `stix logs {cluster} {job_id} -f`")
+        return 0
+    if outcome.status == "SUCCEEDED":
+        render.ok(outcome.summary())
+        return 0
+    render.error(outcome.summary())
+    return int(outcome.exit_code)
+
+
+def up(
+    task: Path = typer.Argument(..., help="Task YAML file."),
+    cluster: str | None = typer.Option(None, "-c", "--cluster", help="Cluster name."),
+    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE or KEY (from the "
+                                     "environment); sent to the nodes only over SSH."),
+    detach_run: bool = typer.Option(False, "--detach-run", "-d",
+                                    help="Return once the run is submitted."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> int:
+    """Bring a cluster up (local or ssh machines), set it up, and run the task on it."""
+    from stix import api
+
+    result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
+                    secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say)
+    code = _finish(result.outcome, result.cluster, result.job_id)
+    _say(f"cluster {result.cluster} is up: `stix exec {result.cluster} -- CMD`, "
+         f"`stix logs {result.cluster}`, `stix down {result.cluster}`")
+    return code
+
+
+def exec_(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    what: list[str] = typer.Argument(..., help="A task YAML file, or -- and a command."),
+    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE or KEY."),
+    detach_run: bool = typer.Option(False, "--detach-run", "-d",
+                                    help="Return once the job is submitted."),
+) -> int:
+    """Run a task (its run section; files synced, no setup) or a command as a new job."""
+    import shlex
+
+    from stix import api
+
+    envs, secrets = _pairs(env, "--env"), _pairs(secret, "--secret")
+    if len(what) == 1 and what[0].endswith((".yaml", ".yml")) and Path(what[0]).is_file():
+        task = api.load_task(what[0], envs)
+        result = api.exec_task(cluster, task, secrets=secrets, detach_run=detach_run, say=_say)
+    else:
+        command = what[0] if len(what) == 1 else shlex.join(what)
+        result = api.exec_task(cluster, command=command, env=envs, secrets=secrets,
+                               detach_run=detach_run, say=_say)
+    return _finish(result.outcome, cluster, result.job_id)
+
+
+def _when(value: str | None) -> str:
+    return value.replace("T", " ")[:19] if value else "-"
+
+
+def queue(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List the cluster's jobs with their status on the nodes."""
+    from stix import api
+
+    rows = api.queue(cluster)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("ID", "NAME", "STATUS", "SUBMITTED", "ENDED", "EXIT CODES"):
+        table.add_column(col)
+    for r in rows:
+        codes = ", ".join(f"{n}={c}" for n, c in r["exit_codes"].items())
+        table.add_row(r["job_id"], r["name"] or "-", r["status"], _when(r["submitted_at"]),
+                      _when(r["ended_at"]), codes or "-")
+    render.console().print(table)
+    unreachable = sorted({n for r in rows for n in r["unreachable"]})
+    if unreachable:
+        render.error(f"not reachable: {', '.join(unreachable)} (their status is unknown)")
+
+
+def logs(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    job: str | None = typer.Argument(None, help="Job id (default: the latest)."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until it ends."),
+    node: int | None = typer.Option(None, "--node", help="Only this node (0 = head)."),
+) -> int:
+    """Print a job's output from every node, each line prefixed by its node."""
+    from stix import api
+
+    outcome = api.logs(cluster, job, follow=follow, node=node)
+    lost = [n for n in outcome.nodes if n.status == "LOST"]
+    for n in lost:
+        render.error(f"({n.label}) {n.reason}")
+    if follow and outcome.status != "SUCCEEDED":
+        render.error(outcome.summary())
+        return int(outcome.exit_code)
+    return 1 if lost else 0
+
+
+def cancel(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    jobs: list[str] = typer.Argument(None, help="Job ids."),
+    all_jobs: bool = typer.Option(False, "--all", "-a", help="Every running job."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Cancel jobs on every node of the cluster."""
+    from stix import api
+
+    result = api.cancel(cluster, jobs or None, all_jobs=all_jobs)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    if result["cancelled"]:
+        render.ok(f"cancelled job(s) {', '.join(result['cancelled'])}")
+    if result["already_done"]:
+        _say(f"already finished: {', '.join(result['already_done'])}")
+    if not result["cancelled"] and not result["already_done"]:
+        _say("nothing to cancel")
+
+
+def ssh(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    node: int | None = typer.Option(None, "--node", help="Node index (0 = head)."),
+) -> None:
+    """Open a shell on a node of the cluster."""
+    from stix import api
+
+    argv, cwd = api.ssh_command(cluster, node)
+    if cwd:
+        os.chdir(cwd)
+    os.execvp(argv[0], argv)
+
+
+def autostop(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    idle_minutes: float | None = typer.Option(None, "-i", "--idle-minutes",
+                                              help="Idle minutes (no job running) before acting."),
+    down_: bool = typer.Option(False, "--down", help="Tear the cluster down when idle."),
+    cancel_: bool = typer.Option(False, "--cancel", help="Turn auto-stop off."),
+) -> None:
+    """Stop (or with --down, tear down) the cluster after MIN idle minutes."""
+    from stix import api
+
+    api.autostop(cluster, idle_minutes, down=down_, cancel=cancel_)
+    if cancel_:
+        render.ok(f"auto-stop of {cluster} is off")
+    else:
+        render.ok(f"{cluster} will be torn down after {idle_minutes:g} idle minute(s)")
+
+
+def status(
+    cluster: str | None = typer.Argument(None, help="One cluster (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Clusters stix knows: provider, placement, nodes, $/h at launch, age, state."""
+    from stix import api
+
+    records = api.status(cluster)
+    if as_json:
+        typer.echo(json.dumps([r.__dict__ for r in records], indent=2))
+        return
+    if not records:
+        _say("no clusters; start one with `stix up examples/local-hello.yaml`")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("NAME", "INFRA", "NODES", "$/H", "AGE", "STATUS"):
+        table.add_column(col)
+    now = time.time()
+    for r in records:
+        where = r.provider + (f"/{r.placement.get('region')}" if r.provider == "ssh" else "")
+        age = int(now - r.created_at)
+        age_text = f"{age // 3600}h{age % 3600 // 60:02d}m" if age >= 3600 else f"{age // 60}m"
+        table.add_row(r.name, where, str(len(r.nodes)), f"{r.hourly_price:.2f}", age_text,
+                      r.status)
+    render.console().print(table)
+
+
+def down(
+    cluster: str = typer.Argument(..., help="Cluster name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Tear a cluster down: cancel its jobs, clean its nodes, release its machines."""
+    import sys
+
+    from stix import api
+
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Tear down {cluster}?"):
+        raise typer.Exit(1)
+    if api.down(cluster, say=_say):
+        render.ok(f"cluster {cluster} is down")
+    else:
+        render.ok(f"cluster {cluster} does not exist (nothing to do)")

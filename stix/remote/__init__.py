@@ -1,0 +1,1 @@
+"""Everything that happens on the nodes: bootstrap, transport, sync, fan-out, the agent."""

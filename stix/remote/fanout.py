@@ -1,0 +1,328 @@
+"""Run things on every node of a cluster at once: setup, jobs through the node agent,
+live logs with a prefix per node, and one aggregated verdict.
+
+Secrets travel only inside files written over the node connection (mode 0600) and are
+removed once read; nothing sensitive is ever put on a command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets as _secrets
+import shlex
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stix.errors import StixError
+from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError
+
+AGENT_PATH = ".stix/agent.py"
+TMP_DIR = ".stix/tmp"
+Sink = Callable[[bytes], None]
+Reconnector = Callable[[NodeAddress], Awaitable[NodeTransport]]
+
+
+class JobFailedError(StixError):
+    """The job (or setup) failed on at least one node; the message says where and how."""
+
+
+def stdout_sink(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+class LinePrinter:
+    """Writes each node's output line by line, prefixed by the node when there are several,
+    so lines from different nodes never mix within a line."""
+
+    def __init__(self, sink: Sink = stdout_sink, prefix: bool = True) -> None:
+        self.sink = sink
+        self.prefix = prefix
+        self._partial: dict[str, bytes] = {}
+
+    def feed(self, label: str, data: bytes) -> None:
+        buf = self._partial.get(label, b"") + data
+        *lines, rest = buf.split(b"\n")
+        self._partial[label] = rest
+        if lines:
+            head = f"({label}) ".encode() if self.prefix else b""
+            self.sink(b"".join(head + line + b"\n" for line in lines))
+
+    def flush(self, label: str | None = None) -> None:
+        for key in [label] if label else list(self._partial):
+            rest = self._partial.pop(key, b"")
+            if rest:
+                self.feed(key, b"\n")
+                self._partial.pop(key, None)
+
+
+# ---------------------------------------------------------------- environment
+
+
+def _count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def node_env(addresses: list[NodeAddress], rank: int, *, cluster: str, task_id: str,
+             gpus_per_node: float, cluster_info: dict[str, Any]) -> dict[str, str]:
+    """The SkyPilot-style variables every node's job sees (STIX_* and SKYPILOT_* twins)."""
+    ips = "\n".join(a.ip for a in addresses)
+    values = {"NODE_RANK": str(rank), "NODE_IPS": ips, "NUM_NODES": str(len(addresses)),
+              "NUM_GPUS_PER_NODE": _count(gpus_per_node), "TASK_ID": task_id}
+    env = {f"STIX_{k}": v for k, v in values.items()}
+    env.update({f"SKYPILOT_{k}": v for k, v in values.items()})
+    env["STIX_CLUSTER"] = cluster
+    env["SKYPILOT_CLUSTER_INFO"] = json.dumps({"cluster_name": cluster, **cluster_info})
+    return env
+
+
+def shell_env_file(env: dict[str, str]) -> bytes:
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()).encode()
+
+
+# ---------------------------------------------------------------- agent calls
+
+
+def agent_command(t: NodeTransport, *args: str) -> str:
+    return f"{t.python} {AGENT_PATH} {shlex.join(args)}"
+
+
+async def agent_json(t: NodeTransport, *args: str) -> dict[str, Any]:
+    """Run one agent command and return its JSON answer, or raise naming the node."""
+    result = await t.run(agent_command(t, *args))
+    if not result.ok:
+        raise StixError(f"({t.label}) agent {args[0]} failed: {_agent_error(result.stderr)}")
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        raise StixError(f"({t.label}) agent {args[0]} printed no JSON: "
+                        f"{result.stdout[:200]!r}") from None
+    if not isinstance(data, dict):
+        raise StixError(f"({t.label}) agent {args[0]} printed {type(data).__name__}")
+    return data
+
+
+def _agent_error(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    try:
+        return str(json.loads(text.splitlines()[-1])["error"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return text or "no message"
+
+
+async def upload_agent(transports: list[NodeTransport]) -> None:
+    source = Path(__file__).with_name("agent.py")
+    if not source.is_file():
+        raise StixError("the node agent (stix/remote/agent.py) is missing from this install")
+    data = source.read_bytes()
+    await asyncio.gather(*(t.write_file(AGENT_PATH, data, 0o644) for t in transports))
+
+
+# ---------------------------------------------------------------- setup
+
+
+async def _setup_one(t: NodeTransport, script: str, env: dict[str, str], cwd: str | None,
+                     printer: LinePrinter) -> int:
+    token = _secrets.token_hex(8)
+    env_path, script_path = f"{TMP_DIR}/setup-{token}.env", f"{TMP_DIR}/setup-{token}.sh"
+    await t.write_file(env_path, shell_env_file(env))
+    await t.write_file(script_path, script.encode())
+    cd = f"cd {shlex.quote(cwd)} && " if cwd else ""
+    command = (f"E=\"$PWD\"/{env_path}; S=\"$PWD\"/{script_path}; "
+               f"set -a; . \"$E\"; set +a; rm -f \"$E\"; "
+               f"{cd}bash \"$S\" 2>&1; rc=$?; rm -f \"$S\"; exit $rc")
+    result = await t.run(command, on_stdout=lambda d: printer.feed(t.label, d),
+                         on_stderr=lambda d: printer.feed(t.label, d))
+    printer.flush(t.label)
+    return result.exit_status
+
+
+async def run_setup(transports: list[NodeTransport], script: str,
+                    envs: list[dict[str, str]], printer: LinePrinter,
+                    cwd: str | None = None) -> None:
+    """Run `script` on every node at once; raise naming each node that failed."""
+    results = await asyncio.gather(
+        *(_setup_one(t, script, e, cwd, printer) for t, e in zip(transports, envs, strict=True)),
+        return_exceptions=True)
+    problems = []
+    for t, r in zip(transports, results, strict=True):
+        if isinstance(r, BaseException):
+            if not isinstance(r, StixError):
+                raise r
+            problems.append(f"  {r}")
+        elif r != 0:
+            problems.append(f"  ({t.label}) setup exited with code {r}")
+    if problems:
+        raise JobFailedError("setup failed on {} of {} node(s):\n{}".format(
+            len(problems), len(transports), "\n".join(problems)))
+
+
+# ---------------------------------------------------------------- jobs
+
+
+async def _submit_one(t: NodeTransport, job_id: str, name: str, script: str,
+                      env: dict[str, str], cwd: str | None) -> dict[str, Any]:
+    # Script, env (secrets included) and cwd go on stdin as one JSON object: one round
+    # trip, and nothing sensitive on a command line.
+    spec: dict[str, Any] = {"script": script, "env": env}
+    if cwd:
+        spec["cwd"] = cwd
+    command = agent_command(t, "submit", "--job-id", job_id, "--name", name, "--stdin-json")
+    result = await t.run(command, stdin=json.dumps(spec).encode())
+    if not result.ok:
+        raise StixError(f"({t.label}) could not submit job {job_id}: "
+                        f"{_agent_error(result.stderr)}")
+    return dict(json.loads(result.stdout))
+
+
+async def submit_job(transports: list[NodeTransport], job_id: str, name: str, script: str,
+                     envs: list[dict[str, str]], cwd: str | None = None) -> None:
+    """Start the job on every node with the same id; if any node refuses, cancel it on the
+    nodes that took it and raise naming the node(s)."""
+    results = await asyncio.gather(
+        *(_submit_one(t, job_id, name, script, e, cwd)
+          for t, e in zip(transports, envs, strict=True)), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        started = [t for t, r in zip(transports, results, strict=True)
+                   if not isinstance(r, BaseException)]
+        await asyncio.gather(*(agent_json(t, "cancel", job_id, "--grace", "2")
+                               for t in started), return_exceptions=True)
+        for e in errors:
+            if not isinstance(e, StixError):
+                raise e
+        raise StixError("\n".join(str(e) for e in errors))
+
+
+@dataclass
+class NodeOutcome:
+    label: str
+    status: str  # SUCCEEDED | FAILED | CANCELLED | RUNNING | LOST
+    exit_code: int | None = None
+    reason: str | None = None
+    log_bytes: int = 0
+
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    nodes: list[NodeOutcome] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        states = {n.status for n in self.nodes}
+        if states <= {"SUCCEEDED"}:
+            return "SUCCEEDED"
+        if "FAILED" in states or "LOST" in states:
+            return "FAILED"
+        if "CANCELLED" in states:
+            return "CANCELLED"
+        return "RUNNING"
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every node succeeded; else the first failing node's code (1 if unknown)."""
+        if self.status == "SUCCEEDED":
+            return 0
+        for n in self.nodes:
+            if n.status in ("FAILED", "LOST"):
+                return n.exit_code if n.exit_code not in (None, 0) else 1
+        return 1
+
+    def exit_codes(self) -> dict[str, int | None]:
+        return {n.label: n.exit_code for n in self.nodes}
+
+    def summary(self) -> str:
+        bad = [n for n in self.nodes if n.status not in ("SUCCEEDED",)]
+        if not bad:
+            return f"job {self.job_id} succeeded on {len(self.nodes)} node(s)"
+        parts = []
+        for n in bad:
+            if n.status == "LOST":
+                parts.append(f"  ({n.label}) lost: {n.reason}")
+            elif n.status == "FAILED":
+                code = "unknown exit code" if n.exit_code is None else f"exit code {n.exit_code}"
+                parts.append(f"  ({n.label}) failed with {code}"
+                             + (f" ({n.reason})" if n.reason else ""))
+            else:
+                parts.append(f"  ({n.label}) {n.status.lower()}")
+        return (f"job {self.job_id} {self.status.lower()} on {len(bad)} of "
+                f"{len(self.nodes)} node(s):\n" + "\n".join(parts))
+
+
+async def follow_one(holder: list[NodeTransport], job_id: str, printer: LinePrinter, *,
+                     offset: int = 0, follow: bool = True,
+                     reconnect: Reconnector | None = None) -> NodeOutcome:
+    """Stream one node's log from byte `offset`; after a dropped connection, reconnect
+    and resume at the byte where the stream stopped (nothing lost, nothing repeated).
+    `holder[0]` is the node's transport, replaced in place on reconnect."""
+    t = holder[0]
+    label = t.label
+    received = offset
+
+    def on_data(data: bytes) -> None:
+        nonlocal received
+        received += len(data)
+        printer.feed(label, data)
+
+    while True:
+        args = ["logs", job_id, "--offset", str(received)] + (["--follow"] if follow else [])
+        try:
+            result = await holder[0].run(agent_command(holder[0], *args), on_stdout=on_data)
+        except NodeUnreachableError as exc:
+            if reconnect is None:
+                printer.flush(label)
+                return NodeOutcome(label, "LOST", reason=str(exc), log_bytes=received)
+            try:
+                holder[0] = await reconnect(holder[0].address)
+            except NodeUnreachableError as again:
+                printer.flush(label)
+                return NodeOutcome(label, "LOST", reason=f"{exc}; then {again}",
+                                   log_bytes=received)
+            continue
+        printer.flush(label)
+        if not result.ok:
+            return NodeOutcome(label, "FAILED", reason=_agent_error(result.stderr),
+                               log_bytes=received)
+        break
+    try:
+        info = (await agent_json(holder[0], "status", job_id))["jobs"][0]
+    except (StixError, KeyError, IndexError) as exc:
+        return NodeOutcome(label, "LOST", reason=str(exc), log_bytes=received)
+    return NodeOutcome(label, str(info.get("status")), info.get("exit_code"),
+                       info.get("reason"), received)
+
+
+async def follow_job(transports: list[NodeTransport], job_id: str, printer: LinePrinter, *,
+                     offsets: list[int] | None = None, follow: bool = True,
+                     reconnect: Reconnector | None = None) -> JobOutcome:
+    """Logs of `job_id` from every node until it ends there; a node that is lost is
+    reported while the others keep streaming."""
+    holders = [[t] for t in transports]
+    outcomes = await asyncio.gather(*(
+        follow_one(h, job_id, printer, offset=(offsets or [0] * len(transports))[i],
+                   follow=follow, reconnect=reconnect)
+        for i, h in enumerate(holders)))
+    for i, h in enumerate(holders):  # hand back any reconnected transport
+        transports[i] = h[0]
+    return JobOutcome(job_id, list(outcomes))
+
+
+async def job_status(transports: list[NodeTransport], *ids: str
+                     ) -> list[dict[str, Any] | BaseException]:
+    """Each node's `status` answer (its `jobs` list), or the error reaching it."""
+    results = await asyncio.gather(*(agent_json(t, "status", *ids) for t in transports),
+                                   return_exceptions=True)
+    return list(results)
+
+
+async def cancel_jobs(transports: list[NodeTransport], ids: list[str] | None,
+                      grace: float = 10) -> list[dict[str, Any] | BaseException]:
+    args = ["cancel", *(ids if ids else ["--all"]), "--grace", _count(grace)]
+    results = await asyncio.gather(*(agent_json(t, *args) for t in transports),
+                                   return_exceptions=True)
+    return list(results)

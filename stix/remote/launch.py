@@ -1,0 +1,100 @@
+"""The node phase of `up` (and of `exec`): wait for the nodes → agent → sync → setup → run.
+
+It only needs node addresses, so the cloud engine reuses it after provisioning; the
+`local` and `ssh` providers call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stix.remote import fanout, sync
+from stix.remote.transport import NodeAddress, NodeTransport
+from stix.remote.wait import wait_for_node, wait_for_nodes
+
+Say = Callable[[str], None]
+RECONNECT_TIMEOUT = 30.0
+
+
+@dataclass
+class RunSpec:
+    """Everything the nodes need to run one job of a task."""
+
+    cluster: str
+    job_id: str
+    name: str
+    run: str | None
+    setup: str | None = None
+    envs: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
+    local_mounts: dict[str, str] = field(default_factory=dict)
+    gpus_per_node: float = 0.0
+    cluster_info: dict[str, Any] = field(default_factory=dict)
+    task_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.task_id:
+            stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+            self.task_id = f"stix-{stamp}_{self.cluster}_{self.job_id}"
+
+    def env_for(self, addresses: list[NodeAddress], rank: int) -> dict[str, str]:
+        """Task envs, then secrets, then the node variables (which the task cannot shadow)."""
+        node = fanout.node_env(addresses, rank, cluster=self.cluster, task_id=self.task_id,
+                               gpus_per_node=self.gpus_per_node,
+                               cluster_info=self.cluster_info)
+        return {**self.envs, **self.secrets, **node}
+
+    @property
+    def cwd(self) -> str | None:
+        return sync.WORKDIR if self.workdir is not None else None
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+async def connect_nodes(addresses: list[NodeAddress], timeout: float = 300.0
+                        ) -> list[NodeTransport]:
+    return await wait_for_nodes(addresses, timeout)
+
+
+async def reconnect(address: NodeAddress) -> NodeTransport:
+    return await wait_for_node(address, time.monotonic() + RECONNECT_TIMEOUT)
+
+
+async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
+                  spec: RunSpec, printer: fanout.LinePrinter, *, setup: bool = True,
+                  say: Say = _quiet) -> None:
+    """Agent, files and (when `setup`) the setup script on every node."""
+    await fanout.upload_agent(transports)
+    if spec.workdir is not None or spec.local_mounts:
+        say(f"syncing files to {len(transports)} node(s)")
+        await sync.sync_task_files(transports, spec.workdir, spec.local_mounts)
+    if setup and spec.setup:
+        say(f"running setup on {len(transports)} node(s)")
+        envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
+        await fanout.run_setup(transports, spec.setup, envs, printer, spec.cwd)
+
+
+async def start_run(transports: list[NodeTransport], addresses: list[NodeAddress],
+                    spec: RunSpec) -> None:
+    envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
+    await fanout.submit_job(transports, spec.job_id, spec.name, spec.run or "true", envs,
+                            spec.cwd)
+
+
+async def follow(transports: list[NodeTransport], job_id: str,
+                 printer: fanout.LinePrinter, *, follow: bool = True,
+                 offsets: list[int] | None = None) -> fanout.JobOutcome:
+    return await fanout.follow_job(transports, job_id, printer, offsets=offsets,
+                                   follow=follow, reconnect=reconnect)
+
+
+async def close_all(transports: list[NodeTransport]) -> None:
+    for t in transports:
+        await t.close()
