@@ -145,7 +145,7 @@ def test_only_some_clouds(tmp_path: Path) -> None:
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no such directory"):
         import_skypilot(tmp_path / "nope", tmp_path / "out")
-    with pytest.raises(NotFoundError, match="no <cloud>/vms.csv"):
+    with pytest.raises(NotFoundError, match=r"no <cloud>/vms\.csv"):
         import_skypilot(tmp_path, tmp_path / "out")
     with pytest.raises(UsageError, match="cannot import cloud lambda"):
         import_skypilot(SRC, tmp_path / "out", clouds=["lambda"])

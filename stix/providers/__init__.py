@@ -23,6 +23,12 @@ register("local", "stix.providers.local:LocalProvider")
 register("ssh", "stix.providers.ssh:SshProvider")
 
 
+register("aws", "stix.providers.aws:AwsProvider")
+register("gcp", "stix.providers.gcp:GcpProvider")
+register("azure", "stix.providers.azure:AzureProvider")
+register("kubernetes", "stix.providers.kubernetes:KubernetesProvider")
+
+
 def names() -> list[str]:
     return sorted(_REGISTRY)
 
