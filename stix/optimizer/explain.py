@@ -1,0 +1,233 @@
+"""Why nothing fits: the constraint that removed the last candidates, and what is near.
+
+Messages are built from the offers that were still standing when the last constraint ran
+(`ChainRun.before_kill`), so "nearest" means "would fit if only this one thing gave".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from stix.catalog import Offer
+from stix.errors import StixError
+from stix.optimizer.filters import ChainRun
+from stix.optimizer.index import OfferIndex
+from stix.optimizer.wants import Want
+from stix.task.base import did_you_mean
+from stix.task.values import fmt_number
+
+SHOWN = 3  # nearest alternatives named in one message
+K = TypeVar("K", bound=Hashable)
+
+
+class NothingFitsError(StixError):
+    """No offer meets the task; `reasons` holds one line per alternative tried."""
+
+    exit_code = 2
+
+    def __init__(self, reasons: list[str], *, hint: str | None = None) -> None:
+        self.reasons = reasons
+        if len(reasons) == 1:
+            message = f"nothing fits: {reasons[0]}"
+        else:
+            message = "nothing fits any alternative:\n" + "\n".join(f"  - {r}" for r in reasons)
+        super().__init__(message, hint=hint)
+
+
+@dataclass(frozen=True)
+class Context:
+    enabled: Sequence[str]  # clouds the optimizer may choose
+    served: Sequence[str]  # clouds stix has a provider for
+    index: OfferIndex
+
+
+def money(value: float) -> str:
+    return f"${value:.2f}/h" if value >= 1 else f"${value:.4g}/h"
+
+
+def _hourly(o: Offer, spot: bool) -> float:
+    return (o.spot_price if spot and o.spot_price is not None else o.price)
+
+
+def _where(o: Offer) -> str:
+    return f"{o.cloud} {o.region}" + (f" {o.zone}" if o.zone else "")
+
+
+def _at(o: Offer, spot: bool) -> str:
+    """"from $X/h in aws us-east-1 (p4d.24xlarge)"."""
+    return f"from {money(_hourly(o, spot))} in {_where(o)} ({o.instance_type})"
+
+
+def _brief(o: Offer, spot: bool) -> str:
+    """"aws us-east-1 (p4d.24xlarge) from $X/h"."""
+    return f"{_where(o)} ({o.instance_type}) from {money(_hourly(o, spot))}"
+
+
+def _order(o: Offer, spot: bool) -> tuple[float, str, str, str, str]:
+    return (_hourly(o, spot), o.cloud, o.region, o.zone or "", o.instance_type)
+
+
+def _cheapest_by(offers: Iterable[Offer], key: Callable[[Offer], K], spot: bool) -> dict[K, Offer]:
+    best: dict[K, Offer] = {}
+    for o in offers:
+        k = key(o)
+        cur = best.get(k)
+        if cur is None or _order(o, spot) < _order(cur, spot):
+            best[k] = o
+    return best
+
+
+def what(want: Want) -> str:
+    if want.accelerator is not None:
+        return str(want.accelerator)
+    if want.instance_type is not None:
+        return f"instance type {want.instance_type}"
+    return "a CPU machine"
+
+
+def _accelerator(want: Want, before: list[Offer]) -> str:
+    acc = want.accelerator
+    assert acc is not None
+    counts = _cheapest_by(before, lambda o: o.accelerator_count, want.spot)
+    near = sorted(counts, key=lambda c: (abs(c - acc.count), c))
+    first, rest = near[0], near[1:SHOWN]
+    text = (f"{acc} is not offered; {acc.name}:{fmt_number(first)} is, "
+            f"{_at(counts[first], want.spot)}")
+    if rest:
+        text += "; also " + ", ".join(
+            f"{acc.name}:{fmt_number(c)} {_at(counts[c], want.spot)}" for c in rest
+        )
+    return text
+
+
+def _instance_type(want: Want, before: list[Offer], ctx: Context) -> str:
+    itype = want.instance_type or ""
+    if not ctx.index.has_instance_type(itype):
+        return (f"instance type {itype!r} is not in the catalog"
+                f"{did_you_mean(itype, ctx.index.instance_types())}")
+    types = _cheapest_by(before, lambda o: (o.cloud, o.instance_type), want.spot)
+    ranked = sorted(types.values(), key=lambda o: _order(o, want.spot))[:SHOWN]
+    return (f"instance type {itype} does not come with {want.accelerator}; "
+            f"{want.accelerator} comes with "
+            + ", ".join(_brief(o, want.spot) for o in ranked))
+
+
+def _quantity(want: Want, before: list[Offer], constraint: str) -> str:
+    q = want.cpus if constraint == "cpus" else want.memory
+    assert q is not None
+    get: Callable[[Offer], float] = (lambda o: o.vcpus) if constraint == "cpus" else (
+        lambda o: o.memory_gib)
+    unit = "vCPUs" if constraint == "cpus" else "GiB memory"
+    values = _cheapest_by(before, get, want.spot)
+    near = sorted(values, key=lambda v: (abs(v - q.value), v))[:SHOWN]
+    if want.accelerator or want.instance_type:
+        head = f"{what(want)} has no offer with {constraint}={q}"
+    else:
+        head = f"no machine has {constraint}={q}"
+    if want.defaulted:
+        head += " (stix's default when a task asks for nothing)"
+    return head + "; nearest: " + ", ".join(
+        f"{fmt_number(v)} {unit} {_at(values[v], want.spot)}" for v in near
+    )
+
+
+def _regions(before: list[Offer], spot: bool, key: Callable[[Offer], Hashable]) -> str:
+    best = _cheapest_by(before, key, spot)
+    ranked = sorted(best.values(), key=lambda o: _order(o, spot))[:SHOWN]
+    return ", ".join(_brief(o, spot) for o in ranked)
+
+
+def _cloud(want: Want, before: list[Offer], ctx: Context, pinned: bool) -> str:
+    clouds = sorted({o.cloud for o in before})
+    enabled = ", ".join(ctx.enabled) or "none"
+    if not pinned:
+        return (f"{what(want)} is offered only in {', '.join(clouds)}, not in the enabled "
+                f"clouds ({enabled}); `stix check` shows which clouds have credentials")
+    pin = want.cloud or ""
+    if pin not in ctx.enabled:
+        return f"cloud {pin} is pinned but not enabled here (enabled: {enabled})"
+    return (f"{what(want)} is not offered in {pin}; it is in "
+            + _regions(before, want.spot, lambda o: o.cloud))
+
+
+def _location(want: Want, before: list[Offer], ctx: Context, constraint: str) -> str:
+    if constraint == "region":
+        known = {o.region for c in {o.cloud for o in before}
+                 for o in ctx.index.catalog.for_cloud(c)}  # fmt: skip
+        place = f"region {want.region}"
+        hint = "" if want.region in known else did_you_mean(want.region or "", sorted(known))
+        return (f"{what(want)} is not offered in {place}{hint}; it is in "
+                + _regions(before, want.spot, lambda o: (o.cloud, o.region)))
+    if constraint == "zone":
+        return (f"{what(want)} is not offered in zone {want.zone}; it is in "
+                + _regions(before, want.spot, lambda o: (o.cloud, o.region, o.zone)))
+    names = ", ".join(sorted(want.image_regions or ()))
+    return (f"image_id maps only regions {names}, where {what(want)} is not offered; it is in "
+            + _regions(before, want.spot, lambda o: (o.cloud, o.region)))
+
+
+def _spot(want: Want, before: list[Offer]) -> str:
+    o = min(before, key=lambda x: _order(x, False))
+    return f"{what(want)} has no spot price where it fits; on demand: {_brief(o, False)}"
+
+
+def _arch(want: Want, before: list[Offer]) -> str:
+    o = min(before, key=lambda x: _order(x, want.spot))
+    return (f"{what(want)} fits only {o.arch} machines, e.g. {_brief(o, want.spot)}; "
+            "name the instance_type to use one")
+
+
+def _price(want: Want, before: list[Offer]) -> str:
+    o = min(before, key=lambda x: _order(x, want.spot))
+    return (f"the cheapest {what(want)} that fits costs {money(_hourly(o, want.spot))} per node "
+            f"in {_where(o)} ({o.instance_type}), above max_hourly_cost "
+            f"{money(want.max_hourly_cost or 0.0)}")
+
+
+def _empty_pool(want: Want, ctx: Context) -> str:
+    index = ctx.index
+    if not index.catalog.offers:
+        return "the catalog has no offers (see `stix catalog` and STIX_CATALOG_DIR)"
+    if want.accelerator is not None:
+        name = want.accelerator.name
+        resolved = index.resolve_accelerator(name)
+        if resolved is None:
+            names = index.catalog.accelerator_names()
+            return (f"accelerator {name!r} is not in the catalog{did_you_mean(name, names)}; "
+                    f"offered: {', '.join(names[:15])}{' …' if len(names) > 15 else ''}")
+        clouds = sorted({o.cloud for o in index.catalog.with_accelerator(resolved)})
+        return f"{name} is offered only in {', '.join(clouds)}, which stix does not serve"
+    if want.instance_type is not None:
+        itype = want.instance_type
+        if not index.has_instance_type(itype):
+            return (f"instance type {itype!r} is not in the catalog"
+                    f"{did_you_mean(itype, index.instance_types())}")
+        return f"instance type {itype} is offered only in clouds stix does not serve"
+    served = ", ".join(ctx.served) or "none"
+    return f"the catalog has no CPU machines in the clouds stix serves ({served})"
+
+
+def reason(run: ChainRun, ctx: Context) -> str:
+    """One line: why `run` (a diagnostic run over every served cloud) found nothing."""
+    want = run.want
+    f = run.killed_by
+    if f is None or run.pool_size == 0:
+        return _empty_pool(want, ctx)
+    before = run.before_kill
+    if f.name == "accelerator":
+        return _accelerator(want, before)
+    if f.name == "instance_type":
+        return _instance_type(want, before, ctx)
+    if f.name in ("cpus", "memory"):
+        return _quantity(want, before, f.name)
+    if f.name == "arch":
+        return _arch(want, before)
+    if f.name == "cloud":
+        return _cloud(want, before, ctx, pinned=f.label.startswith("cloud="))
+    if f.name in ("region", "zone", "image_id"):
+        return _location(want, before, ctx, f.name)
+    if f.name == "use_spot":
+        return _spot(want, before)
+    return _price(want, before)

@@ -1,0 +1,150 @@
+"""Each constraint of a task as a named filter, run in a fixed order so that a rejection
+can be told: "what" the task needs first (accelerator, instance type, cpus, memory), then
+"where" (cloud, region, zone, image), then "how" (spot market, price cap).
+
+A filter keeps the order of the pool it gets; each is one list comprehension per cloud
+segment, the whole hot path of the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from stix.catalog import Offer
+from stix.optimizer.index import Segment
+from stix.optimizer.wants import Want
+from stix.task import Quantity
+
+DEFAULT_ARCH = "x86_64"
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str  # the constraint: accelerator, instance_type, cpus, memory, cloud, ...
+    label: str  # as the task states it, e.g. "cpus=8+"
+    keep: Callable[[Segment], list[Offer]]
+    catalog_only: bool = False  # stix's defaults do not apply to existing machines
+
+
+@dataclass(frozen=True)
+class Stage:
+    filter: Filter
+    before: int
+    after: int
+
+    @property
+    def removed(self) -> int:
+        return self.before - self.after
+
+
+@dataclass
+class ChainRun:
+    """One Want through its filters: what each removed, and what survived."""
+
+    want: Want
+    pool_size: int
+    stages: list[Stage] = field(default_factory=list)
+    survivors: list[Segment] = field(default_factory=list)
+    killed_by: Filter | None = None
+    before_kill: list[Offer] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        return any(s.offers for s in self.survivors)
+
+
+def _quantity(q: Quantity, attr: str) -> Callable[[Segment], list[Offer]]:
+    value = q.value
+    if q.at_least:
+        if attr == "vcpus":
+            return lambda s: [o for o in s.offers if o.vcpus >= value]
+        return lambda s: [o for o in s.offers if o.memory_gib >= value]
+    close = math.isclose
+    if attr == "vcpus":
+        return lambda s: [o for o in s.offers if close(o.vcpus, value)]
+    return lambda s: [o for o in s.offers if close(o.memory_gib, value)]
+
+
+def _price_cap(cap: float, spot: bool) -> Callable[[Segment], list[Offer]]:
+    if spot:
+        return lambda s: [o for o in s.offers if (o.spot_price or 0.0) <= cap]
+    return lambda s: [o for o in s.offers if o.price <= cap]
+
+
+def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
+    """The filters for `want`, in explanation order. `clouds`: the enabled clouds, when the
+    cloud filter is needed (the fast path reads only enabled clouds' segments)."""
+    out: list[Filter] = []
+    acc = want.accelerator
+    if acc is not None:
+        count = acc.count
+        out.append(Filter("accelerator", str(acc),
+                          lambda s: [o for o in s.offers
+                                     if math.isclose(o.accelerator_count, count)]))
+        if want.instance_type is not None:
+            itype = want.instance_type
+            out.append(Filter("instance_type", f"instance_type={itype}",
+                              lambda s: [o for o in s.offers if o.instance_type == itype]))
+    if want.cpus is not None:
+        out.append(Filter("cpus", f"cpus={want.cpus}", _quantity(want.cpus, "vcpus"),
+                          catalog_only=want.defaulted))
+    if want.memory is not None:
+        out.append(Filter("memory", f"memory={want.memory}", _quantity(want.memory, "memory"),
+                          catalog_only=want.defaulted))
+    if want.instance_type is None:
+        # stix's images and setup scripts assume x86_64: other architectures only by name.
+        out.append(Filter("arch", f"arch={DEFAULT_ARCH}",
+                          lambda s: [o for o in s.offers if o.arch == DEFAULT_ARCH],
+                          catalog_only=True))
+    if clouds is not None:
+        enabled = set(clouds)
+        out.append(Filter("cloud", "enabled clouds: " + ", ".join(sorted(enabled)),
+                          lambda s: s.offers if s.cloud in enabled else []))
+    if want.cloud is not None:
+        pin = want.cloud
+        out.append(Filter("cloud", f"cloud={pin}", lambda s: s.offers if s.cloud == pin else []))
+    if want.region is not None:
+        region = want.region
+        out.append(Filter("region", f"region={region}",
+                          lambda s: [o for o in s.offers if o.region == region]))
+    if want.zone is not None:
+        zone = want.zone
+        out.append(Filter("zone", f"zone={zone}",
+                          lambda s: [o for o in s.offers if o.zone == zone]))
+    if want.image_regions is not None:
+        regions = want.image_regions
+        out.append(Filter("image_id", "image_id regions: " + ", ".join(sorted(regions)),
+                          lambda s: [o for o in s.offers if o.region in regions]))
+    if want.spot:
+        out.append(Filter("use_spot", "use_spot=true",
+                          lambda s: [o for o in s.offers if o.spot_price is not None]))
+    if want.max_hourly_cost is not None:
+        cap = want.max_hourly_cost
+        out.append(Filter("max_hourly_cost", f"max_hourly_cost={cap:g}",
+                          _price_cap(cap, want.spot)))
+    return out
+
+
+def run_chain(want: Want, segments: list[Segment], filters: list[Filter]) -> ChainRun:
+    """Apply `filters` in order; stop at the first that leaves nothing, keeping what it
+    was given (the nearest alternatives for the explanation)."""
+    run = ChainRun(want, pool_size=sum(len(s.offers) for s in segments))
+    if run.pool_size == 0:
+        return run  # nothing to filter: the pool itself is empty (explain.py says why)
+    current = segments
+    for f in filters:
+        before = sum(len(s.offers) for s in current)
+        nxt = [Segment(s.cloud, s.offers if f.catalog_only and not s.provisioned else f.keep(s),
+                       s.provisioned) for s in current]  # fmt: skip
+        after = sum(len(s.offers) for s in nxt)
+        run.stages.append(Stage(f, before, after))
+        if after == 0:
+            run.killed_by = f
+            run.before_kill = [o for s in current for o in s.offers]
+            run.survivors = []
+            return run
+        current = [s for s in nxt if s.offers]
+    run.survivors = current
+    return run

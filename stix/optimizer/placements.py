@@ -1,0 +1,90 @@
+"""Turning a ranked offer into a complete `Placement` (built only for the results shown)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from stix.errors import UsageError
+from stix.optimizer.rank import Ranked
+from stix.placement import Bucket, Placement, PlacementAccelerator
+from stix.task import Task
+
+# Cluster names become stack names and cloud resource names: the strictest common form
+# (GCP instance names) is lowercase letters, digits and '-', starting with a letter.
+CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$")
+MAX_CLUSTER_NAME = 40
+_STORE_OF_CLOUD = {"aws": "s3", "gcp": "gcs", "azure": "azure"}
+
+
+def cluster_name(task: Task, given: str | None = None) -> str:
+    """`given` if valid, else the task name made safe, else a name from the task's hash."""
+    if given is not None:
+        if not CLUSTER_NAME.match(given):
+            raise UsageError(f"cluster name {given!r} is not valid: use 1-{MAX_CLUSTER_NAME} "
+                             "lowercase letters, digits and '-', starting with a letter")
+        return given
+    if task.name:
+        name = re.sub(r"[^a-z0-9]+", "-", task.name.lower()).strip("-")
+        if name and not name[0].isalpha():
+            name = "stix-" + name
+        name = name[:MAX_CLUSTER_NAME].rstrip("-")
+        if name:
+            return name
+    digest = hashlib.sha256(json.dumps(task.to_yaml_dict(), sort_keys=True).encode()).hexdigest()
+    return f"stix-{digest[:8]}"
+
+
+def buckets(task: Task, cloud: str) -> list[Bucket]:
+    """Every bucket of the task: existing ones (a bucket URI source) and ones to create."""
+    out = []
+    for target, mount in sorted(task.storage_mounts().items()):
+        ref = mount.bucket()
+        if ref is not None:
+            out.append(Bucket(store=ref.store, name=ref.bucket, mount_path=target,
+                              mode=mount.mode, create=False, persistent=True, prefix=ref.path,
+                              account=ref.account))
+            continue
+        store = mount.store or _STORE_OF_CLOUD.get(cloud, "s3")
+        out.append(Bucket(store=store, name=mount.name or "", mount_path=target,
+                          mode=mount.mode, create=True, persistent=mount.persistent))
+    return out
+
+
+def build(r: Ranked, task: Task, cluster: str) -> Placement:
+    res = r.want.resources
+    o = r.offer
+    image = res.image_id
+    if isinstance(image, dict):
+        image = image.get(o.region)
+    extra: dict[str, object] = {}
+    if res.accelerator_args:
+        extra["accelerator_args"] = res.accelerator_args
+    if res.network_tier:
+        extra["network_tier"] = res.network_tier
+    return Placement(
+        cluster=cluster,
+        cloud=o.cloud,
+        region=o.region,
+        zone=o.zone,
+        instance_type=o.instance_type,
+        num_nodes=task.num_nodes,
+        use_spot=r.want.spot,
+        vcpus=o.vcpus,
+        memory_gib=o.memory_gib,
+        accelerator=(PlacementAccelerator(name=o.accelerator, count=o.accelerator_count,
+                                          memory_gib=o.accelerator_memory_gib)
+                     if o.accelerator else None),
+        arch=o.arch,
+        hourly_price=r.hourly,
+        image_id=image,
+        disk_size=res.disk_size or 256,
+        disk_tier=res.disk_tier,
+        ports=[p.render() for p in res.ports or []],
+        labels=dict(res.labels or {}),
+        buckets=buckets(task, o.cloud),
+        autostop_minutes=res.autostop.idle_minutes if res.autostop else None,
+        autostop_down=bool(res.autostop and res.autostop.down),
+        extra=extra,
+    )

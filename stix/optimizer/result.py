@@ -1,0 +1,44 @@
+"""What the optimizer answers: ranked placements, the best per cloud, and what it rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stix.placement import Placement
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """`removed` offers of `alternative` failed `constraint` (in filter order)."""
+
+    alternative: str
+    constraint: str
+    removed: int
+
+
+@dataclass
+class OptimizeResult:
+    chosen: Placement
+    candidates: list[Placement]  # ranked; one zone per cloud/region/instance type/market
+    best_per_cloud: dict[str, Placement]
+    clouds: list[str]  # the clouds considered
+    target: str
+    rejections: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; every placement carries `total_hourly_price` (× num_nodes)."""
+
+        def dump(p: Placement) -> dict[str, Any]:
+            return {**p.model_dump(mode="json"), "total_hourly_price": p.total_hourly_price}
+
+        return {
+            "target": self.target,
+            "clouds": self.clouds,
+            "chosen": dump(self.chosen),
+            "candidates": [dump(p) for p in self.candidates],
+            "best_per_cloud": {c: dump(p) for c, p in self.best_per_cloud.items()},
+            "rejections": [vars(r) for r in self.rejections],
+            "notes": self.notes,
+        }

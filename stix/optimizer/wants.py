@@ -1,0 +1,109 @@
+"""A task's resource alternatives, flattened into plain requirements the filters read.
+
+`resources` may hold alternatives at two levels: `any_of`/`ordered` blocks, and inside
+each block an accelerator list (ordered) or mapping (cheapest of). A `Choice` keeps that
+shape: the optimizer takes the first feasible option of an ordered choice, and ranks all
+feasible options of an unordered one together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stix.task import AcceleratorReq, Quantity, Resources, Task
+
+# With nothing asked for, run on a general-purpose CPU machine of this size at least,
+# as SkyPilot does (4+ vCPUs with 4 GiB per vCPU). Only for machines stix provisions:
+# existing machines (local, ssh) are taken as they are.
+DEFAULT_CPUS = Quantity(4.0, at_least=True)
+DEFAULT_MEMORY = Quantity(16.0, at_least=True)
+
+
+@dataclass(frozen=True)
+class Want:
+    """One concrete requirement: at most one accelerator option, every field resolved."""
+
+    label: str
+    resources: Resources
+    accelerator: AcceleratorReq | None
+    instance_type: str | None
+    cpus: Quantity | None
+    memory: Quantity | None
+    defaulted: bool  # cpus/memory are stix's defaults, not the user's
+    cloud: str | None
+    region: str | None
+    zone: str | None
+    image_regions: frozenset[str] | None
+    spot: bool
+    max_hourly_cost: float | None
+    num_nodes: int
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Options of one level: `ordered` → first feasible wins; else the cheapest of all."""
+
+    options: tuple[Want | Choice, ...]
+    ordered: bool
+
+    def wants(self) -> list[Want]:
+        out: list[Want] = []
+        for option in self.options:
+            out.extend(option.wants() if isinstance(option, Choice) else [option])
+        return out
+
+
+def _describe(res: Resources, acc: AcceleratorReq | None, defaulted: bool) -> str:
+    parts = []
+    if acc is not None:
+        parts.append(str(acc))
+    if res.instance_type:
+        parts.append(res.instance_type)
+    if res.cpus is not None:
+        parts.append(f"cpus={res.cpus}")
+    if res.memory is not None:
+        parts.append(f"memory={res.memory}")
+    if defaulted:
+        parts.append(f"default cpus={DEFAULT_CPUS} memory={DEFAULT_MEMORY}")
+    where = "/".join(p for p in (res.cloud, res.region, res.zone) if p)
+    if where:
+        parts.append(f"in {where}")
+    if res.use_spot:
+        parts.append("spot")
+    return " ".join(parts) or "any machine"
+
+
+def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int) -> Want:
+    defaulted = (acc is None and res.instance_type is None and res.cpus is None
+                 and res.memory is None)  # fmt: skip
+    image = res.image_id
+    return Want(
+        label=_describe(res, acc, defaulted),
+        resources=res,
+        accelerator=acc,
+        instance_type=res.instance_type,
+        cpus=DEFAULT_CPUS if defaulted else res.cpus,
+        memory=DEFAULT_MEMORY if defaulted else res.memory,
+        defaulted=defaulted,
+        cloud=res.cloud,
+        region=res.region,
+        zone=res.zone,
+        image_regions=frozenset(image) if isinstance(image, dict) else None,
+        spot=bool(res.use_spot),
+        max_hourly_cost=res.max_hourly_cost,
+        num_nodes=num_nodes,
+    )
+
+
+def _for_block(res: Resources, num_nodes: int) -> Want | Choice:
+    accs = res.accelerators
+    if accs is None or len(accs.options) == 1:
+        return _want(res, accs.options[0] if accs else None, num_nodes)
+    return Choice(tuple(_want(res, a, num_nodes) for a in accs.options), accs.ordered)
+
+
+def choices(task: Task) -> Choice:
+    """The task's alternatives as a two-level tree of Wants."""
+    blocks = task.resources.candidates()
+    return Choice(tuple(_for_block(b, task.num_nodes) for b in blocks),
+                  ordered=task.resources.is_ordered)  # fmt: skip

@@ -1,0 +1,107 @@
+"""Kubernetes: an existing cluster reached through a kubeconfig context (or from inside a
+pod). A task's `infra: k8s/<context>` pins the context, which the optimizer reads as the
+region. Prices come from `catalog_data/kubernetes/` when a catalog lists node types.
+
+No network without `verify`; verifying uses the kubernetes client or `kubectl`, whichever
+is installed, and says so when neither is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from stix.providers.base import CredentialStatus, Provider
+
+_HINT = "point KUBECONFIG at a kubeconfig file (or create ~/.kube/config)"
+_SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def kubeconfig_paths() -> list[Path]:
+    value = os.environ.get("KUBECONFIG")
+    if value:
+        return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+    return [Path.home() / ".kube" / "config"]
+
+
+def _load(path: Path) -> dict[str, Any] | str:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return f"{path}: cannot be read ({type(exc).__name__})"
+    return data if isinstance(data, dict) else f"{path}: not a kubeconfig mapping"
+
+
+def find_contexts() -> tuple[list[str], str | None, list[str], list[str]]:
+    """(context names, current context, sources, problems) from the kubeconfig files."""
+    contexts: list[str] = []
+    current: str | None = None
+    sources: list[str] = []
+    problems: list[str] = []
+    for path in kubeconfig_paths():
+        if not path.is_file():
+            continue
+        data = _load(path)
+        if isinstance(data, str):
+            problems.append(data)
+            continue
+        names = [c["name"] for c in data.get("contexts") or []
+                 if isinstance(c, dict) and isinstance(c.get("name"), str)]  # fmt: skip
+        if names:
+            sources.append(f"kubeconfig {path}")
+            contexts.extend(n for n in names if n not in contexts)
+        if current is None and isinstance(data.get("current-context"), str):
+            current = data["current-context"] or None
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and _SA_TOKEN.is_file():
+        sources.append("in-cluster service account")
+    return contexts, current, sources, problems
+
+
+def _verify() -> CredentialStatus:
+    try:
+        from kubernetes import client, config
+    except ImportError:
+        client = config = None
+    if client is not None and config is not None:
+        try:
+            config.load_kube_config()
+            version = client.VersionApi().get_code()
+        except Exception as exc:  # the client raises config, transport and API errors
+            return CredentialStatus("kubernetes", False, f"cluster not reachable: {exc}",
+                                    hint=_HINT)
+        return CredentialStatus("kubernetes", True, f"API server {version.git_version}",
+                                sources=["kubernetes client"])
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return CredentialStatus("kubernetes", False, "verifying needs the kubernetes Python "
+                                "client or kubectl; neither is installed",
+                                hint="pip install kubernetes")  # fmt: skip
+    proc = subprocess.run([kubectl, "version", "-o", "json", "--request-timeout=10s"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["kubectl failed"])[-1]
+        return CredentialStatus("kubernetes", False, f"cluster not reachable: {last}", hint=_HINT)
+    return CredentialStatus("kubernetes", True, "API server answered kubectl version",
+                            sources=[kubectl])
+
+
+class KubernetesProvider(Provider):
+    name = "kubernetes"
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        if verify:
+            return _verify()
+        contexts, current, sources, problems = find_contexts()
+        if not sources:
+            return CredentialStatus("kubernetes", False,
+                                    "; ".join(problems) or "no kubeconfig context found",
+                                    hint=_HINT)  # fmt: skip
+        detail = (f"{len(contexts)} context(s), current {current or 'not set'}" if contexts
+                  else "running inside a cluster")  # fmt: skip
+        return CredentialStatus("kubernetes", True, detail, sources=sources,
+                                hint="; ".join(problems) or None)
