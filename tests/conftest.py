@@ -34,3 +34,31 @@ def write_task(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+# ---- real sshd nodes (tests/sshd_fixtures.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sshd_hosts(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Test users/namespaces/keys for sshd nodes, made once per session and removed after."""
+    from sshd_fixtures import make_hosts
+
+    hosts = make_hosts(tmp_path_factory.mktemp("sshd"))
+    yield hosts
+    hosts.teardown()
+
+
+@pytest.fixture
+def sshd_nodes(sshd_hosts, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """`start(n)` → n running sshd nodes (killed, and their homes wiped, after the test)."""
+    from contextlib import ExitStack
+
+    from sshd_fixtures import running_nodes
+
+    with ExitStack() as stack:
+
+        def start(n: int):  # type: ignore[no-untyped-def]
+            return stack.enter_context(running_nodes(sshd_hosts, n, tmp_path))
+
+        yield start

@@ -16,7 +16,7 @@ from stix.cli import render
 
 def register(app: typer.Typer) -> None:
     app.command("up")(up)
-    app.command("exec", context_settings={"allow_interspersed_args": False})(exec_)
+    app.command("exec")(exec_)
     app.command("queue")(queue)
     app.command("logs")(logs)
     app.command("cancel")(cancel)
@@ -94,6 +94,12 @@ def exec_(
     from stix import api
 
     envs, secrets = _pairs(env, "--env"), _pairs(secret, "--secret")
+    if what and what[0] == "--":
+        what = what[1:]
+    if not what:
+        from stix.errors import UsageError
+
+        raise UsageError("exec: give a task file, or -- and a command")
     if len(what) == 1 and what[0].endswith((".yaml", ".yml")) and Path(what[0]).is_file():
         task = api.load_task(what[0], envs)
         result = api.exec_task(cluster, task, secrets=secrets, detach_run=detach_run, say=_say)
