@@ -3,21 +3,22 @@
 
 Shipped as one file to `~/.stix/agent.py` and run as `python3 ~/.stix/agent.py COMMAND ...`.
 Jobs run detached, so they outlive the SSH session that started them. State lives under
-$STIX_AGENT_HOME (default ~/.stix/agent/): `jobs/<id>/` holds script.sh, env.json (0600),
-status.json (replaced atomically), log (stdout+stderr, raw bytes), runner.lock, lock.
-Every command prints JSON on stdout (`logs` prints raw log bytes); a failure exits non-zero
-with `{"error": "..."}` on stderr.
+$STIX_AGENT_HOME (default ~/.stix/agent/): `jobs/<id>/` holds script.sh, env.json,
+status.json (replaced atomically), log (stdout+stderr, raw bytes), lock, runner.lock; all
+0600 in 0700 folders. Every command prints JSON on stdout (`logs` prints raw log bytes);
+a failure exits non-zero with `{"error": "..."}` on stderr.
 
-  submit --job-id ID --name NAME [--cwd DIR] [--env-file F.json] [--script-file F]
+  submit --job-id ID [--name NAME] [--cwd DIR] [--env-file F.json] [--script-file F]
       Script from --script-file, else stdin. With --stdin-json, stdin is instead one JSON
       object {"script": str, "env": {str: str}, "cwd": str?} (keeps secrets out of argv).
-      Runs `bash script.sh` in DIR with os.environ + PYTHONUNBUFFERED=1 + env, in its own
-      process group, and prints {"job_id", "status": "RUNNING", "pid"}. Ids are the
-      client's ([A-Za-z0-9._-], max 128); an existing id is an error.
+      Runs `bash script.sh` in DIR (default: the current one; `~` expands) with os.environ +
+      PYTHONUNBUFFERED=1 + env, in its own session, and prints {"job_id", "status": "RUNNING",
+      "pid"}. Ids are the client's ([A-Za-z0-9._-], max 128); an existing id is an error.
   status [ID ...]      {"jobs": [{job_id, name, status, submitted_at, started_at, ended_at,
                        exit_code, pid, reason}]}, newest last; status is PENDING | RUNNING |
-                       SUCCEEDED | FAILED | CANCELLED; times ISO-8601 UTC or null. A job whose
-                       runner died without recording an end is FAILED, exit_code null, reason.
+                       SUCCEEDED | FAILED | CANCELLED; times ISO-8601 UTC or null; a job
+                       killed by signal N has exit_code 128+N. A job whose runner died without
+                       recording an end is FAILED with exit_code null and a reason.
   logs ID [--offset N] [--follow]   raw log bytes from byte N; --follow streams until the
                        job ended and the log is drained. Clients count bytes to re-attach.
   cancel ID ... | --all [--grace S]  SIGTERM to the job's process group, SIGKILL after S
@@ -27,33 +28,31 @@ with `{"error": "..."}` on stderr.
                        the agent home was created; 0 while a job runs).
   autostop --idle-minutes M [--action CMD]   saves the setting (the idle clock restarts when
                        it changes), then checks once. Bare `autostop` checks with the saved
-                       setting: what a cron job / timer should run every minute. When no job
-                       runs and idle >= M minutes (counted from the latest of: last job end,
-                       home creation, setting change, boot, last trigger) it runs CMD via
-                       /bin/sh (default `sudo shutdown -h now`). `--show`, `--disable` read and
-                       clear the setting; `--watch [--interval S] [--detach]` loops instead of
-                       cron (one watcher per home).
+                       setting: what cron or a timer should run every minute. When no job runs
+                       and idle >= M minutes (counted from the latest of: last job end, home
+                       creation, setting change, boot, last trigger) it runs CMD with /bin/sh
+                       (default `sudo shutdown -h now`). `--show` / `--disable` read / clear
+                       the setting; `--watch [--interval S]` loops in place of cron (one per home).
   version              {"version": N, "python": "3.x.y"}
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
 import os
-import platform
-import select
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace as Args
 
-if TYPE_CHECKING:  # annotations are never evaluated at run time, so Python 3.8 is fine
+TYPE_CHECKING = False  # no `typing` import at run time: every call starts a fresh python
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
     Job = dict[str, Any]
 
 VERSION = 1
@@ -61,7 +60,7 @@ TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 PUBLIC = ("job_id", "name", "status", "submitted_at", "started_at", "ended_at", "exit_code",
           "pid", "reason")  # fmt: skip
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-POLL = 0.05  # seconds between looks at a growing log: output shows within ~50 ms
+POLL = 0.05  # seconds between looks at a growing log: new output shows within ~50 ms
 DEFAULT_ACTION = "sudo shutdown -h now"
 
 
@@ -69,7 +68,7 @@ class AgentError(Exception):
     """A failure reported as {"error": ...} on stderr."""
 
 
-# ---- small helpers: time, files, locks ----------------------------------------------------
+# ---- small helpers: time, files, locks --------------------------------------------------------
 
 
 def iso(ts: float | None = None) -> str:
@@ -91,20 +90,28 @@ def read_json(path: str) -> Any:
         return json.load(f)
 
 
-def write_json(path: str, obj: Any) -> None:
+def write_file(path: str, data: bytes) -> None:
     """Write to a temp file and rename, so readers never see a half-written file."""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
+def write_json(path: str, obj: Any) -> None:
+    write_file(path, json.dumps(obj).encode())
+
+
+def open_lock(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_lock(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -113,8 +120,8 @@ def locked(path: str) -> Iterator[None]:
 
 
 def lock_free(path: str) -> bool:
-    """True when nobody holds `path` locked (the runner holds its lock for its whole life)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """True when nobody holds `path` locked (a runner holds its lock for its whole life)."""
+    fd = open_lock(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -144,12 +151,12 @@ def job_dir(home: str, job_id: str) -> str:
     return os.path.join(home, "jobs", job_id)
 
 
-# ---- job records ---------------------------------------------------------------------------
+# ---- job records --------------------------------------------------------------------------------
 
 
 def load(jdir: str) -> Job:
     try:
-        return read_json(os.path.join(jdir, "status.json"))
+        return dict(read_json(os.path.join(jdir, "status.json")))
     except FileNotFoundError:
         raise AgentError(f"no job {os.path.basename(jdir)!r}") from None
 
@@ -163,16 +170,15 @@ def public(job: Job) -> Job:
 
 
 def mark_lost(jdir: str, job: Job) -> None:
-    """The runner is gone but never recorded an end: the job failed; say why, keep the rest."""
+    """The runner is gone but never recorded an end: the job failed; say why. Under the lock."""
     times = [epoch(job.get("started_at")), epoch(job.get("submitted_at"))]
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # the log's last write is the last sign of life
         times.append(os.stat(os.path.join(jdir, "log")).st_mtime)
-    was = job["status"]
-    job.update(status="FAILED", exit_code=None, ended_at=iso(max(times)))
-    job["reason"] = ("runner process ended without recording an exit (node rebooted or "
-                     f"process killed) while {was}")  # fmt: skip
+    reason = ("runner process ended without recording an exit (node rebooted or process "
+              f"killed) while {job['status']}")  # fmt: skip
+    job.update(status="FAILED", exit_code=None, ended_at=iso(max(times)), reason=reason)
     if job.get("cancel_requested"):
-        job.update(status="CANCELLED", reason="cancelled; runner gone")
+        job.update(status="CANCELLED", reason="cancelled; its runner was gone")
     save(jdir, job)
 
 
@@ -182,27 +188,24 @@ def current(jdir: str) -> Job:
     if job["status"] in TERMINAL or not lock_free(os.path.join(jdir, "runner.lock")):
         return job
     with locked(os.path.join(jdir, "lock")):
-        job = load(jdir)  # re-read: the runner may have finished just now
+        job = load(jdir)  # re-read: the runner may have just finished
         if job["status"] not in TERMINAL and lock_free(os.path.join(jdir, "runner.lock")):
             mark_lost(jdir, job)
     return job
 
 
 def all_jobs(home: str) -> list[Job]:
-    jobs = []
     root = os.path.join(home, "jobs")
-    for name in os.listdir(root):
-        jdir = os.path.join(root, name)
-        if os.path.exists(os.path.join(jdir, "status.json")):  # else a submit in progress
-            jobs.append(current(jdir))
+    jobs = [current(os.path.join(root, name)) for name in os.listdir(root)
+            if os.path.exists(os.path.join(root, name, "status.json"))]  # else being submitted
     jobs.sort(key=lambda j: (j.get("submitted_ns", 0), j["job_id"]))
     return jobs
 
 
-# ---- submit and the detached runner ----------------------------------------------------------
+# ---- submit and the detached runner -------------------------------------------------------------
 
 
-def read_submission(args: argparse.Namespace) -> Job:
+def read_submission(args: Args) -> Job:
     """Script, env and cwd from arguments, files or stdin; all checked before anything is made."""
     spec: Job = {"env": {}, "cwd": args.cwd}
     if args.stdin_json:
@@ -237,7 +240,10 @@ def read_submission(args: argparse.Namespace) -> Job:
     return spec
 
 
-def cmd_submit(args: argparse.Namespace) -> int:
+def cmd_submit(args: Args) -> None:
+    import select
+    import subprocess
+
     home = agent_home()
     jdir = job_dir(home, args.job_id)
     spec = read_submission(args)
@@ -245,12 +251,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
         os.mkdir(jdir, 0o700)  # atomic: of two submits with one id, exactly one gets here
     except FileExistsError:
         raise AgentError(f"job {args.job_id!r} already exists") from None
-    # Take the runner lock now and hand the same open file to the runner, so there is no
-    # moment in which the job looks runner-less.
-    lock_fd = os.open(os.path.join(jdir, "runner.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    # Take the runner lock now and hand this very open file to the runner: there is no
+    # moment in which the job could look runner-less to `status`.
+    lock_fd = open_lock(os.path.join(jdir, "runner.lock"))
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
-    with open(os.path.join(jdir, "script.sh"), "w", encoding="utf-8") as f:
-        f.write(spec["script"])
+    write_file(os.path.join(jdir, "script.sh"), spec["script"].encode("utf-8"))
     write_json(os.path.join(jdir, "env.json"), spec["env"])
     job: Job = dict.fromkeys(PUBLIC)
     job.update(job_id=args.job_id, name=args.name, status="PENDING", submitted_at=iso(),
@@ -258,110 +263,101 @@ def cmd_submit(args: argparse.Namespace) -> int:
     save(jdir, job)
     read_end, write_end = os.pipe()
     with open(os.path.join(jdir, "runner.err"), "ab") as errors:
-        runner = subprocess.Popen(
+        subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "_run", args.job_id, "--home", home,
              "--lock-fd", str(lock_fd), "--report-fd", str(write_end)],
             pass_fds=(lock_fd, write_end), start_new_session=True, cwd="/",
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
     os.close(write_end)
     os.close(lock_fd)
-    report = b""
-    deadline = time.time() + 30
-    while time.time() < deadline:
+    report, deadline = b"", time.time() + 30
+    while time.time() < deadline:  # until the runner says it started bash (or died: EOF)
         if select.select([read_end], [], [], 0.5)[0]:
             chunk = os.read(read_end, 4096)
             if not chunk:
                 break
             report += chunk
     os.close(read_end)
-    if not report:
-        err = os.path.join(jdir, "runner.err")
-        raise AgentError(f"job {args.job_id!r}: runner (pid {runner.pid}) failed; see {err}")
-    started = json.loads(report.decode())
-    if started.get("error"):
-        raise AgentError(f"job {args.job_id!r}: {started['error']}")
+    started = json.loads(report.decode() or "{}")
+    if "status" not in started:
+        reason = started.get("error") or f"runner failed; see {jdir}/runner.err"
+        raise AgentError(f"job {args.job_id!r}: {reason}")
     emit({"job_id": args.job_id, "status": started["status"], "pid": started["pid"]})
-    return 0
 
 
 def finish(jdir: str, returncode: int | None, reason: str | None = None) -> None:
     with locked(os.path.join(jdir, "lock")):
         job = load(jdir)
         code = returncode
-        if returncode is not None and returncode < 0:  # killed by a signal, shell-style code
+        if returncode is not None and returncode < 0:  # killed by a signal: shell-style code
             code = 128 - returncode
-            names = {int(v): v.name for v in signal.Signals}
+            names = {int(s): s.name for s in signal.Signals}
             reason = reason or f"killed by {names.get(-returncode, -returncode)}"
+        status = "SUCCEEDED" if returncode == 0 else "FAILED"
         if job.get("cancel_requested"):
             status = "CANCELLED"
-        elif returncode == 0:
-            status = "SUCCEEDED"
-        else:
-            status = "FAILED"
         job.update(status=status, exit_code=code, ended_at=iso(), reason=reason)
         save(jdir, job)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: Args) -> None:
     """Hidden: the detached runner. Starts bash, waits for it, records how it ended."""
+    import subprocess
+
     jdir = job_dir(args.home, args.job_id)
     os.set_inheritable(args.lock_fd, False)  # the job must not hold the runner's lock
-    report = os.fdopen(args.report_fd, "w")
     proc = None
+    reply: Job = {"status": "CANCELLED", "pid": None}
     try:
         with locked(os.path.join(jdir, "lock")):
             job = load(jdir)
             job["runner_pid"] = os.getpid()
             if not job.get("cancel_requested"):
-                env = dict(os.environ)
-                env["PYTHONUNBUFFERED"] = "1"
+                env = dict(os.environ, PYTHONUNBUFFERED="1")
                 env.update(read_json(os.path.join(jdir, "env.json")))
-                with open(os.path.join(jdir, "log"), "ab") as log:
+                fd = os.open(os.path.join(jdir, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                             0o600)
+                with os.fdopen(fd, "ab") as log:
                     proc = subprocess.Popen(
                         ["bash", os.path.join(jdir, "script.sh")], cwd=job["cwd"], env=env,
                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                         start_new_session=True)
                 job.update(status="RUNNING", started_at=iso(), pid=proc.pid)
+                reply = {"status": "RUNNING", "pid": proc.pid}
             save(jdir, job)
         if proc is None:
             finish(jdir, None, "cancelled before it started")
-        with contextlib.suppress(OSError):  # the submitter may be gone: fine
-            report.write(json.dumps({"pid": proc.pid if proc else None,
-                                     "status": "RUNNING" if proc else "CANCELLED"}))
-            report.close()
-    except Exception as exc:  # record why, so `status` does not only say "runner gone"
+    except Exception as exc:  # record why, so `status` says more than "runner gone"
         finish(jdir, None, f"could not start: {exc}")
-        with contextlib.suppress(OSError):
-            report.write(json.dumps({"error": f"could not start: {exc}"}))
-            report.close()
-        return 1
+        reply = {"error": f"could not start: {exc}"}
+    with contextlib.suppress(OSError), os.fdopen(args.report_fd, "w") as report:
+        report.write(json.dumps(reply))  # the submitter may be gone: fine
     if proc is not None:
-        finish(jdir, proc.wait())  # job end = bash exit, not EOF on the log
-    return 0
+        finish(jdir, proc.wait())  # job end = bash's exit, not EOF on the log
 
 
-# ---- reading, following, cancelling, waiting ----------------------------------------------
+# ---- reading, following, cancelling, waiting ----------------------------------------------------
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: Args) -> None:
     home = agent_home()
     if args.ids:
-        jobs = [current(job_dir(home, jid)) for jid in args.ids]
+        jobs = [current(job_dir(home, jid)) for jid in dict.fromkeys(args.ids)]
         jobs.sort(key=lambda j: (j.get("submitted_ns", 0), j["job_id"]))
     else:
         jobs = all_jobs(home)
     emit({"jobs": [public(j) for j in jobs]})
-    return 0
 
 
-def cmd_logs(args: argparse.Namespace) -> int:
+def cmd_logs(args: Args) -> None:
     if args.offset < 0:
         raise AgentError(f"--offset must be >= 0, not {args.offset}")
     jdir = job_dir(agent_home(), args.job_id)
+    load(jdir)  # an unknown job is an error, not an empty log
     path = os.path.join(jdir, "log")
-    while not os.path.exists(path):  # PENDING: the runner creates the log before bash starts
+    while not os.path.exists(path):  # PENDING: the runner makes the log before bash starts
         if not args.follow or current(jdir)["status"] in TERMINAL:
-            return 0
+            return
         time.sleep(POLL)
     out = sys.stdout.buffer
     try:
@@ -377,34 +373,29 @@ def cmd_logs(args: argparse.Namespace) -> int:
                     chunk = log.read(1 << 16)
                 out.flush()
                 if ended:
-                    return 0
+                    return
                 time.sleep(POLL)
-    except BrokenPipeError:  # the client went away; nothing to report to
+    except BrokenPipeError:  # the client went away; nobody to tell
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def group_alive(pgid: int) -> bool:
     """Does any live (non-zombie) process remain in process group `pgid`?"""
-    if os.path.isdir("/proc/self"):
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
+    if not os.path.isdir("/proc/self"):  # not Linux: zombies count as alive, SIGKILL is harmless
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
             if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
                 return True
-        return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        except (OSError, IndexError, ValueError):
+            continue
+    return False
 
 
 def kill_group(pgid: int, sig: int) -> None:
@@ -412,7 +403,7 @@ def kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def cmd_cancel(args: argparse.Namespace) -> int:
+def cmd_cancel(args: Args) -> None:
     home = agent_home()
     if args.all == bool(args.ids):
         raise AgentError("cancel: give job ids or --all (not both)")
@@ -422,7 +413,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         ids = list(dict.fromkeys(args.ids))
     jdirs = {jid: job_dir(home, jid) for jid in ids}
     for jdir in jdirs.values():
-        load(jdir)  # all ids must exist before anything is cancelled
+        load(jdir)  # every id must exist before anything is cancelled
     cancelled, already, groups = [], [], []
     for jid, jdir in jdirs.items():
         with locked(os.path.join(jdir, "lock")):
@@ -432,10 +423,10 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             if job["status"] in TERMINAL:
                 already.append(jid)
                 continue
-            job["cancel_requested"] = True
+            job["cancel_requested"] = True  # PENDING: the runner will not start it
             save(jdir, job)
             if job["status"] == "RUNNING":
-                kill_group(job["pid"], signal.SIGTERM)  # under the lock: pid not yet reaped
+                kill_group(job["pid"], signal.SIGTERM)  # under the lock: pid not reused yet
                 groups.append(job["pid"])
             cancelled.append(jid)
     deadline = time.time() + args.grace
@@ -450,64 +441,51 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             current(jdirs[j])["status"] not in TERMINAL for j in cancelled):  # fmt: skip
         time.sleep(POLL)
     emit({"cancelled": cancelled, "already_done": already})
-    return 0
 
 
-def cmd_wait(args: argparse.Namespace) -> int:
+def cmd_wait(args: Args) -> None:
     jdir = job_dir(agent_home(), args.job_id)
     deadline = None if args.timeout is None else time.time() + args.timeout
     while True:
         job = current(jdir)
         if job["status"] in TERMINAL:
-            emit(public(job))
-            return 0
+            return emit(public(job))
         if deadline is not None and time.time() >= deadline:
             raise AgentError(f"job {args.job_id!r} still {job['status']} after {args.timeout}s")
         time.sleep(0.1)
 
 
-# ---- idleness and autostop --------------------------------------------------------------------
+# ---- idleness and autostop ----------------------------------------------------------------------
 
 
-def idleness(home: str, *extra_marks: float) -> Job:
+def idleness(home: str, *marks: float) -> Job:
     """Running job count, and seconds since the latest sign of activity (0 while running)."""
-    marks = [epoch(read_json(os.path.join(home, "home.json"))["created_at"])]
-    marks.extend(extra_marks)
-    running = 0
-    for job in all_jobs(home):
-        if job["status"] in TERMINAL:
-            marks.append(epoch(job.get("ended_at")))
-        else:
-            running += 1
-    idle = 0.0 if running else max(0.0, time.time() - max(marks))
+    latest = [epoch(read_json(os.path.join(home, "home.json"))["created_at"]), *marks]
+    jobs = all_jobs(home)
+    running = sum(1 for j in jobs if j["status"] not in TERMINAL)
+    latest += [epoch(j.get("ended_at")) for j in jobs]
+    idle = 0.0 if running else max(0.0, time.time() - max(latest))
     return {"running": running, "idle_seconds": round(idle, 3)}
 
 
-def cmd_idle(args: argparse.Namespace) -> int:
-    emit(idleness(agent_home()))
-    return 0
-
-
 def boot_time() -> float:
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("btime "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/stat", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return float(line.split()[1])
     return 0.0
 
 
 def autostop_check(home: str) -> Job:
+    import subprocess
+
     path = os.path.join(home, "autostop.json")
-    if not os.path.exists(path):
-        return {"enabled": False, "triggered": False}
     with locked(os.path.join(home, "autostop.lock")):  # one check (and action) at a time
+        if not os.path.exists(path):
+            return {"enabled": False, "triggered": False}
         setting = read_json(path)
-        marks = (epoch(setting.get("set_at")), epoch(setting.get("last_triggered_at")),
-                 boot_time())
-        state = idleness(home, *marks)
+        marks = [epoch(setting.get(k)) for k in ("set_at", "last_triggered_at")]
+        state = idleness(home, boot_time(), *marks)
         out = dict(setting, enabled=True, triggered=False, **state)
         if state["running"] or state["idle_seconds"] < float(setting["idle_minutes"]) * 60:
             return out
@@ -518,22 +496,19 @@ def autostop_check(home: str) -> Job:
                                    stdout=log, stderr=subprocess.STDOUT)
         setting.update(last_triggered_at=iso(), last_exit_code=code)
         write_json(path, setting)
-        out.update(setting, triggered=True)
-        return out
+        return dict(out, **setting, triggered=True)
 
 
-def cmd_autostop(args: argparse.Namespace) -> int:
+def cmd_autostop(args: Args) -> None:
     home = agent_home()
     path = os.path.join(home, "autostop.json")
     if args.disable:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        emit({"enabled": False})
-        return 0
+        return emit({"enabled": False})
     if args.show:
         setting = read_json(path) if os.path.exists(path) else {}
-        emit(dict(setting, enabled=bool(setting), **idleness(home)))
-        return 0
+        return emit(dict(setting, enabled=bool(setting), **idleness(home)))
     if args.idle_minutes is not None:
         if args.idle_minutes < 0:
             raise AgentError(f"--idle-minutes must be >= 0, not {args.idle_minutes}")
@@ -545,73 +520,85 @@ def cmd_autostop(args: argparse.Namespace) -> int:
     elif args.action:
         raise AgentError("--action needs --idle-minutes")
     if not args.watch:
-        emit(autostop_check(home))
-        return 0
-    if args.detach:
-        argv = [sys.executable, os.path.abspath(__file__), "autostop", "--watch",
-                "--interval", str(args.interval)]
-        proc = subprocess.Popen(argv, start_new_session=True, cwd="/", stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env=dict(os.environ, STIX_AGENT_HOME=home))
-        emit({"watching": True, "pid": proc.pid})
-        return 0
-    fd = os.open(os.path.join(home, "autostop.watch.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        return emit(autostop_check(home))
+    fd = open_lock(os.path.join(home, "autostop.watch.lock"))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise AgentError(f"another autostop watcher runs for {home}") from None
-    while True:  # held until killed: the lock says "a watcher runs"
+    while True:  # until killed; the lock held meanwhile says "a watcher runs"
         autostop_check(home)
         time.sleep(args.interval)
 
 
-def cmd_version(args: argparse.Namespace) -> int:
-    emit({"version": VERSION, "python": platform.python_version()})
-    return 0
+def cmd_version(args: Args) -> None:
+    emit({"version": VERSION, "python": sys.version.split()[0]})
 
 
-# ---- command line ----------------------------------------------------------------------------
+# ---- command line (no argparse: it would double the start-up time of every call) -----------------
 
-FLAG = {"action": "store_true"}
-COMMANDS: dict[str, tuple[Any, list[tuple[str, dict[str, Any]]]]] = {
-    "submit": (cmd_submit, [("--job-id", {"required": True}), ("--name", {"default": ""}),
-                            ("--cwd", {}), ("--env-file", {}), ("--script-file", {}),
-                            ("--stdin-json", FLAG)]),
-    "_run": (cmd_run, [("job_id", {}), ("--home", {"required": True}),
-                       ("--lock-fd", {"type": int, "required": True}),
-                       ("--report-fd", {"type": int, "required": True})]),
-    "status": (cmd_status, [("ids", {"nargs": "*"})]),
-    "logs": (cmd_logs, [("job_id", {}), ("--offset", {"type": int, "default": 0}),
-                        ("--follow", FLAG)]),
-    "cancel": (cmd_cancel, [("ids", {"nargs": "*"}), ("--all", FLAG),
-                            ("--grace", {"type": float, "default": 10.0})]),
-    "wait": (cmd_wait, [("job_id", {}), ("--timeout", {"type": float})]),
-    "idle": (cmd_idle, []),
-    "autostop": (cmd_autostop, [("--idle-minutes", {"type": float}), ("--action", {}),
-                                ("--show", FLAG), ("--disable", FLAG), ("--watch", FLAG),
-                                ("--interval", {"type": float, "default": 60.0}),
-                                ("--detach", FLAG)]),
-    "version": (cmd_version, []),
+REQUIRED = object()
+# name: (function, positional: "" | "job_id" | "ids*", {option: (type, default)})
+COMMANDS: dict[str, tuple[Any, str, dict[str, tuple[Any, Any]]]] = {
+    "submit": (cmd_submit, "", {"--job-id": (str, REQUIRED), "--name": (str, ""),
+                                "--cwd": (str, None), "--env-file": (str, None),
+                                "--script-file": (str, None), "--stdin-json": (bool, False)}),
+    "_run": (cmd_run, "job_id", {"--home": (str, REQUIRED), "--lock-fd": (int, REQUIRED),
+                                 "--report-fd": (int, REQUIRED)}),
+    "status": (cmd_status, "ids*", {}),
+    "logs": (cmd_logs, "job_id", {"--offset": (int, 0), "--follow": (bool, False)}),
+    "cancel": (cmd_cancel, "ids*", {"--all": (bool, False), "--grace": (float, 10.0)}),
+    "wait": (cmd_wait, "job_id", {"--timeout": (float, None)}),
+    "idle": (lambda args: emit(idleness(agent_home())), "", {}),
+    "autostop": (cmd_autostop, "", {"--idle-minutes": (float, None), "--action": (str, None),
+                                    "--show": (bool, False), "--disable": (bool, False),
+                                    "--watch": (bool, False), "--interval": (float, 60.0)}),
+    "version": (cmd_version, "", {}),
 }  # fmt: skip
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # usage errors are JSON too
-        raise AgentError(f"{self.prog}: {message}")
+def parse(argv: list[str]) -> tuple[Any, Args]:
+    if not argv or argv[0] not in COMMANDS:
+        known = ", ".join(c for c in COMMANDS if not c.startswith("_"))
+        raise AgentError(f"unknown command {argv[0] if argv else ''!r}; one of: {known}")
+    func, positional, options = COMMANDS[argv[0]]
+    values = {k[2:].replace("-", "_"): default for k, (_, default) in options.items()}
+    words, rest = iter(argv[1:]), []
+    for word in words:
+        name, eq, value = word.partition("=")
+        if not word.startswith("--"):
+            rest.append(word)
+            continue
+        if name not in options:
+            raise AgentError(f"{argv[0]}: unknown option {name}")
+        kind = options[name][0]
+        if kind is bool:
+            values[name[2:].replace("-", "_")] = True
+            continue
+        value = value if eq else next(words, "")
+        try:
+            values[name[2:].replace("-", "_")] = kind(value)
+        except ValueError:
+            raise AgentError(f"{argv[0]} {name}: {value!r} is not a {kind.__name__}") from None
+    missing = [f"--{k.replace('_', '-')}" for k, v in values.items() if v is REQUIRED]
+    wrong_count = len(rest) != 1 if positional == "job_id" else positional == "" and rest
+    if missing or wrong_count:
+        usage = " ".join(w for w in (argv[0], positional.upper(), *missing) if w)
+        raise AgentError(f"usage: {usage} ... (got {' '.join(argv)!r})")
+    if positional:
+        values[positional.rstrip("*")] = rest if positional == "ids*" else rest[0]
+    return func, Args(**values)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="agent.py", description="stix node agent (see the module docstring)")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    sub.required = True
-    for name, (func, options) in COMMANDS.items():
-        command = sub.add_parser(name)
-        command.set_defaults(func=func)
-        for flag, kwargs in options:
-            command.add_argument(flag, **kwargs)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"], ["help"]):
+        sys.stdout.write(__doc__ or "")
+        return 0
     try:
-        args = parser.parse_args(argv)
-        return int(args.func(args))
+        func, args = parse(argv)
+        func(args)
+        return 0
     except AgentError as exc:
         message = str(exc)
     except (OSError, ValueError, KeyError) as exc:
