@@ -142,7 +142,8 @@ def _explain(search: _Search, wants: list[Want], served: list[str], catalog: Cat
     """Re-run every alternative over every served cloud, with the cloud filter, to find the
     constraint that removed the last candidates; raise with one reason per alternative."""
     everywhere = sorted({c for c in catalog.clouds if c in served} | set(search.enabled))
-    ctx = Context(enabled=search.enabled, served=served, index=search.index)
+    ctx = Context(enabled=search.enabled, served=served, index=search.index, extra=search.extra,
+                  own=frozenset(c for c, own in search.non_catalog.items() if own))
     reasons = []
     for want in wants:
         run = run_chain(want, search.segments(want, everywhere),

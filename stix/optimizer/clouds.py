@@ -3,7 +3,12 @@ every cloud in the catalog (planning never needs credentials)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stix.providers.base import CredentialStatus
+
+if TYPE_CHECKING:
+    from stix.task import Task
 
 
 def credential_report(verify: bool = False) -> list[CredentialStatus]:
@@ -28,3 +33,17 @@ def default_clouds(catalog_clouds: list[str]) -> tuple[list[str] | None, str]:
         return None, ("no cloud credentials found: considering every catalog cloud "
                       "(planning needs none; `stix check` tells how to add them)")
     return ready, f"considering clouds with credentials: {', '.join(ready)}"
+
+
+def plan_clouds(task: Task, catalog_clouds: list[str]) -> tuple[list[str] | None, str]:
+    """`default_clouds`, plus the clouds `task` pins: naming a cloud is enough to plan on it
+    (launching there still needs its credentials)."""
+    from stix.optimizer.wants import choices
+
+    clouds, note = default_clouds(catalog_clouds)
+    if clouds is None:
+        return None, note
+    pinned = sorted({w.cloud for w in choices(task).wants() if w.cloud} - set(clouds))
+    if pinned:
+        note += f"; and {', '.join(pinned)}, which the task names"
+    return sorted(set(clouds) | set(pinned)), note

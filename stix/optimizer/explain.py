@@ -41,6 +41,8 @@ class Context:
     enabled: Sequence[str]  # clouds the optimizer may choose
     served: Sequence[str]  # clouds stix has a provider for
     index: OfferIndex
+    extra: OfferIndex  # offers of providers that list their own machines (local, ssh)
+    own: frozenset[str] = frozenset()  # those providers' names
 
 
 def money(value: float) -> str:
@@ -154,8 +156,7 @@ def _cloud(want: Want, before: list[Offer], ctx: Context, pinned: bool) -> str:
 
 def _location(want: Want, before: list[Offer], ctx: Context, constraint: str) -> str:
     if constraint == "region":
-        known = {o.region for c in {o.cloud for o in before}
-                 for o in ctx.index.catalog.for_cloud(c)}  # fmt: skip
+        known = {r for c in {o.cloud for o in before} for r in ctx.index.catalog.regions(c)}
         place = f"region {want.region}"
         hint = "" if want.region in known else did_you_mean(want.region or "", sorted(known))
         return (f"{what(want)} is not offered in {place}{hint}; it is in "
@@ -186,8 +187,18 @@ def _price(want: Want, before: list[Offer]) -> str:
             f"{money(want.max_hourly_cost or 0.0)}")
 
 
+def _machines(cloud: str, offers: Sequence[Offer]) -> str:
+    kinds = sorted({f"{o.accelerator}:{fmt_number(o.accelerator_count)}" if o.accelerator
+                    else f"{fmt_number(o.vcpus)} vCPUs, no GPU" for o in offers})
+    if not kinds:
+        return f"{cloud} has no machines configured"
+    return f"{cloud} has no machine that fits; its machines have {', '.join(kinds[:6])}"
+
+
 def _empty_pool(want: Want, ctx: Context) -> str:
     index = ctx.index
+    if want.cloud is not None and want.cloud in ctx.own:
+        return _machines(want.cloud, ctx.extra.catalog.for_cloud(want.cloud))
     if not index.catalog.offers:
         return "the catalog has no offers (see `stix catalog` and STIX_CATALOG_DIR)"
     if want.accelerator is not None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from stix.catalog import Offer
 from stix.optimizer.index import Segment
 from stix.optimizer.wants import Want
-from stix.task import Quantity
 
 DEFAULT_ARCH = "x86_64"
 
@@ -55,16 +54,30 @@ class ChainRun:
         return any(s.offers for s in self.survivors)
 
 
-def _quantity(q: Quantity, attr: str) -> Callable[[Segment], list[Offer]]:
-    value = q.value
-    if q.at_least:
-        if attr == "vcpus":
-            return lambda s: [o for o in s.offers if o.vcpus >= value]
+def _at_least(value: float, attr: str) -> Callable[[Segment], list[Offer]]:
+    if attr == "vcpus":
+        return lambda s: [o for o in s.offers if o.vcpus >= value]
+    if attr == "memory_gib":
         return lambda s: [o for o in s.offers if o.memory_gib >= value]
+    return lambda s: [o for o in s.offers if o.accelerator_count >= value]
+
+
+def _exactly(value: float, attr: str) -> Callable[[Segment], list[Offer]]:
     close = math.isclose
     if attr == "vcpus":
         return lambda s: [o for o in s.offers if close(o.vcpus, value)]
-    return lambda s: [o for o in s.offers if close(o.memory_gib, value)]
+    if attr == "memory_gib":
+        return lambda s: [o for o in s.offers if close(o.memory_gib, value)]
+    return lambda s: [o for o in s.offers if close(o.accelerator_count, value)]
+
+
+def _amount(value: float, attr: str, at_least: bool) -> Callable[[Segment], list[Offer]]:
+    """Machines stix creates must match an exact amount; an existing machine (local, ssh)
+    serves any request it can hold, as a Kubernetes node does."""
+    if at_least:
+        return _at_least(value, attr)
+    exact, enough = _exactly(value, attr), _at_least(value, attr)
+    return lambda s: exact(s) if s.provisioned else enough(s)
 
 
 def _price_cap(cap: float, spot: bool) -> Callable[[Segment], list[Offer]]:
@@ -79,20 +92,15 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
     out: list[Filter] = []
     acc = want.accelerator
     if acc is not None:
-        count = acc.count
-        out.append(Filter("accelerator", str(acc),
-                          lambda s: [o for o in s.offers
-                                     if math.isclose(o.accelerator_count, count)]))
+        out.append(Filter("accelerator", str(acc), _amount(acc.count, "accelerator_count", False)))
         if want.instance_type is not None:
             itype = want.instance_type
             out.append(Filter("instance_type", f"instance_type={itype}",
                               lambda s: [o for o in s.offers if o.instance_type == itype]))
-    if want.cpus is not None:
-        out.append(Filter("cpus", f"cpus={want.cpus}", _quantity(want.cpus, "vcpus"),
-                          catalog_only=want.defaulted))
-    if want.memory is not None:
-        out.append(Filter("memory", f"memory={want.memory}", _quantity(want.memory, "memory"),
-                          catalog_only=want.defaulted))
+    for name, attr, q in (("cpus", "vcpus", want.cpus), ("memory", "memory_gib", want.memory)):
+        if q is not None:
+            out.append(Filter(name, f"{name}={q}", _amount(q.value, attr, q.at_least),
+                              catalog_only=want.defaulted))
     if want.instance_type is None:
         # stix's images and setup scripts assume x86_64: other architectures only by name.
         out.append(Filter("arch", f"arch={DEFAULT_ARCH}",

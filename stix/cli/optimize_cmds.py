@@ -1,0 +1,182 @@
+"""`stix optimize` (where a task would run, and for how much) and `stix check` (which clouds
+have credentials here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from stix.cli import render
+
+if TYPE_CHECKING:
+    from stix.placement import Placement
+    from stix.providers.base import CredentialStatus
+
+
+def register(app: typer.Typer) -> None:
+    app.command("optimize")(optimize)
+    app.command("check")(check)
+
+
+def optimize(
+    task_file: Path = typer.Argument(..., metavar="TASK", help="Task YAML file."),
+    cloud: str | None = typer.Option(None, "--cloud", help="Run on this cloud only."),
+    region: str | None = typer.Option(None, "--region", help="Run in this region only."),
+    zone: str | None = typer.Option(None, "--zone", help="Run in this zone only."),
+    gpus: str | None = typer.Option(None, "--gpus", help="Accelerators, e.g. A100:8."),
+    cpus: str | None = typer.Option(None, "--cpus", help="vCPUs per node: 8 or 8+."),
+    memory: str | None = typer.Option(None, "--memory", help="GiB per node: 32 or 32+."),
+    instance_type: str | None = typer.Option(None, "--instance-type", help="Exact machine."),
+    use_spot: bool | None = typer.Option(None, "--use-spot/--no-use-spot",
+                                         help="Spot (preemptible) or on-demand machines."),
+    target: str = typer.Option("cost", "--target", help="cost (cheapest) or time (fastest)."),
+    num_nodes: int | None = typer.Option(None, "--num-nodes", help="Nodes in the cluster."),
+    cluster: str | None = typer.Option(None, "--cluster", "-c", help="Cluster name."),
+    all_clouds: bool = typer.Option(False, "--all-clouds",
+                                    help="Consider every catalog cloud, credentials or not."),
+    candidates: int = typer.Option(0, "--candidates", "-n",
+                                   help="Show the best N candidates overall, not per cloud."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Pick the cheapest (or fastest) placement for a task; nothing is created."""
+    from stix import api
+    from stix.errors import UsageError
+
+    if target not in ("cost", "time"):
+        raise UsageError(f"--target must be cost or time, got {target!r}")
+    if candidates < 0:
+        raise UsageError(f"--candidates must be 0 or more, got {candidates}")
+    task = api.with_overrides(api.load_task(task_file), cloud=cloud, region=region, zone=zone,
+                              gpus=gpus, cpus=cpus, memory=memory, instance_type=instance_type,
+                              use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
+    catalog = api.load_catalog()
+    if all_clouds:
+        clouds, note = None, "considering every catalog cloud (--all-clouds)"
+    else:
+        clouds, note = api.plan_clouds(task, catalog.clouds)
+    try:
+        result = api.optimize(task, catalog, clouds, target=target,  # type: ignore[arg-type]
+                              cluster=cluster, candidates=max(candidates, 10))
+    except api.NothingFitsError as exc:
+        if as_json:
+            typer.echo(json.dumps({"error": exc.message, "reasons": exc.reasons,
+                                   "notes": [note]}, indent=2))  # fmt: skip
+            return exc.exit_code
+        _note(note, err=True)
+        raise
+    if as_json:
+        out = result.to_dict()
+        out["notes"] = [note, *out["notes"]]
+        if candidates:
+            out["candidates"] = out["candidates"][:candidates]
+        typer.echo(json.dumps(out, indent=2))
+        return 0
+    for line in [note, *result.notes]:
+        _note(line)
+    if candidates:
+        rows = result.candidates[:candidates]
+        title = f"Best {len(rows)} candidates ({target})"
+    else:
+        rows = list(result.best_per_cloud.values())
+        title = f"Best per cloud ({target})"
+    _table(title, rows, result.chosen)
+    render.ok("chosen: " + _summary(result.chosen))
+    return 0
+
+
+def _note(text: str, err: bool = False) -> None:
+    from rich.markup import escape
+
+    (render.err_console() if err else render.console()).print(f"[dim]note: {escape(text)}[/]")
+
+
+def _gpus(p: Placement) -> str:
+    if p.accelerator is None:
+        return "-"
+    count = p.accelerator.count
+    return f"{p.accelerator.name}:{int(count) if count.is_integer() else count}"
+
+
+def _money(value: float) -> str:
+    return f"{value:.2f}" if value >= 1 else f"{value:.4g}"
+
+
+def _same(a: Placement, b: Placement) -> bool:
+    keys = ("cloud", "region", "zone", "instance_type", "use_spot")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def _print_wide(renderable: object) -> None:
+    """Tables are read whole: when piped, do not cut them to 80 columns."""
+    console = render.console()
+    if not console.is_terminal:
+        from rich.console import Console
+
+        console = Console(highlight=False, width=200)
+    console.print(renderable)
+
+
+def _table(title: str, rows: list[Placement], chosen: Placement) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for name in ("INFRA", "INSTANCE", "vCPUs", "MEM GiB", "GPUS", "SPOT", "$/h NODE", "$/h TOTAL",
+                 "CHOSEN"):
+        right = name in ("vCPUs", "MEM GiB", "$/h NODE", "$/h TOTAL")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for p in rows:
+        infra = "/".join(x for x in (p.cloud, p.region, p.zone) if x)
+        table.add_row(infra, p.instance_type, f"{p.vcpus:g}", f"{p.memory_gib:g}", _gpus(p),
+                      "yes" if p.use_spot else "no", _money(p.hourly_price),
+                      _money(p.total_hourly_price), "✔" if _same(p, chosen) else "")  # fmt: skip
+    _print_wide(table)
+
+
+def _summary(p: Placement) -> str:
+    where = "/".join(x for x in (p.cloud, p.region, p.zone) if x)
+    nodes = f"{p.num_nodes} nodes" if p.num_nodes > 1 else "1 node"
+    market = "spot" if p.use_spot else "on-demand"
+    gpus = f" ({_gpus(p)})" if p.accelerator else ""
+    return (f"{where} {p.instance_type}{gpus}, {nodes}, {market}, "
+            f"${_money(p.total_hourly_price)}/h — cluster {p.cluster}")
+
+
+def check(
+    verify: bool = typer.Option(False, "--verify", help="Ask each cloud (network calls)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Show which clouds have credentials here (env vars and config files; no network unless
+    --verify). Planning (`stix optimize`) needs none."""
+    from stix import api
+
+    statuses = api.credential_report(verify)
+    if as_json:
+        typer.echo(json.dumps([_status_dict(s) for s in statuses], indent=2))
+        return 0
+    _status_table(statuses, verify)
+    if not any(s.ok for s in statuses if s.cloud not in ("local", "ssh")):
+        _note("no cloud credentials: `stix optimize` still plans over every catalog cloud")
+    return 0
+
+
+def _status_dict(s: CredentialStatus) -> dict[str, Any]:
+    return {"cloud": s.cloud, "ok": s.ok, "detail": s.detail, "hint": s.hint,
+            "sources": list(s.sources)}  # fmt: skip
+
+
+def _status_table(statuses: list[CredentialStatus], verify: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Credentials (verified)" if verify else "Credentials (not verified)",
+                  title_justify="left", header_style="bold")  # fmt: skip
+    for name in ("CLOUD", "", "DETAIL"):
+        table.add_column(name)
+    for s in statuses:
+        detail = escape(s.detail) + (f"\n[dim]hint: {escape(s.hint)}[/]" if s.hint else "")
+        table.add_row(s.cloud, "[green]✓[/]" if s.ok else "[red]✗[/]", detail)
+    _print_wide(table)
