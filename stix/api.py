@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from stix.cluster_ops import UpResult, down, status, up
 from stix.errors import NotFoundError, StixError, TaskError, UsageError
 from stix.job_ops import ExecResult, autostop, cancel, exec_task, logs, queue, ssh_command
@@ -23,6 +25,32 @@ __all__ = [
     "cancel", "down", "exec_task", "load_pipeline", "load_task", "logs", "parse_tasks", "queue",
     "ssh_command", "status", "task_schema", "up",
 ]
+
+# Planning: imported on first use, so that `import stix.api` never loads the catalog.
+_LAZY = {
+    "NothingFitsError": "stix.optimizer", "OptimizeResult": "stix.optimizer",
+    "optimize": "stix.optimizer", "with_overrides": "stix.optimizer.overrides",
+    "plan_clouds": "stix.optimizer.clouds", "credential_report": "stix.optimizer.clouds",
+    "load_catalog": "stix.catalog",
+}  # fmt: skip
+__all__ += sorted(_LAZY)
+
+if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
+    from stix.catalog import load_catalog as load_catalog
+    from stix.optimizer import NothingFitsError as NothingFitsError
+    from stix.optimizer import OptimizeResult as OptimizeResult
+    from stix.optimizer import optimize as optimize
+    from stix.optimizer.clouds import credential_report as credential_report
+    from stix.optimizer.clouds import plan_clouds as plan_clouds
+    from stix.optimizer.overrides import with_overrides as with_overrides
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'stix.api' has no attribute {name!r}")
 
 
 def task_schema() -> dict[str, object]:
