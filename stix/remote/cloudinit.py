@@ -119,7 +119,7 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     home = f"/home/{user}"
     agent_path = f"{home}/.stix/agent.py"
     hostname = node_hostname(placement.cluster, node.rank)
-    buckets = [_bucket_context(placement, i, b, home) for i, b in enumerate(placement.buckets)]
+    buckets = [_bucket_context(placement, b, home) for b in placement.buckets]
     _check_distinct_paths(placement, buckets)
     tools = sorted({b["tool"] for b in buckets})
 
@@ -227,8 +227,7 @@ def _node_path(placement: Placement, path: str, home: str) -> str:
     return norm
 
 
-def _bucket_context(placement: Placement, index: int, bucket: Bucket,
-                    home: str) -> dict[str, Any]:
+def _bucket_context(placement: Placement, bucket: Bucket, home: str) -> dict[str, Any]:
     where = f"cluster {placement.cluster!r}, bucket {bucket.name!r}"
     cloud = _STORE_CLOUD.get(bucket.store)
     if cloud is None:
@@ -262,7 +261,7 @@ def _bucket_context(placement: Placement, index: int, bucket: Bucket,
         "account": account, "url": url, "tool": _TOOL[bucket.store, mode],
         "dest": _node_path(placement, bucket.mount_path, home),
         "source": f"{name}:/{prefix}" if prefix else name,  # s3fs's bucket[:/path]
-        "cache_dir": f"/var/cache/stix/bucket-{index}" if bucket.mode == "MOUNT_CACHED" else "",
+        "cached": bucket.mode == "MOUNT_CACHED",  # cache: /var/cache/stix/bucket-<i>
     }  # fmt: skip
 
 
