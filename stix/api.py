@@ -32,11 +32,19 @@ _LAZY = {
     "optimize": "stix.optimizer", "with_overrides": "stix.optimizer.overrides",
     "plan_clouds": "stix.optimizer.clouds", "credential_report": "stix.optimizer.clouds",
     "load_catalog": "stix.catalog",
+    "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.fetch",
+    "gpu_summary": "stix.catalog.gpus", "gpu_offers": "stix.catalog.gpus",
+    "catalog_summary": "stix.catalog.summary",
 }  # fmt: skip
 __all__ += sorted(_LAZY)
 
 if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
     from stix.catalog import load_catalog as load_catalog
+    from stix.catalog.fetch import update_catalog as update_catalog
+    from stix.catalog.gpus import gpu_offers as gpu_offers
+    from stix.catalog.gpus import gpu_summary as gpu_summary
+    from stix.catalog.skypilot import import_skypilot as import_skypilot
+    from stix.catalog.summary import catalog_summary as catalog_summary
     from stix.optimizer import NothingFitsError as NothingFitsError
     from stix.optimizer import OptimizeResult as OptimizeResult
     from stix.optimizer import optimize as optimize

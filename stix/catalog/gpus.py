@@ -75,18 +75,18 @@ def _check_cloud(catalog: Catalog, cloud: str | None) -> None:
         raise UsageError(f"--cloud {cloud}: not in the catalog (it has {have})")
 
 
-def _gpu_offers(catalog: Catalog, cloud: str | None, region: str | None) -> list[Offer]:
+def _accelerated(catalog: Catalog, cloud: str | None, region: str | None) -> list[Offer]:
     pool = catalog.for_cloud(cloud) if cloud else catalog.offers
     return [o for o in pool if o.accelerator and (region is None or o.region == region)]
 
 
-def summarize(catalog: Catalog, cloud: str | None = None,
+def gpu_summary(catalog: Catalog, cloud: str | None = None,
               region: str | None = None) -> list[GpuSummary]:  # fmt: skip
     """Every accelerator on offer (optionally on one cloud / in one region), by name."""
     from stix.errors import NotFoundError
 
     _check_cloud(catalog, cloud)
-    offers = _gpu_offers(catalog, cloud, region)
+    offers = _accelerated(catalog, cloud, region)
     if region is not None and not offers:
         where = f" on {cloud}" if cloud else ""
         raise NotFoundError(f"--region {region}: no accelerators offered there{where}")
@@ -120,7 +120,7 @@ def _resolve(catalog: Catalog, name: str) -> str:
     raise NotFoundError(f"accelerator {name} is not in the catalog", hint=hint)
 
 
-def offers_for(catalog: Catalog, name: str, count: float | None = None,
+def gpu_offers(catalog: Catalog, name: str, count: float | None = None,
                cloud: str | None = None, region: str | None = None,
                all_regions: bool = False) -> list[GpuOffer]:  # fmt: skip
     """Where accelerator `name` (× `count`) is sold, cheapest on-demand first.

@@ -354,3 +354,26 @@ def _atomic_write(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def seed_directory(out: Path, source: Path | None = None) -> list[str]:
+    """Copy into `out` every catalog file of `source` (default: the catalog in use) that
+    `out` lacks — other clouds, images.csv — so `out` is a whole catalog. Never overwrites.
+    Returns the paths copied, relative to `out`."""
+    import shutil
+
+    from stix.paths import catalog_dir
+
+    src = Path(source) if source is not None else catalog_dir()
+    out = Path(out)
+    if not src.is_dir() or (out.exists() and out.resolve() == src.resolve()):
+        return []
+    copied = []
+    for path in sorted(src.glob("*/*")):
+        if path.is_file() and not path.name.startswith((".", "_")) and path.parent.name[0] != "_":
+            target = out / path.parent.name / path.name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                copied.append(f"{path.parent.name}/{path.name}")
+    return copied

@@ -55,6 +55,10 @@ from stix.cli import optimize_cmds  # noqa: E402
 
 optimize_cmds.register(app)
 
+from stix.cli import catalog_cmds  # noqa: E402
+
+catalog_cmds.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into a message and an exit code."""

@@ -1,0 +1,272 @@
+"""`stix catalog show|import|update` (the price catalog) and `stix show-gpus`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from stix.cli import render
+
+if TYPE_CHECKING:
+    from stix.catalog.gpus import GpuOffer, GpuSummary
+
+catalog_app = typer.Typer(
+    help="The price catalog: show it, import SkyPilot's, refresh it from the clouds.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    catalog_app.command("show")(show)
+    catalog_app.command("import")(import_catalog)
+    catalog_app.command("update")(update)
+    app.add_typer(catalog_app, name="catalog")
+    app.command("show-gpus")(show_gpus)
+
+
+def _print(renderable: object) -> None:
+    """Tables are read whole: when piped, do not cut them to 80 columns."""
+    console = render.console()
+    if not console.is_terminal:
+        from rich.console import Console
+
+        console = Console(highlight=False, width=200)
+    console.print(renderable)
+
+
+def _note(text: str) -> None:
+    from rich.markup import escape
+
+    render.console().print(f"[dim]{escape(text)}[/]")
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value >= 1 else f"{value:.4f}"
+
+
+def _count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _out_dir(out: Path | None) -> Path:
+    """Where import/update write: --out, else the catalog dir in use when it is the
+    user's ($STIX_CATALOG_DIR), else ~/.stix/catalog (never the shipped snapshot)."""
+    import os
+
+    from stix.paths import stix_home
+
+    if out is not None:
+        return out
+    override = os.environ.get("STIX_CATALOG_DIR")
+    return Path(override).expanduser() if override else stix_home() / "catalog"
+
+
+def _after_write(out: Path) -> list[str]:
+    """Fill `out` up to a whole catalog, and say how to use it."""
+    from stix.catalog.loader import seed_directory
+    from stix.paths import catalog_dir
+
+    notes = []
+    copied = seed_directory(out)
+    if copied:
+        notes.append(f"copied from the catalog in use: {', '.join(copied)}")
+    current = catalog_dir()
+    if not (current.exists() and out.resolve() == current.resolve()):
+        notes.append(f"to use it: export STIX_CATALOG_DIR={out}")
+    return notes
+
+
+# ---- stix catalog show ----------------------------------------------------------------------
+
+
+def show(
+    cloud: str | None = typer.Option(None, "--cloud", help="Only this cloud."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Summarize the catalog in use: rows, regions, accelerators and source per cloud."""
+    from rich.table import Table
+
+    from stix import api
+    from stix.catalog.summary import catalog_summary
+    from stix.errors import UsageError
+    from stix.paths import catalog_dir
+
+    catalog = api.load_catalog()
+    rows = catalog_summary(catalog)
+    if cloud is not None:
+        rows = [r for r in rows if r.cloud == cloud]
+        if not rows:
+            have = ", ".join(catalog.clouds) or "no clouds"
+            raise UsageError(f"--cloud {cloud}: not in the catalog (it has {have})")
+    bad = [str(b) for b in catalog.bad_rows]
+    if as_json:
+        doc = {"directory": str(catalog_dir()), "clouds": [r.to_json() for r in rows],
+               "bad_rows": bad}  # fmt: skip
+        typer.echo(json.dumps(doc, indent=2))
+        return 0
+    table = Table(title=f"Catalog {catalog_dir()}")
+    for name in ("CLOUD", "ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "ACCELERATORS",
+                 "SOURCE"):  # fmt: skip
+        table.add_column(name, justify="right" if name in ("ROWS", "REGIONS", "ZONES", "TYPES",
+                                                           "SPOT ROWS") else "left")  # fmt: skip
+    for r in rows:
+        source = r.source or "-"
+        if r.written:
+            source += f" ({r.written})"
+        table.add_row(r.cloud, str(r.rows), str(r.regions), str(r.zones), str(r.instance_types),
+                      str(r.spot_rows), ", ".join(r.accelerators) or "-", source)  # fmt: skip
+    _print(table)
+    for line in bad[:20]:
+        render.error(f"bad row {line}")
+    if len(bad) > 20:
+        render.error(f"... and {len(bad) - 20} more bad rows")
+    return 0
+
+
+# ---- stix catalog import --------------------------------------------------------------------
+
+
+def import_catalog(
+    kind: str = typer.Argument(..., metavar="FORMAT", help="Source format: skypilot."),
+    source: Path = typer.Argument(..., metavar="DIR",
+                                  help="Folder with <cloud>/vms.csv (SkyPilot's catalog)."),
+    out: Path | None = typer.Option(None, "--out", help="Catalog folder to write "
+                                    "(default: $STIX_CATALOG_DIR, else ~/.stix/catalog)."),
+    cloud: list[str] = typer.Option([], "--cloud", help="Only these clouds (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Convert another tool's catalog into stix's format (bad rows are reported, not fatal)."""
+    from stix import api
+    from stix.errors import UsageError
+
+    if kind != "skypilot":
+        raise UsageError(f"catalog import {kind}: unknown format (supported: skypilot)")
+    target = _out_dir(out)
+    result = api.import_skypilot(source, target, clouds=cloud or None)
+    notes = [*result.notes, *_after_write(target)]
+    if as_json:
+        typer.echo(json.dumps({**result.to_json(), "notes": notes}, indent=2))
+        return 0
+    for name, count in result.written.items():
+        render.ok(f"{name}: {count} rows → {target / name / 'vms.csv'}")
+    for reason, count in sorted(result.skipped.items()):
+        _note(f"skipped {count}: {reason}")
+    for bad in result.bad:
+        render.error(f"bad row {bad}")
+    for line in notes:
+        _note(line)
+    return 0
+
+
+# ---- stix catalog update --------------------------------------------------------------------
+
+
+def update(
+    cloud: list[str] = typer.Option([], "--cloud", help="Only these clouds (repeatable): "
+                                    "aws, azure, gcp. Default: all three."),
+    region: list[str] = typer.Option([], "--region", help="Only these regions (repeatable)."),
+    out: Path | None = typer.Option(None, "--out", help="Catalog folder to write "
+                                    "(default: $STIX_CATALOG_DIR, else ~/.stix/catalog)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Refresh prices from the clouds' public price sources (needs network; GCP needs
+    GOOGLE_API_KEY). Nothing is written unless every asked cloud succeeds."""
+    from stix import api
+
+    target = _out_dir(out)
+    result = api.update_catalog(cloud or None, target, regions=region or None)
+    notes = _after_write(target)
+    if as_json:
+        typer.echo(json.dumps({**result.to_json(), "notes": notes}, indent=2))
+        return 0
+    for r in result.results:
+        render.ok(f"{r.cloud}: {len(r.offers)} rows from {r.source} → {target / r.cloud}")
+        for reason, count in sorted(r.skipped.items()):
+            _note(f"  skipped {count}: {reason}")
+        for line in r.notes:
+            _note(f"  {line}")
+    for line in notes:
+        _note(line)
+    return 0
+
+
+# ---- stix show-gpus -------------------------------------------------------------------------
+
+
+def show_gpus(
+    accelerator: str | None = typer.Argument(None, metavar="[NAME[:COUNT]]",
+                                             help="One accelerator, e.g. A100 or A100:8."),
+    cloud: str | None = typer.Option(None, "--cloud", help="Only this cloud."),
+    region: str | None = typer.Option(None, "--region", help="Only this region."),
+    all_rows: bool = typer.Option(False, "--all", "-a", help="Every region (with NAME), or "
+                                  "every accelerator's offers (without)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """Accelerators on offer, their counts, and the cheapest on-demand and spot $/h."""
+    from stix import api
+    from stix.catalog.gpus import parse_gpu_filter
+
+    catalog = api.load_catalog()
+    if accelerator is None and not all_rows:
+        summary = api.gpu_summary(catalog, cloud=cloud, region=region)
+        if as_json:
+            typer.echo(json.dumps([s.to_json() for s in summary], indent=2))
+        else:
+            _summary_table(summary)
+            _note("`stix show-gpus NAME` shows where one is sold; --all lists every offer")
+        return 0
+    if accelerator is None:
+        names = [s.name for s in api.gpu_summary(catalog, cloud=cloud, region=region)]
+        offers = [o for n in names
+                  for o in api.gpu_offers(catalog, n, cloud=cloud, region=region, all_regions=True)]
+    else:
+        name, count = parse_gpu_filter(accelerator)
+        offers = api.gpu_offers(catalog, name, count, cloud=cloud, region=region,
+                                all_regions=all_rows)  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps([o.to_json() for o in offers], indent=2))
+        return 0
+    _offers_table(offers, grouped=accelerator is None)
+    if accelerator is not None and not all_rows and region is None:
+        _note("cheapest region per instance type; --all shows every region")
+    return 0
+
+
+def _summary_table(rows: list[GpuSummary]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Accelerators on offer")
+    table.add_column("NAME")
+    table.add_column("COUNTS")
+    table.add_column("MEMORY", justify="right")
+    table.add_column("CLOUDS")
+    table.add_column("FROM $/GPU·h", justify="right")
+    table.add_column("SPOT $/GPU·h", justify="right")
+    for r in rows:
+        table.add_row(r.name, ", ".join(_count(c) for c in r.counts),
+                      f"{_count(r.memory_gib)} GB" if r.memory_gib else "-", ", ".join(r.clouds),
+                      _money(r.price_per_gpu), _money(r.spot_per_gpu))  # fmt: skip
+    _print(table)
+
+
+def _offers_table(rows: list[GpuOffer], grouped: bool) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for name in ("GPU", "QTY", "CLOUD", "INSTANCE TYPE", "vCPUs", "HOST MEM", "GPU MEM",
+                 "$/h", "SPOT $/h", "REGION", "ZONES"):  # fmt: skip
+        right = name in ("QTY", "vCPUs", "HOST MEM", "GPU MEM", "$/h", "SPOT $/h")
+        table.add_column(name, justify="right" if right else "left")
+    rows = sorted(rows, key=lambda r: (r.accelerator.lower(), r.count)) if grouped else rows
+    for r in rows:
+        zones = ", ".join(r.zones)
+        table.add_row(r.accelerator, _count(r.count), r.cloud, r.instance_type, _count(r.vcpus),
+                      f"{_count(r.memory_gib)} GB",
+                      f"{_count(r.accelerator_memory_gib)} GB" if r.accelerator_memory_gib else "-",
+                      _money(r.price), _money(r.spot_price), r.region, zones or "-")  # fmt: skip
+    _print(table)
