@@ -55,6 +55,8 @@ class _Search:
                 name = idx.resolve_accelerator(want.accelerator.name)
                 offers = [] if name is None else idx.pool(
                     cloud, accelerator=name, instance_type=None, spot=want.spot)
+            elif own and want.instance_type is None:
+                offers = idx.all_in(cloud, spot=want.spot)
             else:
                 offers = idx.pool(cloud, accelerator=None, instance_type=want.instance_type,
                                   spot=want.spot)

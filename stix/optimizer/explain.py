@@ -86,7 +86,8 @@ def what(want: Want) -> str:
         return str(want.accelerator)
     if want.instance_type is not None:
         return f"instance type {want.instance_type}"
-    return "a CPU machine"
+    sizes = [f"{n}={q}" for n, q in (("cpus", want.cpus), ("memory", want.memory)) if q]
+    return "CPU machine" + (f" ({', '.join(sizes)})" if sizes else "")
 
 
 def _accelerator(want: Want, before: list[Offer]) -> str:
@@ -151,7 +152,7 @@ def _cloud(want: Want, before: list[Offer], ctx: Context, pinned: bool) -> str:
     if pin not in ctx.enabled:
         return f"cloud {pin} is pinned but not enabled here (enabled: {enabled})"
     return (f"{what(want)} is not offered in {pin}; it is in "
-            + _regions(before, want.spot, lambda o: o.cloud))
+            + _regions(before, want.spot, lambda o: (o.cloud, o.region)))
 
 
 def _location(want: Want, before: list[Offer], ctx: Context, constraint: str) -> str:
@@ -176,7 +177,7 @@ def _spot(want: Want, before: list[Offer]) -> str:
 
 def _arch(want: Want, before: list[Offer]) -> str:
     o = min(before, key=lambda x: _order(x, want.spot))
-    return (f"{what(want)} fits only {o.arch} machines, e.g. {_brief(o, want.spot)}; "
+    return (f"{what(want)} is offered only on {o.arch} here, e.g. {_brief(o, want.spot)}; "
             "name the instance_type to use one")
 
 

@@ -154,5 +154,5 @@ def run_chain(want: Want, segments: list[Segment], filters: list[Filter]) -> Cha
             run.survivors = []
             return run
         current = [s for s in nxt if s.offers]
-    run.survivors = current
+    run.survivors = [s for s in current if s.offers]
     return run

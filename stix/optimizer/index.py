@@ -90,6 +90,16 @@ class OfferIndex:
         return got
 
 
+    def all_in(self, cloud: str, *, spot: bool) -> list[Offer]:
+        """Every offer of `cloud`, ranked (existing machines serve CPU tasks too)."""
+        key = (cloud, "*", "*", spot)
+        got = self._sorted.get(key)
+        if got is None:
+            got = sorted(self.catalog.for_cloud(cloud), key=spot_key if spot else ondemand_key)
+            self._sorted[key] = got
+        return got
+
+
 _CACHE: dict[int, tuple[weakref.ref[Catalog], OfferIndex]] = {}
 
 

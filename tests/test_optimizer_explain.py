@@ -1,0 +1,183 @@
+"""Every way the optimizer can refuse, with the message a user reads (fixture catalog)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stix.catalog import Catalog, load_catalog
+from stix.errors import StixError, UsageError
+from stix.optimizer import NothingFitsError, optimize
+from stix.task import Task, parse_tasks
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(FIXTURES / "catalog_small")
+
+
+def task(yaml_text: str) -> Task:
+    return parse_tasks(yaml_text).tasks[0]
+
+
+def refusal(catalog: Catalog, yaml_text: str, **kwargs: object) -> str:
+    with pytest.raises(NothingFitsError) as info:
+        optimize(task(yaml_text), catalog, **kwargs)  # type: ignore[arg-type]
+    assert info.value.exit_code == 2
+    return str(info.value)
+
+
+CASES = [
+    # accelerator count: the nearest counts on offer, with where and how much.
+    ("resources: {accelerators: A100:16}",
+     "nothing fits: A100:16 is not offered; A100:8 is, from $27.20/h in azure eastus "
+     "(Standard_ND96asr_v4); also A100:1 from $3.67/h in gcp us-central1 us-central1-a "
+     "(a2-highgpu-1g)"),
+    # unknown accelerator name.
+    ("resources: {accelerators: A1000:1}",
+     "nothing fits: accelerator 'A1000' is not in the catalog (did you mean 'A100'?); "
+     "offered: A100, A100-80GB, A10G, H100, L4, T4"),
+    # unknown instance type.
+    ("resources: {instance_type: p4d.24xlarg}",
+     "nothing fits: instance type 'p4d.24xlarg' is not in the catalog "
+     "(did you mean 'p4d.24xlarge'?)"),
+    # instance type that does not carry the accelerator.
+    ("resources: {instance_type: g4dn.xlarge, accelerators: A100:1}",
+     "nothing fits: instance type g4dn.xlarge does not come with A100:1; A100:1 comes with "
+     "gcp us-central1 us-central1-a (a2-highgpu-1g) from $3.67/h"),
+    # exact cpus: the nearest sizes.
+    ("resources: {cpus: 3}",
+     "nothing fits: no machine has cpus=3; nearest: 2 vCPUs from $0.096/h in aws us-east-1 "
+     "us-east-1a (m6i.large), 4 vCPUs from $0.134/h in gcp us-central1 us-central1-a "
+     "(e2-standard-4), 8 vCPUs from $0.384/h in aws us-east-1 us-east-1a (m6i.2xlarge)"),
+    # memory with an accelerator.
+    ("resources: {accelerators: T4, memory: 64+}",
+     "nothing fits: T4:1 has no offer with memory=64+; nearest: 30 GiB memory from $0.73/h in "
+     "gcp us-central1 us-central1-a (n1-standard-8), 28 GiB memory from $0.526/h in azure "
+     "eastus (Standard_NC4as_T4_v3), 16 GiB memory from $0.526/h in aws us-east-1 us-east-1a "
+     "(g4dn.xlarge)"),
+    # a pinned cloud that does not sell it.
+    ("resources: {cloud: aws, accelerators: L4}",
+     "nothing fits: L4:1 is not offered in aws; it is in gcp us-central1 us-central1-a "
+     "(g2-standard-4) from $0.7068/h, gcp europe-west4 europe-west4-a (g2-standard-4) from "
+     "$0.7783/h"),
+    # a region with a typo.
+    ("resources: {infra: aws/us-est-1, accelerators: A100:8}",
+     "nothing fits: A100:8 is not offered in region us-est-1 (did you mean 'us-east-1'?); it "
+     "is in aws us-east-1 us-east-1a (p4d.24xlarge) from $32.77/h, aws us-west-2 us-west-2a "
+     "(p4d.24xlarge) from $32.77/h"),
+    # a zone.
+    ("resources: {infra: aws/us-east-1/us-east-1c, accelerators: T4}",
+     "nothing fits: T4:1 is not offered in zone us-east-1c; it is in aws us-east-1 us-east-1a "
+     "(g4dn.xlarge) from $0.526/h"),
+    # image regions.
+    ("resources: {accelerators: H100:8, image_id: {us-west-2: ami-1}}",
+     "nothing fits: image_id maps only regions us-west-2, where H100:8 is not offered; it is "
+     "in aws us-east-1 us-east-1a (p5.48xlarge) from $98.32/h"),
+    # spot market missing.
+    ("resources: {accelerators: H100:8, use_spot: true}",
+     "nothing fits: H100:8 has no spot price where it fits; on demand: aws us-east-1 "
+     "us-east-1a (p5.48xlarge) from $98.32/h"),
+    # price cap, per node.
+    ("resources: {accelerators: A100:1, max_hourly_cost: 3}",
+     "nothing fits: the cheapest A100:1 that fits costs $3.67/h per node in gcp us-central1 "
+     "us-central1-a (a2-highgpu-1g), above max_hourly_cost $3.00/h"),
+    # price cap on a CPU task: the arm64 m7g.xlarge ($0.1632) would pass the cap, but is
+    # not x86_64, so the cheapest that fits is m6i.xlarge.
+    ("resources: {infra: aws, cpus: 4, memory: 16, max_hourly_cost: 0.17}",
+     "nothing fits: the cheapest CPU machine (cpus=4, memory=16) that fits costs $0.192/h per "
+     "node in aws us-east-1 us-east-1a (m6i.xlarge), above max_hourly_cost $0.17/h"),
+]
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), CASES, ids=[c[0] for c in CASES])
+def test_refusal_names_the_constraint(catalog: Catalog, yaml_text: str, message: str) -> None:
+    assert refusal(catalog, yaml_text) == message
+
+
+def test_cloud_not_enabled(catalog: Catalog) -> None:
+    assert refusal(catalog, "resources: {accelerators: L4}", clouds=["aws", "azure"]) == (
+        "nothing fits: L4:1 is offered only in gcp, not in the enabled clouds (aws, azure); "
+        "`stix check` shows which clouds have credentials")
+    assert refusal(catalog, "resources: {cloud: gcp}", clouds=["aws"]) == (
+        "nothing fits: cloud gcp is pinned but not enabled here (enabled: aws)")
+
+
+def test_ordered_alternatives_each_get_a_reason(catalog: Catalog) -> None:
+    text = refusal(catalog, "resources: {accelerators: [A100:16, H100:16]}")
+    assert text.splitlines() == [
+        "nothing fits any alternative:",
+        "  - A100:16: A100:16 is not offered; A100:8 is, from $27.20/h in azure eastus "
+        "(Standard_ND96asr_v4); also A100:1 from $3.67/h in gcp us-central1 us-central1-a "
+        "(a2-highgpu-1g)",
+        "  - H100:16: H100:16 is not offered; H100:8 is, from $98.32/h in aws us-east-1 "
+        "us-east-1a (p5.48xlarge)",
+    ]
+    assert len(NothingFitsError(["a", "b"]).reasons) == 2
+
+
+def test_default_size_is_named_when_it_is_the_reason() -> None:
+    small = Catalog([_offer("aws", "t3.small", 2, 2)])
+    text = str(_refuse(small, "name: t"))
+    assert text.startswith("nothing fits: no machine has cpus=4+ (stix's default when a task "
+                           "asks for nothing); nearest: 2 vCPUs")
+
+
+def test_arch_only_by_name() -> None:
+    arm = Catalog([_offer("aws", "m7g.xlarge", 4, 16, arch="arm64")])
+    assert str(_refuse(arm, "resources: {cpus: 4}")) == (
+        "nothing fits: CPU machine (cpus=4) is offered only on arm64 here, e.g. aws us-east-1 "
+        "(m7g.xlarge) from $0.1/h; name the instance_type to use one")
+    chosen = optimize(task("resources: {instance_type: m7g.xlarge}"), arm).chosen
+    assert chosen.arch == "arm64"
+
+
+def test_empty_catalog() -> None:
+    assert str(_refuse(Catalog([]), "name: t")) == (
+        "nothing fits: the catalog has no offers (see `stix catalog` and STIX_CATALOG_DIR)")
+
+
+def test_unserved_cloud_is_a_usage_error(catalog: Catalog) -> None:
+    with pytest.raises(UsageError, match="resources pin cloud 'lambda', which stix does not "
+                                         "serve; it serves aws, azure, gcp"):
+        optimize(task("resources: {cloud: lambda}"), catalog)
+    with pytest.raises(UsageError, match="cloud 'oci' is not one stix serves"):
+        optimize(task("name: t"), catalog, clouds=["oci"])
+
+
+def test_bad_arguments(catalog: Catalog) -> None:
+    with pytest.raises(UsageError, match="target must be 'cost' or 'time'"):
+        optimize(task("name: t"), catalog, target="speed")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="candidates must be at least 1"):
+        optimize(task("name: t"), catalog, candidates=0)
+
+
+def test_catalog_clouds_stix_does_not_serve_are_ignored_with_a_note() -> None:
+    cat = Catalog([_offer("lambda", "gpu_1x_a100", 30, 200, acc="A100"),
+                   _offer("aws", "m6i.xlarge", 4, 16)])  # fmt: skip
+    result = optimize(task("name: t"), cat)
+    assert result.clouds == ["aws"]
+    assert result.notes == ["the catalog lists lambda, which stix does not serve: ignored"]
+    assert str(_refuse(cat, "resources: {accelerators: A100}")) == (
+        "nothing fits: A100 is offered only in lambda, which stix does not serve")
+
+
+def test_refusals_are_stix_errors() -> None:
+    assert issubclass(NothingFitsError, StixError)
+
+
+def _offer(cloud: str, itype: str, vcpus: float, mem: float, *, acc: str | None = None,
+           arch: str = "x86_64") -> object:
+    from stix.catalog import Offer
+
+    return Offer(cloud, itype, float(vcpus), float(mem), acc, 1.0 if acc else 0.0, None,
+                 "us-east-1", None, 0.1, None, arch)
+
+
+def _refuse(cat: Catalog, yaml_text: str) -> NothingFitsError:
+    with pytest.raises(NothingFitsError) as info:
+        optimize(task(yaml_text), cat)
+    return info.value
