@@ -39,7 +39,8 @@ class Agent:
     def argv(self, *args: str) -> list[str]:
         return [self.python, str(AGENT), *args]
 
-    def run(self, *args: str, stdin: bytes = b"", ok: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def run(self, *args: str, stdin: bytes = b"",
+            ok: bool = True) -> subprocess.CompletedProcess[bytes]:
         proc = subprocess.run(self.argv(*args), input=stdin, capture_output=True, env=self.env,
                               timeout=60, check=False)
         if ok and proc.returncode != 0:
@@ -154,6 +155,20 @@ def test_job_runs_in_cwd_with_env_and_unbuffered_python(agent: Agent, tmp_path: 
     agent.json("submit", "--job-id", "c", "--stdin-json", stdin=json.dumps(payload).encode())
     agent.json("wait", "c")
     assert agent.run("logs", "c").stdout.decode() == f"{workdir}\nhi there\n1\n"
+
+
+def test_secrets_never_rest_on_disk_and_files_are_private(agent: Agent) -> None:
+    check = 'test "$(printf %s "$TOKEN" | sha256sum)" = "$WANT" && echo ok'
+    want = subprocess.run(["sha256sum"], input=b"hunter2-secret", capture_output=True,
+                          check=True).stdout.decode().strip()
+    agent.submit("sec", check, TOKEN="hunter2-secret", WANT=want)
+    assert agent.json("wait", "sec")["status"] == "SUCCEEDED"
+    assert agent.run("logs", "sec").stdout == b"ok\n"
+    for path in agent.home.rglob("*"):
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+        if path.is_file():
+            assert b"hunter2-secret" not in path.read_bytes(), path
 
 
 def test_script_file_and_env_file_options(agent: Agent, tmp_path: Path) -> None:

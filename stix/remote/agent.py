@@ -3,10 +3,12 @@
 
 Shipped as one file to `~/.stix/agent.py` and run as `python3 ~/.stix/agent.py COMMAND ...`.
 Jobs run detached, so they outlive the SSH session that started them. State lives under
-$STIX_AGENT_HOME (default ~/.stix/agent/): `jobs/<id>/` holds script.sh, env.json,
-status.json (replaced atomically), log (stdout+stderr, raw bytes), lock, runner.lock; all
-0600 in 0700 folders. Every command prints JSON on stdout (`logs` prints raw log bytes);
-a failure exits non-zero with `{"error": "..."}` on stderr.
+$STIX_AGENT_HOME (default ~/.stix/agent/): `jobs/<id>/` holds script.sh, status.json
+(replaced atomically), log (stdout+stderr, raw bytes), lock, runner.lock; all 0600 in 0700
+folders. The job's env (it may hold secrets) reaches the runner over a pipe and is never
+written to disk (the first draft of this contract had an env.json here). Every command
+prints JSON on stdout (`logs` prints raw log bytes); a failure exits non-zero with
+`{"error": "..."}` on stderr.
 
   submit --job-id ID [--name NAME] [--cwd DIR] [--env-file F.json] [--script-file F]
       Script from --script-file, else stdin. With --stdin-json, stdin is instead one JSON
@@ -103,6 +105,10 @@ def write_file(path: str, data: bytes) -> None:
 
 def write_json(path: str, obj: Any) -> None:
     write_file(path, json.dumps(obj).encode())
+
+
+def open_append(path: str) -> Any:
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
 
 
 def open_lock(path: str) -> int:
@@ -256,19 +262,21 @@ def cmd_submit(args: Args) -> None:
     lock_fd = open_lock(os.path.join(jdir, "runner.lock"))
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
     write_file(os.path.join(jdir, "script.sh"), spec["script"].encode("utf-8"))
-    write_json(os.path.join(jdir, "env.json"), spec["env"])
     job: Job = dict.fromkeys(PUBLIC)
     job.update(job_id=args.job_id, name=args.name, status="PENDING", submitted_at=iso(),
                submitted_ns=time.time_ns(), cwd=spec["cwd"], cancel_requested=False)
     save(jdir, job)
     read_end, write_end = os.pipe()
-    with open(os.path.join(jdir, "runner.err"), "ab") as errors:
-        subprocess.Popen(
+    with open_append(os.path.join(jdir, "runner.err")) as errors:
+        runner = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "_run", args.job_id, "--home", home,
              "--lock-fd", str(lock_fd), "--report-fd", str(write_end)],
             pass_fds=(lock_fd, write_end), start_new_session=True, cwd="/",
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
     os.close(write_end)
+    with contextlib.suppress(OSError):  # a runner that died early shows up as no report
+        runner.stdin.write(json.dumps(spec["env"]).encode())  # type: ignore[union-attr]
+        runner.stdin.close()  # type: ignore[union-attr]
     os.close(lock_fd)
     report, deadline = b"", time.time() + 30
     while time.time() < deadline:  # until the runner says it started bash (or died: EOF)
@@ -306,6 +314,7 @@ def cmd_run(args: Args) -> None:
 
     jdir = job_dir(args.home, args.job_id)
     os.set_inheritable(args.lock_fd, False)  # the job must not hold the runner's lock
+    job_env = sys.stdin.buffer.read()  # from the submitter: the env never touches the disk
     proc = None
     reply: Job = {"status": "CANCELLED", "pid": None}
     try:
@@ -314,10 +323,8 @@ def cmd_run(args: Args) -> None:
             job["runner_pid"] = os.getpid()
             if not job.get("cancel_requested"):
                 env = dict(os.environ, PYTHONUNBUFFERED="1")
-                env.update(read_json(os.path.join(jdir, "env.json")))
-                fd = os.open(os.path.join(jdir, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                             0o600)
-                with os.fdopen(fd, "ab") as log:
+                env.update(json.loads(job_env.decode("utf-8")))
+                with open_append(os.path.join(jdir, "log")) as log:
                     proc = subprocess.Popen(
                         ["bash", os.path.join(jdir, "script.sh")], cwd=job["cwd"], env=env,
                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -489,7 +496,7 @@ def autostop_check(home: str) -> Job:
         out = dict(setting, enabled=True, triggered=False, **state)
         if state["running"] or state["idle_seconds"] < float(setting["idle_minutes"]) * 60:
             return out
-        with open(os.path.join(home, "autostop.log"), "ab") as log:
+        with open_append(os.path.join(home, "autostop.log")) as log:
             log.write(f"{iso()} running: {setting['action']}\n".encode())
             log.flush()
             code = subprocess.call(["/bin/sh", "-c", setting["action"]], stdin=subprocess.DEVNULL,
