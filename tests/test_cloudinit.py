@@ -178,12 +178,11 @@ def test_cloud_init_schema_accepts(name: str, cli_results: dict[str, tuple[int, 
 
 
 def test_cloud_init_schema_executable(rendered: dict[str, str], tmp_path: Path) -> None:
-    """The `cloud-init` program itself, on two variants and on a broken document."""
+    """The `cloud-init` program itself, on a variant and on a broken document."""
     if not shutil.which("cloud-init"):
         pytest.skip("cloud-init is not installed (install.sh installs it)")
     broken = rendered["aws-cpu"].replace("lock_passwd: true", "lock_passwd: [1]")
-    for name, text in [("gcp-hostile", rendered["gcp-hostile"]), ("broken", broken),
-                       ("all", rendered["azure-bucket-all-modes"])]:
+    for name, text in [("gcp-hostile", rendered["gcp-hostile"]), ("broken", broken)]:
         path = tmp_path / f"{name}.yaml"
         path.write_text(text, encoding="utf-8")
         result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)],
@@ -231,19 +230,19 @@ def test_azure_autostop_action_python_compiles() -> None:
     compile(code, "autostop-action.py", "exec")
 
 
-@pytest.mark.parametrize("name", ["aws-cpu", "stub-agent"])
-def test_agent_decodes_with_cloud_inits_own_code(name: str, rendered: dict[str, str]) -> None:
+def test_agent_decodes_with_cloud_inits_own_code(rendered: dict[str, str]) -> None:
     if not Path(SYSTEM_PYTHON).is_file() or not SCHEMA_DIR.is_dir():
         pytest.skip("needs the system python3 with the cloud-init package")
-    f = files_of(rendered[name])["/home/stix/.stix/agent.py"]
-    assert (f["owner"], f["encoding"], f["defer"]) == ("stix:stix", "gz+b64", True)
+    files = [files_of(rendered[name])["/home/stix/.stix/agent.py"]
+             for name in ("aws-cpu", "stub-agent")]  # fmt: skip
+    for f in files:
+        assert (f["owner"], f["encoding"], f["defer"]) == ("stix:stix", "gz+b64", True)
     decode = ("import sys, json; from cloudinit.config import cc_write_files as w; "
-              "f = json.load(sys.stdin); "
-              "sys.stdout.buffer.write(w.extract_contents(f['content'], "
-              "w.canonicalize_extraction(f['encoding'])))")  # fmt: skip
-    out = subprocess.run([SYSTEM_PYTHON, "-c", decode], input=json.dumps(f).encode(),
-                         capture_output=True, check=True).stdout
-    assert out.decode() == (AGENT if name == "aws-cpu" else STUB_AGENT)
+              "print(json.dumps([w.extract_contents(f['content'], "
+              "w.canonicalize_extraction(f['encoding'])).decode() for f in json.load(sys.stdin)]))")
+    out = subprocess.run([SYSTEM_PYTHON, "-c", decode], input=json.dumps(files), text=True,
+                         capture_output=True, check=True).stdout  # fmt: skip
+    assert json.loads(out) == [AGENT, STUB_AGENT]
 
 
 def test_no_agent_means_no_agent_file_and_autostop_needs_one(rendered: dict[str, str]) -> None:
@@ -520,7 +519,7 @@ def test_yaml_filter_keeps_values_and_structure(value: str, indent: int) -> None
     st.lists(st.text(max_size=8), max_size=4),
     st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=6), st.integers()), max_size=3),
 ), indent=st.sampled_from([0, 2, 4, 6]))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_yaml_filter_property(value: Any, indent: int) -> None:
     check_yaml_roundtrip(value, indent)
 
