@@ -35,6 +35,8 @@ _LAZY = {
     "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.fetch",
     "gpu_summary": "stix.catalog.gpus", "gpu_offers": "stix.catalog.gpus",
     "catalog_summary": "stix.catalog.summary",
+    "ensure_key_pair": "stix.keys", "public_key_text": "stix.keys",
+    "render_user_data": "stix.remote.cloudinit",
 }  # fmt: skip
 __all__ += sorted(_LAZY)
 
@@ -45,12 +47,15 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.catalog.gpus import gpu_summary as gpu_summary
     from stix.catalog.skypilot import import_skypilot as import_skypilot
     from stix.catalog.summary import catalog_summary as catalog_summary
+    from stix.keys import ensure_key_pair as ensure_key_pair
+    from stix.keys import public_key_text as public_key_text
     from stix.optimizer import NothingFitsError as NothingFitsError
     from stix.optimizer import OptimizeResult as OptimizeResult
     from stix.optimizer import optimize as optimize
     from stix.optimizer.clouds import credential_report as credential_report
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
+    from stix.remote.cloudinit import render_user_data as render_user_data
 
 
 def __getattr__(name: str) -> Any:
