@@ -184,3 +184,49 @@ def test_importing_keys_does_not_import_asyncssh() -> None:
     code = "import sys, stix.keys; print('asyncssh' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.sshd
+@needs_keygen
+def test_the_pair_logs_in_to_a_real_sshd(tmp_path: Path) -> None:
+    """OpenSSH's own client and server accept the pair (the client also checks the 0600)."""
+    import getpass
+    import socket
+    import time
+
+    sshd, ssh = shutil.which("sshd") or "/usr/sbin/sshd", shutil.which("ssh")
+    if not Path(sshd).is_file() or ssh is None:
+        pytest.skip("openssh-server / openssh-client are not installed (install.sh installs them)")
+    pair = ensure_key_pair()
+    host_key = tmp_path / "host_key"
+    subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],  # type: ignore[list-item]
+                   check=True)  # fmt: skip
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_text(pair.public_path.read_text())
+    authorized.chmod(0o600)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "sshd_config"
+    config.write_text("\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {host_key}",
+        f"AuthorizedKeysFile {authorized}", f"PidFile {tmp_path / 'sshd.pid'}",
+        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+        "StrictModes no", "PermitRootLogin prohibit-password", ""]))  # fmt: skip
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    server = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
+    try:
+        argv = [ssh, "-i", str(pair.private_path), "-p", str(port), "-o", "BatchMode=yes",
+                "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", f"UserKnownHostsFile={tmp_path / 'known_hosts'}",
+                f"{getpass.getuser()}@127.0.0.1", "echo", "stix-key-ok"]  # fmt: skip
+        for _ in range(100):  # until sshd listens (usually the first try)
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            if "Connection refused" not in result.stderr:
+                break
+            time.sleep(0.05)
+        assert result.stdout.strip() == "stix-key-ok", result.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
