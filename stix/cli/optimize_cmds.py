@@ -42,25 +42,32 @@ def optimize(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
     """Pick the cheapest (or fastest) placement for a task; nothing is created."""
-    from stix import api
+    # The library modules themselves (also in stix.api): `stix.api` imports the cluster
+    # and job machinery too, which a plan does not need and should not wait for.
+    from stix.catalog import load_catalog
     from stix.errors import UsageError
+    from stix.optimizer import NothingFitsError
+    from stix.optimizer import optimize as run_optimizer
+    from stix.optimizer.clouds import plan_clouds
+    from stix.optimizer.overrides import with_overrides
+    from stix.task import load_task
 
     if target not in ("cost", "time"):
         raise UsageError(f"--target must be cost or time, got {target!r}")
     if candidates < 0:
         raise UsageError(f"--candidates must be 0 or more, got {candidates}")
-    task = api.with_overrides(api.load_task(task_file), cloud=cloud, region=region, zone=zone,
-                              gpus=gpus, cpus=cpus, memory=memory, instance_type=instance_type,
-                              use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
-    catalog = api.load_catalog()
+    task = with_overrides(load_task(task_file), cloud=cloud, region=region, zone=zone,
+                          gpus=gpus, cpus=cpus, memory=memory, instance_type=instance_type,
+                          use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
+    catalog = load_catalog()
     if all_clouds:
         clouds, note = None, "considering every catalog cloud (--all-clouds)"
     else:
-        clouds, note = api.plan_clouds(task, catalog.clouds)
+        clouds, note = plan_clouds(task, catalog.clouds)
     try:
-        result = api.optimize(task, catalog, clouds, target=target,  # type: ignore[arg-type]
-                              cluster=cluster, candidates=max(candidates, 10))
-    except api.NothingFitsError as exc:
+        result = run_optimizer(task, catalog, clouds, target=target,  # type: ignore[arg-type]
+                               cluster=cluster, candidates=max(candidates, 10))
+    except NothingFitsError as exc:
         if as_json:
             typer.echo(json.dumps({"error": exc.message, "reasons": exc.reasons,
                                    "notes": [note]}, indent=2))  # fmt: skip
@@ -151,9 +158,9 @@ def check(
 ) -> int:
     """Show which clouds have credentials here (env vars and config files; no network unless
     --verify). Planning (`stix optimize`) needs none."""
-    from stix import api
+    from stix.optimizer.clouds import credential_report
 
-    statuses = api.credential_report(verify)
+    statuses = credential_report(verify)
     if as_json:
         typer.echo(json.dumps([_status_dict(s) for s in statuses], indent=2))
         return 0

@@ -1,0 +1,176 @@
+"""`stix optimize` and `stix check` as a user runs them: a real `python -m stix` process over
+the hand-checked fixture catalog, with a home directory and environment of our making."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parent.parent
+CATALOG = Path(__file__).parent / "fixtures" / "catalog_small"
+_CRED_PREFIXES = ("AWS_", "GOOGLE_", "CLOUDSDK_", "GCLOUD_", "AZURE_", "KUBE", "IDENTITY_",
+                  "MSI_")  # fmt: skip
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """No credentials anywhere: a fresh HOME, and no cloud variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_CRED_PREFIXES)}
+    home = tmp_path / "home"
+    home.mkdir()
+    return {**base, "HOME": str(home), "STIX_CATALOG_DIR": str(CATALOG), "COLUMNS": "200"}
+
+
+def stix(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stix", *args], cwd=REPO, capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+
+
+@pytest.fixture
+def gpu_task(tmp_path: Path) -> Path:
+    path = tmp_path / "train.yaml"
+    path.write_text("name: train\nresources:\n  accelerators: A100:8\nrun: python train.py\n")
+    return path
+
+
+def test_table_per_cloud_and_chosen(env: dict[str, str], gpu_task: Path) -> None:
+    out = stix(env, "optimize", str(gpu_task))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "no cloud credentials found: considering every catalog cloud" in out.stdout
+    rows = {line.split()[0]: line.split() for line in lines
+            if line.strip().startswith(("aws/", "azure/", "gcp/"))}  # fmt: skip
+    assert set(rows) == {"aws/us-east-1/us-east-1a", "azure/eastus",
+                         "gcp/us-central1/us-central1-a"}  # fmt: skip
+    assert rows["azure/eastus"][1:] == ["Standard_ND96asr_v4", "96", "900", "A100:8", "no",
+                                        "27.20", "27.20", "✔"]  # fmt: skip
+    assert rows["aws/us-east-1/us-east-1a"][-1] == "32.77"
+    assert "chosen: azure/eastus Standard_ND96asr_v4 (A100:8), 1 node, on-demand, $27.20/h" \
+        in out.stdout
+
+
+def test_top_n_candidates(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "cpu.yaml"
+    path.write_text("resources: {cpus: 4+, memory: 16+}\nrun: echo\n")
+    out = stix(env, "optimize", str(path), "-n", "3")
+    assert out.returncode == 0, out.stderr
+    assert "Best 3 candidates (cost)" in out.stdout
+    infra = [line.split()[:2] for line in out.stdout.splitlines()
+             if line.strip().startswith(("aws/", "azure/", "gcp/"))]  # fmt: skip
+    assert infra == [["gcp/us-central1/us-central1-a", "e2-standard-4"],
+                     ["aws/us-east-1/us-east-1a", "m6i.xlarge"],
+                     ["azure/eastus", "Standard_D4s_v5"]]  # fmt: skip
+
+
+def test_json_shape(env: dict[str, str], gpu_task: Path) -> None:
+    out = stix(env, "optimize", str(gpu_task), "--json", "--use-spot", "--num-nodes", "2",
+               "-n", "2", "-c", "exp1")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"target", "clouds", "chosen", "candidates", "best_per_cloud",
+                         "rejections", "notes"}  # fmt: skip
+    chosen = data["chosen"]
+    assert (chosen["cloud"], chosen["instance_type"], chosen["use_spot"]) == (
+        "gcp", "a2-highgpu-8g", True)
+    assert (chosen["cluster"], chosen["num_nodes"]) == ("exp1", 2)
+    assert chosen["total_hourly_price"] == pytest.approx(2 * 8.8163)
+    assert [c["cloud"] for c in data["candidates"]] == ["gcp", "aws"]
+    assert set(data["best_per_cloud"]) == {"aws", "gcp"}  # azure sells no A100:8 spot
+    assert {"alternative": "A100:8 spot", "constraint": "use_spot=true", "removed": 1} \
+        in data["rejections"]
+    assert data["clouds"] == ["aws", "azure", "gcp"]
+    assert data["notes"][0].startswith("no cloud credentials found")
+
+
+def test_nothing_fits_exits_2_with_the_reason(env: dict[str, str], gpu_task: Path) -> None:
+    out = stix(env, "optimize", str(gpu_task), "--gpus", "A100:16")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert "error: nothing fits: A100:16 is not offered; A100:8 is, from $27.20/h in azure " \
+        "eastus (Standard_ND96asr_v4)" in out.stderr
+    assert "Traceback" not in out.stderr
+    as_json = stix(env, "optimize", str(gpu_task), "--gpus", "A100:16", "--json")
+    assert as_json.returncode == 2
+    data = json.loads(as_json.stdout)
+    assert data["reasons"][0].startswith("A100:16 is not offered; A100:8 is")
+    assert data["error"].startswith("nothing fits: ")
+
+
+def test_overrides_from_flags(env: dict[str, str], gpu_task: Path) -> None:
+    out = stix(env, "optimize", str(gpu_task), "--gpus", "T4:1", "--cloud", "aws",
+               "--region", "us-east-1", "--json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    chosen = json.loads(out.stdout)["chosen"]
+    assert (chosen["cloud"], chosen["instance_type"]) == ("aws", "g4dn.xlarge")
+    out = stix(env, "optimize", str(gpu_task), "--gpus", "L4", "--target", "time",
+               "--zone", "europe-west4-a", "--json")  # fmt: skip
+    assert json.loads(out.stdout)["chosen"]["region"] == "europe-west4"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--target", "speed"], "--target must be cost or time"),
+    (["--cpus", "lots"], "--cpus: cpus must look like"),
+    (["--cloud", "lambda"], "resources pin cloud 'lambda', which stix does not serve"),
+    (["-n", "-1"], "--candidates must be 0 or more"),
+])
+def test_bad_flags(env: dict[str, str], gpu_task: Path, args: list[str], message: str) -> None:
+    out = stix(env, "optimize", str(gpu_task), *args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_credentials_choose_the_clouds(env: dict[str, str], gpu_task: Path) -> None:
+    with_aws = {**env, "AWS_ACCESS_KEY_ID": "AKIDTESTONLY", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}
+    data = json.loads(stix(with_aws, "optimize", str(gpu_task), "--json").stdout)
+    assert data["clouds"] == ["aws"]
+    assert data["notes"][0] == "considering clouds with credentials: aws"
+    assert data["chosen"]["cloud"] == "aws"
+    # A cloud the task names is planned on too, credentials or not.
+    data = json.loads(stix(with_aws, "optimize", str(gpu_task), "--cloud", "gcp",
+                           "--json").stdout)  # fmt: skip
+    assert (data["clouds"], data["chosen"]["cloud"]) == (["aws", "gcp"], "gcp")
+    everything = json.loads(stix(with_aws, "optimize", str(gpu_task), "--all-clouds",
+                                 "--json").stdout)  # fmt: skip
+    assert everything["chosen"]["cloud"] == "azure"
+
+
+def test_check_json_and_table(env: dict[str, str]) -> None:
+    out = stix(env, "check", "--json")
+    assert out.returncode == 0, out.stderr
+    statuses = {s["cloud"]: s for s in json.loads(out.stdout)}
+    assert {"aws", "gcp", "azure", "kubernetes"} <= set(statuses)
+    assert not statuses["aws"]["ok"] and "aws configure" in statuses["aws"]["hint"]
+    with_aws = {**env, "AWS_ACCESS_KEY_ID": "AKIDTESTONLY", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}
+    out = stix(with_aws, "check", "--json")
+    aws = {s["cloud"]: s for s in json.loads(out.stdout)}["aws"]
+    assert aws["ok"] and aws["sources"] == ["env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"]
+    assert "s3cr3t" not in out.stdout and "AKIDTESTONLY" not in out.stdout
+    table = stix(env, "check")
+    assert table.returncode == 0
+    assert "no AWS credentials found" in table.stdout
+    assert "`stix optimize` still plans over every catalog cloud" in table.stdout
+
+
+PROBE = """
+import json, sys
+sys.argv = ["stix", *sys.argv[1:]]
+from stix.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_check_without_verify_imports_no_sdk(env: dict[str, str]) -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE, "check", "--json"], cwd=REPO,
+                         capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    mods = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    assert not {m for m in mods if m.split(".")[0] in ("boto3", "botocore", "google", "azure",
+                                                        "kubernetes", "pulumi")}  # fmt: skip
