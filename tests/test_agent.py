@@ -1,7 +1,8 @@
 """The node agent, run for real: subprocesses of the agent file against a temp agent home.
 
-Every test runs under the system's python3 and under the venv's interpreter (nodes have
-whatever python3 they have); one smoke test also runs under Python 3.8 when present.
+Tests run the agent under the system's python3 (nodes have whatever python3 they have), the
+core scenarios under the venv's interpreter too, and a smoke test under Python 3.8 when
+one is present.
 """
 
 from __future__ import annotations
@@ -69,26 +70,24 @@ class Agent:
         return dict(json.loads((self.home / "jobs" / job_id / "status.json").read_text()))
 
 
-def _interpreters() -> list[Any]:
-    system = shutil.which("python3", path="/usr/bin:/bin")
-    return [
-        pytest.param(system, id="system-python3", marks=pytest.mark.skipif(
-            system is None, reason="no python3 in /usr/bin or /bin")),
-        pytest.param(sys.executable, id="venv-python"),
-    ]
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
 
 
-@pytest.fixture(params=_interpreters())
+@pytest.fixture
 def agent(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Agent]:
-    a = Agent(request.param, tmp_path / "agent home")
+    """The agent under the system's python3 (what nodes have), or the interpreter asked for."""
+    python = getattr(request, "param", None) or SYSTEM_PYTHON or sys.executable
+    a = Agent(python, tmp_path / "agent home")
     yield a
     a.run("cancel", "--all", "--grace", "0.2", ok=False)  # leave no job processes behind
 
 
-@pytest.fixture
-def sys_agent(tmp_path: Path) -> Agent:
-    """For checks that do not depend on the interpreter (argument handling): one run only."""
-    return Agent(sys.executable, tmp_path / "agent home")
+# The core scenarios also run under the venv's interpreter (the `local` provider's python).
+BOTH_PYTHONS = pytest.mark.parametrize("agent", [
+    pytest.param(SYSTEM_PYTHON, id="system-python3", marks=pytest.mark.skipif(
+        SYSTEM_PYTHON is None, reason="no python3 in /usr/bin or /bin")),
+    pytest.param(sys.executable, id="venv-python"),
+], indirect=True)  # fmt: skip
 
 
 def until(predicate: Any, what: str, limit: float = 30.0) -> Any:
@@ -114,6 +113,7 @@ def alive(pid: int) -> bool:
 # ---- submit, status, logs --------------------------------------------------------------------
 
 
+@BOTH_PYTHONS
 def test_submit_status_and_logs_with_offsets(agent: Agent) -> None:
     reply = agent.submit("j1", "echo one\necho two >&2\necho three\n")
     assert reply["job_id"] == "j1" and reply["status"] == "RUNNING" and reply["pid"] > 0
@@ -157,6 +157,7 @@ def test_job_runs_in_cwd_with_env_and_unbuffered_python(agent: Agent, tmp_path: 
     assert agent.run("logs", "c").stdout.decode() == f"{workdir}\nhi there\n1\n"
 
 
+@BOTH_PYTHONS
 def test_secrets_never_rest_on_disk_and_files_are_private(agent: Agent) -> None:
     check = 'test "$(printf %s "$TOKEN" | sha256sum)" = "$WANT" && echo ok'
     want = subprocess.run(["sha256sum"], input=b"hunter2-secret", capture_output=True,
@@ -187,6 +188,7 @@ def test_script_file_and_env_file_options(agent: Agent, tmp_path: Path) -> None:
 WEIRD = "a 'single' \"double\" $(echo SUBST) `echo TICK` ${HOME} \\ ; | & * ? ~\nsecond line\t!"
 
 
+@BOTH_PYTHONS
 def test_metacharacters_run_exactly_as_written(agent: Agent, tmp_path: Path) -> None:
     workdir = tmp_path / "dir with 'quote' $(x) `y`"
     workdir.mkdir()
@@ -216,6 +218,7 @@ def _read_until(proc: subprocess.Popen[bytes], lines: int) -> bytes:
     return got
 
 
+@BOTH_PYTHONS
 def test_follow_resumes_from_offset_without_loss_or_duplication(agent: Agent) -> None:
     script = "for i in $(seq 1 12); do echo line-$i; sleep 0.05; done\n"
     expected = "".join(f"line-{i}\n" for i in range(1, 13)).encode()
@@ -260,6 +263,7 @@ def test_job_end_is_bash_exit_even_when_a_daemon_keeps_the_log_open(agent: Agent
 # ---- detachment, cancel, lost runners ----------------------------------------------------------
 
 
+@BOTH_PYTHONS
 def test_job_survives_its_submitter_being_killed(agent: Agent, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     (tmp_path / "s.sh").write_text(f"while [ ! -e '{gate}' ]; do sleep 0.02; done\necho survived")
@@ -286,6 +290,7 @@ def _tree_script(pids: Path, ignore_term: bool) -> str:
             "wait\n")  # fmt: skip
 
 
+@BOTH_PYTHONS
 @pytest.mark.parametrize("ignore_term", [False, True], ids=["sigterm", "needs-sigkill"])
 def test_cancel_kills_the_whole_process_tree(agent: Agent, tmp_path: Path,
                                              ignore_term: bool) -> None:
@@ -315,6 +320,7 @@ def test_cancel_all_and_finished_jobs(agent: Agent) -> None:
     assert "not both" in agent.error("cancel")
 
 
+@BOTH_PYTHONS
 def test_killed_runner_is_reported_failed_with_a_reason(agent: Agent) -> None:
     job_pid = agent.submit("orphan", "sleep 300")["pid"]
     runner = agent.record("orphan")["runner_pid"]
@@ -387,17 +393,17 @@ def test_duplicate_id_is_refused_even_when_racing(agent: Agent) -> None:
     (["logs", "x", "--bogus"], b"", "unknown option --bogus"),
     (["wait", "x", "--timeout"], b"", "--timeout: '' is not a float"),
 ])  # fmt: skip
-def test_bad_input_is_one_json_error(sys_agent: Agent, args: list[str], stdin: bytes,
+def test_bad_input_is_one_json_error(agent: Agent, args: list[str], stdin: bytes,
                                      message: str) -> None:
-    assert message in sys_agent.error(*args, stdin=stdin)
-    assert not (sys_agent.home / "jobs" / "x").exists()  # nothing half-made
+    assert message in agent.error(*args, stdin=stdin)
+    assert not (agent.home / "jobs" / "x").exists()  # nothing half-made
 
 
 # ---- idle and autostop ------------------------------------------------------------------------
 
 
-def test_help_prints_the_contract(sys_agent: Agent) -> None:
-    out = sys_agent.run("--help").stdout.decode()
+def test_help_prints_the_contract(agent: Agent) -> None:
+    out = agent.run("--help").stdout.decode()
     assert "submit --job-id ID" in out and "autostop --idle-minutes M" in out
 
 
