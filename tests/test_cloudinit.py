@@ -516,6 +516,8 @@ def test_yaml_filter_keeps_values_and_structure(value: str, indent: int) -> None
 
 @given(value=st.one_of(
     st.text(), st.text(alphabet=st.sampled_from(list("ab :#-'\"\n\t\r|>{}[],&*!%@`\\"))),
+    st.lists(st.text(max_size=12), min_size=2, max_size=6).map("\n".join),  # literal blocks
+    st.lists(st.text(alphabet="ab \t#:-|'\"", max_size=6), min_size=2, max_size=6).map("\n".join),
     st.lists(st.text(max_size=8), max_size=4),
     st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=6), st.integers()), max_size=3),
 ), indent=st.sampled_from([0, 2, 4, 6]))

@@ -34,7 +34,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -317,6 +317,7 @@ def _cron(user: str, agent_path: str) -> str:
     return text
 
 
+@lru_cache(maxsize=8)
 def _gzip_b64(source: str) -> str:
     return base64.b64encode(gzip.compress(source.encode("utf-8"), 9, mtime=0)).decode("ascii")
 
@@ -342,6 +343,10 @@ def to_yaml(value: object, indent: int = 0) -> str:
     `indent` is the column of the key the value belongs to. Whatever the value holds (quotes,
     `: `, `#`, newlines, `$()`), it parses back as the same value and adds no keys.
     """
+    if isinstance(value, str):
+        fast = _fast_str(value, indent)
+        if fast is not None:
+            return _Quoted(fast)
     import yaml
 
     text = yaml.dump(value, Dumper=_dumper(), default_flow_style=True, width=float("inf"),
@@ -350,6 +355,29 @@ def to_yaml(value: object, indent: int = 0) -> str:
         text = text[:-4]
     # Empty lines stay empty: inside a literal block they are content either way.
     return _Quoted(re.sub(r"\n(?=[^\n])", "\n" + " " * indent, text.removesuffix("\n")))
+
+
+_PLAIN_ASCII = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but `"` and `\`
+_TRAILING_BLANK = re.compile(r"[ \t]\n|[ \t]$")
+
+
+def _fast_str(text: str, indent: int) -> str | None:
+    """The common cases without PyYAML's (slow, pure Python) emitter; None for the rest.
+
+    Inside double quotes every printable ASCII character but `"` and `\\` stands for itself.
+    A literal block keeps its lines as they are, given: no leading blank (that would need an
+    indentation indicator), no trailing blanks, at most one final newline, and nothing a
+    YAML reader would take as a line break or reject (`isprintable` rules those out).
+    """
+    if "\n" not in text:
+        return f'"{text}"' if _PLAIN_ASCII.fullmatch(text) else None
+    if (text[0] in " \t\n" or text.endswith("\n\n") or _TRAILING_BLANK.search(text)
+            or not all(line.isprintable() for line in text.replace("\t", " ").split("\n"))):
+        return None
+    head = "|" if text.endswith("\n") else "|-"
+    pad = "\n" + " " * (indent + 2)
+    lines = text.removesuffix("\n").split("\n")
+    return head + "".join(pad + line if line else "\n" for line in lines)
 
 
 @cache
@@ -384,7 +412,7 @@ def _environment() -> Any:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "cloud-init")),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, finalize=_finalize,
+        trim_blocks=True, lstrip_blocks=True, finalize=_finalize, auto_reload=False,
     )
     env.filters["yaml"] = to_yaml
     env.filters["shq"] = _shq
