@@ -60,18 +60,12 @@ def ensure_key_pair() -> KeyPair:
     new pair then would silently lock the user out of clusters that trust the old one).
     """
     folder = keys_dir()
-    _ensure_folder(folder)
-    with _folder_lock(folder):
-        priv, pub = private_key_path(), public_key_path()
-        if _exists(priv):
-            return _load_existing(priv, pub)
-        if _exists(pub):
-            raise KeyFileError(
-                f"{pub} exists but its private key {priv} is missing",
-                hint="clusters launched with the old key cannot be reached any more; restore "
-                f"{priv} from a backup, or move {pub} away to make a new pair",
-            )
-        return _generate(priv, pub)
+    try:
+        return _ensure_pair(folder)
+    except OSError as exc:  # an unwritable or odd STIX_HOME, a full disk, ...
+        where = exc.filename or folder
+        raise KeyFileError(f"cannot keep stix's SSH keys in {folder}: {where}: "
+                           f"{exc.strerror or exc}") from None
 
 
 def public_key_text() -> str:
@@ -104,6 +98,21 @@ def check_public_key(text: str) -> str:
 
 
 # -- internals ---------------------------------------------------------------------------
+
+
+def _ensure_pair(folder: Path) -> KeyPair:
+    _ensure_folder(folder)
+    with _folder_lock(folder):
+        priv, pub = private_key_path(), public_key_path()
+        if _exists(priv):
+            return _load_existing(priv, pub)
+        if _exists(pub):
+            raise KeyFileError(
+                f"{pub} exists but its private key {priv} is missing",
+                hint="clusters launched with the old key cannot be reached any more; restore "
+                f"{priv} from a backup, or move {pub} away to make a new pair",
+            )
+        return _generate(priv, pub)
 
 
 def _exists(path: Path) -> bool:

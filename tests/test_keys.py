@@ -230,3 +230,13 @@ def test_the_pair_logs_in_to_a_real_sshd(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_unusable_stix_home_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("STIX_HOME", str(blocker / "home"))
+    with pytest.raises(KeyFileError, match="cannot keep stix's SSH keys in") as info:
+        ensure_key_pair()
+    assert str(blocker) in str(info.value)
