@@ -50,16 +50,25 @@ class GpuOffer:
 
 
 def parse_gpu_filter(text: str) -> tuple[str, float | None]:
-    """"A100" or "A100:8" → (canonical name, count or None)."""
-    from stix.errors import UsageError
-    from stix.task.values import canonical_accelerator, parse_count
+    """"A100" or "A100:8" → (name, count or None). The name is matched against the
+    catalog's names case-insensitively later; this stays free of the task model's imports."""
+    import math
 
-    name, sep, count = text.partition(":")
+    from stix.errors import UsageError
+
+    name, sep, count_text = text.partition(":")
+    name = name.strip()
+    if not name:
+        raise UsageError(f"accelerator {text!r}: the name is empty (expected NAME or NAME:COUNT)")
+    if not sep:
+        return name, None
     try:
-        canonical = canonical_accelerator(name)
-        return canonical, parse_count(count, f"count of {canonical}") if sep else None
-    except ValueError as exc:
-        raise UsageError(f"accelerator {text!r}: {exc}") from None
+        count = float(count_text)
+    except ValueError:
+        count = math.nan
+    if not (math.isfinite(count) and count > 0):
+        raise UsageError(f"accelerator {text!r}: count of {name} must be a positive number")
+    return name, count
 
 
 def _min(values: Iterable[float | None]) -> float | None:

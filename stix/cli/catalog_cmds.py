@@ -1,4 +1,7 @@
-"""`stix catalog show|import|update` (the price catalog) and `stix show-gpus`."""
+"""`stix catalog show|import|update` (the price catalog) and `stix show-gpus`.
+
+These call `stix.catalog` directly (the same functions `stix.api` re-exports): importing
+`stix.api` loads the task model and cluster code, which a price lookup does not need."""
 
 from __future__ import annotations
 
@@ -91,12 +94,12 @@ def show(
     """Summarize the catalog in use: rows, regions, accelerators and source per cloud."""
     from rich.table import Table
 
-    from stix import api
+    from stix.catalog.loader import load_catalog
     from stix.catalog.summary import catalog_summary
     from stix.errors import UsageError
     from stix.paths import catalog_dir
 
-    catalog = api.load_catalog()
+    catalog = load_catalog()
     rows = catalog_summary(catalog)
     if cloud is not None:
         rows = [r for r in rows if r.cloud == cloud]
@@ -141,13 +144,13 @@ def import_catalog(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
     """Convert another tool's catalog into stix's format (bad rows are reported, not fatal)."""
-    from stix import api
+    from stix.catalog.skypilot import import_skypilot
     from stix.errors import UsageError
 
     if kind != "skypilot":
         raise UsageError(f"catalog import {kind}: unknown format (supported: skypilot)")
     target = _out_dir(out)
-    result = api.import_skypilot(source, target, clouds=cloud or None)
+    result = import_skypilot(source, target, clouds=cloud or None)
     notes = [*result.notes, *_after_write(target)]
     if as_json:
         typer.echo(json.dumps({**result.to_json(), "notes": notes}, indent=2))
@@ -176,10 +179,10 @@ def update(
 ) -> int:
     """Refresh prices from the clouds' public price sources (needs network; GCP needs
     GOOGLE_API_KEY). Nothing is written unless every asked cloud succeeds."""
-    from stix import api
+    from stix.catalog.fetch import update_catalog
 
     target = _out_dir(out)
-    result = api.update_catalog(cloud or None, target, regions=region or None)
+    result = update_catalog(cloud or None, target, regions=region or None)
     notes = _after_write(target)
     if as_json:
         typer.echo(json.dumps({**result.to_json(), "notes": notes}, indent=2))
@@ -208,12 +211,12 @@ def show_gpus(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
     """Accelerators on offer, their counts, and the cheapest on-demand and spot $/h."""
-    from stix import api
-    from stix.catalog.gpus import parse_gpu_filter
+    from stix.catalog.gpus import gpu_offers, gpu_summary, parse_gpu_filter
+    from stix.catalog.loader import load_catalog
 
-    catalog = api.load_catalog()
+    catalog = load_catalog()
     if accelerator is None and not all_rows:
-        summary = api.gpu_summary(catalog, cloud=cloud, region=region)
+        summary = gpu_summary(catalog, cloud=cloud, region=region)
         if as_json:
             typer.echo(json.dumps([s.to_json() for s in summary], indent=2))
         else:
@@ -221,12 +224,12 @@ def show_gpus(
             _note("`stix show-gpus NAME` shows where one is sold; --all lists every offer")
         return 0
     if accelerator is None:
-        names = [s.name for s in api.gpu_summary(catalog, cloud=cloud, region=region)]
+        names = [s.name for s in gpu_summary(catalog, cloud=cloud, region=region)]
         offers = [o for n in names
-                  for o in api.gpu_offers(catalog, n, cloud=cloud, region=region, all_regions=True)]
+                  for o in gpu_offers(catalog, n, cloud=cloud, region=region, all_regions=True)]
     else:
         name, count = parse_gpu_filter(accelerator)
-        offers = api.gpu_offers(catalog, name, count, cloud=cloud, region=region,
+        offers = gpu_offers(catalog, name, count, cloud=cloud, region=region,
                                 all_regions=all_rows)  # fmt: skip
     if as_json:
         typer.echo(json.dumps([o.to_json() for o in offers], indent=2))
