@@ -333,6 +333,16 @@ def test_killed_runner_is_reported_failed_with_a_reason(agent: Agent) -> None:
     os.killpg(job_pid, signal.SIGKILL)  # the orphaned job itself is ours to clean up
 
 
+def test_an_unreadable_status_record_reads_as_failed(agent: Agent) -> None:
+    agent.submit("ok", "true")
+    agent.submit("torn", "true")
+    agent.json("wait", "torn")
+    (agent.home / "jobs" / "torn" / "status.json").write_bytes(b"")  # as after a crash
+    jobs = {j["job_id"]: j for j in agent.json("status")["jobs"]}
+    assert jobs["torn"]["status"] == "FAILED" and "unreadable" in jobs["torn"]["reason"]
+    assert jobs["ok"]["status"] == "SUCCEEDED"
+
+
 def test_wait_timeout_is_an_error_naming_the_job(agent: Agent) -> None:
     agent.submit("w", "sleep 300")
     assert "job 'w' still RUNNING" in agent.error("wait", "w", "--timeout", "0.2")
