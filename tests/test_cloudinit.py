@@ -540,7 +540,7 @@ def check_yaml_roundtrip(value: Any, indent: int) -> None:
 
 
 def test_templates_refuse_unquoted_values() -> None:
-    from stix.remote.cloudinit import _environment
+    from stix.remote.safe_templates import _environment
 
     env = _environment()
     with pytest.raises(AssertionError, match="without the yaml or shq filter"):

@@ -20,8 +20,10 @@ run time by the fan-out (`stix.remote.fanout`), never here.
 
 Safety: a value reaches the YAML only through the `yaml` filter and a shell script only
 through the `shq` filter (`shlex.quote`); the template environment refuses to print
-anything that did not pass one of them, and every rendered document is parsed back and
-checked against the values that went in.
+anything that did not pass one of them (`stix.remote.safe_templates`), and every rendered
+document is parsed back and checked against the values that went in.
+
+The node side assumes a Debian/Ubuntu image (apt; the images stix picks are Ubuntu).
 """
 
 from __future__ import annotations
@@ -31,16 +33,20 @@ import gzip
 import json
 import posixpath
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
+from stix.remote.safe_templates import render_template, to_yaml
+
+__all__ = ["CloudInitError", "NodeBootstrap", "node_hostname", "packaged_agent_source",
+           "render_cluster", "render_user_data", "to_yaml", "user_data_for_rank",
+           "user_data_payload"]  # fmt: skip
 
 # Raw user-data size limits: AWS 16 KiB, Azure custom data 64 KiB, a GCP metadata value
 # 256 KiB. Past the limit a gzip-compressed payload is tried (cloud-init unpacks it).
@@ -124,16 +130,16 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     tools = sorted({b["tool"] for b in buckets})
 
     files = [
-        _File("/etc/stix/node.env", _render("node.env.j2", env=_node_env(placement, node.rank,
-                                                                          hostname))),
+        _File("/etc/stix/node.env",
+              render_template("node.env.j2", env=_node_env(placement, node.rank, hostname))),
         _File("/etc/stix/node.json", _node_json(placement, node.rank, hostname)),
-        _File(ACTION_SCRIPT, _render("autostop-action.sh.j2", cloud=placement.cloud),
+        _File(ACTION_SCRIPT, render_template("autostop-action.sh.j2", cloud=placement.cloud),
               permissions="0755"),
         _File("/etc/cron.d/stix-autostop", _cron(user, agent_path), defer=True),
     ]
     if buckets:
-        files.append(_File(BUCKETS_SCRIPT, _render("buckets.sh.j2", user=user, buckets=buckets,
-                                                   tools=tools), permissions="0755"))
+        script = render_template("buckets.sh.j2", user=user, buckets=buckets, tools=tools)
+        files.append(_File(BUCKETS_SCRIPT, script, permissions="0755"))
     if node.agent_source is not None:
         files.append(_File(agent_path, _gzip_b64(node.agent_source), owner=f"{user}:{user}",
                            permissions="0644", encoding="gz+b64", defer=True))
@@ -158,7 +164,7 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     for tool in tools:
         packages += [p for p in _TOOL_PACKAGES[tool] if p not in packages]
 
-    text = _render("user-data.yaml.j2", user=user, public_key=public_key, hostname=hostname,
+    text = render_template("user-data.yaml.j2", user=user, public_key=public_key, hostname=hostname,
                    packages=packages, files=[asdict(f) for f in files], runcmd=runcmd)
     _verify(text, user=user, public_key=public_key, hostname=hostname, packages=packages,
             files=files, runcmd=runcmd)
@@ -311,7 +317,7 @@ def _node_json(placement: Placement, rank: int, hostname: str) -> str:
 
 
 def _cron(user: str, agent_path: str) -> str:
-    text = _render("autostop.cron.j2", user=user, agent_path=agent_path)
+    text = render_template("autostop.cron.j2", user=user, agent_path=agent_path)
     if "%" in text or text.count("\n") != 3:  # cron reads % as a newline
         raise AssertionError("the autostop cron entry must be three lines without '%'")
     return text
@@ -320,107 +326,6 @@ def _cron(user: str, agent_path: str) -> str:
 @lru_cache(maxsize=8)
 def _gzip_b64(source: str) -> str:
     return base64.b64encode(gzip.compress(source.encode("utf-8"), 9, mtime=0)).decode("ascii")
-
-
-# -- templates and quoting ----------------------------------------------------------------
-
-
-class _Quoted(str):
-    """Text a filter made safe for where it is printed."""
-
-
-def _shq(value: object) -> _Quoted:
-    text = str(value)
-    if "\0" in text:
-        raise CloudInitError(f"a value for a shell command contains NUL: {text[:60]!r}")
-    return _Quoted(shlex.quote(text))
-
-
-def to_yaml(value: object, indent: int = 0) -> str:
-    """`value` as one YAML node (flow style; a multi-line string as a literal block when it
-    can be one, else double-quoted), continuation lines indented by `indent` spaces.
-
-    `indent` is the column of the key the value belongs to. Whatever the value holds (quotes,
-    `: `, `#`, newlines, `$()`), it parses back as the same value and adds no keys.
-    """
-    if isinstance(value, str):
-        fast = _fast_str(value, indent)
-        if fast is not None:
-            return _Quoted(fast)
-    import yaml
-
-    text = yaml.dump(value, Dumper=_dumper(), default_flow_style=True, width=float("inf"),
-                     allow_unicode=True, sort_keys=False)
-    if text.endswith("\n...\n"):  # a plain scalar at the root gets an explicit end
-        text = text[:-4]
-    # Empty lines stay empty: inside a literal block they are content either way.
-    return _Quoted(re.sub(r"\n(?=[^\n])", "\n" + " " * indent, text.removesuffix("\n")))
-
-
-_PLAIN_ASCII = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but `"` and `\`
-_TRAILING_BLANK = re.compile(r"[ \t]\n|[ \t]$")
-
-
-def _fast_str(text: str, indent: int) -> str | None:
-    """The common cases without PyYAML's (slow, pure Python) emitter; None for the rest.
-
-    Inside double quotes every printable ASCII character but `"` and `\\` stands for itself.
-    A literal block keeps its lines as they are, given: no leading blank (that would need an
-    indentation indicator), no trailing blanks, at most one final newline, and nothing a
-    YAML reader would take as a line break or reject (`isprintable` rules those out).
-    """
-    if "\n" not in text:
-        return f'"{text}"' if _PLAIN_ASCII.fullmatch(text) else None
-    if (text[0] in " \t\n" or text.endswith("\n\n") or _TRAILING_BLANK.search(text)
-            or not all(line.isprintable() for line in text.replace("\t", " ").split("\n"))):
-        return None
-    head = "|" if text.endswith("\n") else "|-"
-    pad = "\n" + " " * (indent + 2)
-    lines = text.removesuffix("\n").split("\n")
-    return head + "".join(pad + line if line else "\n" for line in lines)
-
-
-@cache
-def _dumper() -> type:
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-        literal = ("\n" in data and data[0] not in " \t\n" and not data.endswith("\n\n")
-                   and all(c.isprintable() or c in "\n\t" for c in data))
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data,
-                                       style="|" if literal else '"')
-
-    Dumper.add_representer(str, represent_str)
-    return Dumper
-
-
-def _finalize(value: object) -> object:
-    if isinstance(value, _Quoted) or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise AssertionError(f"template prints {value!r} without the yaml or shq filter")
-
-
-@cache
-def _environment() -> Any:
-    import jinja2
-
-    from stix.paths import templates_dir
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "cloud-init")),
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, finalize=_finalize, auto_reload=False,
-    )
-    env.filters["yaml"] = to_yaml
-    env.filters["shq"] = _shq
-    return env
-
-
-def _render(name: str, **context: Any) -> str:
-    return str(_environment().get_template(name).render(**context))
 
 
 def _verify(text: str, *, user: str, public_key: str, hostname: str, packages: list[str],
