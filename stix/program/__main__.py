@@ -1,0 +1,37 @@
+"""The Pulumi program entry point (`main: stix/program/` in Pulumi.yaml, run by the Pulumi
+CLI): read the stack's `stix:` config back into a placement and build it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _stix_config() -> dict[str, Any]:
+    import pulumi
+
+    from stix.placement import Placement
+    from stix.stack.config import NAMESPACE, PUBLIC_KEY
+
+    cfg = pulumi.Config(NAMESPACE)
+    out: dict[str, Any] = {}
+    for field in (*Placement.model_fields, PUBLIC_KEY):
+        value = cfg.get_object(field)
+        if value is not None:
+            out[f"{NAMESPACE}:{field}"] = value
+    return out
+
+
+def main() -> None:
+    import pulumi
+
+    from stix import program
+    from stix.stack.config import from_config
+
+    placement, public_key = from_config(_stix_config(), f"stack {pulumi.get_stack()}")
+    outputs = program.build(placement, program.default_user_data(placement, public_key),
+                            public_key)
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+
+
+main()
