@@ -13,6 +13,7 @@ from typing import Any
 # case-insensitive, names not listed here are kept as written (TPUs, new GPUs).
 KNOWN_ACCELERATORS = (
     "A10", "A10G", "A100", "A100-80GB", "A40", "B100", "B200", "GB200", "H100", "H100-MEGA",
+    "H100-NVL",
     "H200", "K80", "L4", "L40", "L40S", "M60", "MI300X", "P100", "P4", "P40", "RTXPRO6000",
     "T4", "T4g", "V100", "V100-32GB", "Gaudi", "Inferentia", "Trainium",
 )

@@ -1,0 +1,99 @@
+"""The engine interface: the one seam between stix and an IaC tool (Pulumi, Terraform).
+
+The rest of stix never knows which engine ran: it hands over a `StackSpec` and gets back
+`EngineResult`s and a stream of `ResourceEvent`s for progress.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from stix.errors import StixError
+from stix.placement import Placement
+
+
+class EngineError(StixError):
+    """The engine failed; `kind` says whether another placement might succeed."""
+
+    def __init__(self, message: str, *, kind: str = "other", detail: str = "",
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.detail = detail
+
+
+class EngineMissingError(StixError):
+    exit_code = 4
+
+
+class ClusterBusyError(StixError):
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class ResourceEvent:
+    """One step of an engine operation, engine-neutral."""
+
+    kind: Literal["start", "done", "failed", "diagnostic", "summary"]
+    urn: str = ""
+    type: str = ""
+    name: str = ""
+    op: str = ""
+    message: str = ""
+    severity: str = ""
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+EventSink = Callable[[ResourceEvent], None]
+
+
+@dataclass
+class StackSpec:
+    """What an engine needs to act on one cluster's stack."""
+
+    cluster: str
+    project_dir: Path
+    placement: Placement
+    program: Callable[[], None]
+    expected_resources: int = 0
+
+
+@dataclass
+class EngineResult:
+    operation: str
+    ok: bool
+    changes: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    stdout: str = ""
+
+
+class Engine(ABC):
+    name: str
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise EngineMissingError (with how to install) when the engine cannot run here."""
+
+    @abstractmethod
+    def up(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult: ...
+
+    @abstractmethod
+    def preview(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult: ...
+
+    @abstractmethod
+    def refresh(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult: ...
+
+    @abstractmethod
+    def destroy(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
+        """Delete every resource of the stack. A stack that is already gone is not an error."""
+
+    @abstractmethod
+    def outputs(self, spec: StackSpec) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def remove(self, spec: StackSpec) -> None:
+        """Forget the (empty) stack in the backend; missing is not an error."""
