@@ -164,8 +164,9 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     for tool in tools:
         packages += [p for p in _TOOL_PACKAGES[tool] if p not in packages]
 
-    text = render_template("user-data.yaml.j2", user=user, public_key=public_key, hostname=hostname,
-                   packages=packages, files=[asdict(f) for f in files], runcmd=runcmd)
+    text = render_template("user-data.yaml.j2", user=user, public_key=public_key,
+                           hostname=hostname, packages=packages,
+                           files=[asdict(f) for f in files], runcmd=runcmd)
     _verify(text, user=user, public_key=public_key, hostname=hostname, packages=packages,
             files=files, runcmd=runcmd)
     user_data_payload(text, placement.cloud)  # refuses what the cloud would not take
