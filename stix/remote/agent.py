@@ -254,7 +254,6 @@ def read_submission(args: Args) -> Job:
 
 def cmd_submit(args: Args) -> None:
     import select
-    import subprocess
 
     home = agent_home()
     jdir = job_dir(home, args.job_id)
@@ -263,8 +262,8 @@ def cmd_submit(args: Args) -> None:
         os.mkdir(jdir, 0o700)  # atomic: of two submits with one id, exactly one gets here
     except FileExistsError:
         raise AgentError(f"job {args.job_id!r} already exists") from None
-    # Take the runner lock now and hand this very open file to the runner: there is no
-    # moment in which the job could look runner-less to `status`.
+    # The runner lock is taken here and inherited by the forked runner (the same open file),
+    # so there is no moment in which the job could look runner-less to `status`.
     lock_fd = open_lock(os.path.join(jdir, "runner.lock"))
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
     write_file(os.path.join(jdir, "script.sh"), spec["script"].encode("utf-8"))
@@ -273,16 +272,30 @@ def cmd_submit(args: Args) -> None:
                submitted_ns=time.time_ns(), cwd=spec["cwd"], cancel_requested=False)
     save(jdir, job)
     read_end, write_end = os.pipe()
-    with open_append(os.path.join(jdir, "runner.err")) as errors:
-        runner = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "_run", args.job_id, "--home", home,
-             "--lock-fd", str(lock_fd), "--report-fd", str(write_end)],
-            pass_fds=(lock_fd, write_end), start_new_session=True, cwd="/",
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+    sys.stdout.flush()
+    if os.fork() == 0:
+        # The runner: forked, not a new interpreter (saves its start-up), so the env stays in
+        # memory. Its own session and no fd of the caller's: an SSH channel stays open while
+        # any process holds its stdout, and a hang-up must not reach the job.
+        try:
+            os.close(read_end)
+            os.setsid()
+            os.chdir("/")
+            null = os.open(os.devnull, os.O_RDWR)
+            errors = os.open(os.path.join(jdir, "runner.err"),
+                             os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            for fd, target in ((0, null), (1, null), (2, errors)):
+                os.dup2(target, fd)
+            for fd in {null, errors} - {0, 1, 2}:
+                os.close(fd)
+            run_job(jdir, spec["env"], write_end)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()  # into runner.err
+        finally:
+            os._exit(0)
     os.close(write_end)
-    with contextlib.suppress(OSError):  # a runner that died early shows up as no report
-        runner.stdin.write(json.dumps(spec["env"]).encode())  # type: ignore[union-attr]
-        runner.stdin.close()  # type: ignore[union-attr]
     os.close(lock_fd)
     report, deadline = b"", time.time() + 30
     while time.time() < deadline:  # until the runner says it started bash (or died: EOF)
@@ -314,13 +327,10 @@ def finish(jdir: str, returncode: int | None, reason: str | None = None) -> None
         save(jdir, job, durable=True)
 
 
-def cmd_run(args: Args) -> None:
-    """Hidden: the detached runner. Starts bash, waits for it, records how it ended."""
+def run_job(jdir: str, job_env: dict[str, str], report_fd: int) -> None:
+    """In the runner: start bash, tell the submitter its pid, wait, record how it ended."""
     import subprocess
 
-    jdir = job_dir(args.home, args.job_id)
-    os.set_inheritable(args.lock_fd, False)  # the job must not hold the runner's lock
-    job_env = sys.stdin.buffer.read()  # from the submitter: the env never touches the disk
     proc = None
     reply: Job = {"status": "CANCELLED", "pid": None}
     try:
@@ -328,8 +338,7 @@ def cmd_run(args: Args) -> None:
             job = load(jdir)
             job["runner_pid"] = os.getpid()
             if not job.get("cancel_requested"):
-                env = dict(os.environ, PYTHONUNBUFFERED="1")
-                env.update(json.loads(job_env.decode("utf-8")))
+                env = dict(os.environ, PYTHONUNBUFFERED="1", **job_env)
                 with open_append(os.path.join(jdir, "log")) as log:
                     proc = subprocess.Popen(
                         ["bash", os.path.join(jdir, "script.sh")], cwd=job["cwd"], env=env,
@@ -343,7 +352,7 @@ def cmd_run(args: Args) -> None:
     except Exception as exc:  # record why, so `status` says more than "runner gone"
         finish(jdir, None, f"could not start: {exc}")
         reply = {"error": f"could not start: {exc}"}
-    with contextlib.suppress(OSError), os.fdopen(args.report_fd, "w") as report:
+    with contextlib.suppress(OSError), os.fdopen(report_fd, "w") as report:
         report.write(json.dumps(reply))  # the submitter may be gone: fine
     if proc is not None:
         finish(jdir, proc.wait())  # job end = bash's exit, not EOF on the log
@@ -556,8 +565,6 @@ COMMANDS: dict[str, tuple[Any, str, dict[str, tuple[Any, Any]]]] = {
     "submit": (cmd_submit, "", {"--job-id": (str, REQUIRED), "--name": (str, ""),
                                 "--cwd": (str, None), "--env-file": (str, None),
                                 "--script-file": (str, None), "--stdin-json": (bool, False)}),
-    "_run": (cmd_run, "job_id", {"--home": (str, REQUIRED), "--lock-fd": (int, REQUIRED),
-                                 "--report-fd": (int, REQUIRED)}),
     "status": (cmd_status, "ids*", {}),
     "logs": (cmd_logs, "job_id", {"--offset": (int, 0), "--follow": (bool, False)}),
     "cancel": (cmd_cancel, "ids*", {"--all": (bool, False), "--grace": (float, 10.0)}),
@@ -572,7 +579,7 @@ COMMANDS: dict[str, tuple[Any, str, dict[str, tuple[Any, Any]]]] = {
 
 def parse(argv: list[str]) -> tuple[Any, Args]:
     if not argv or argv[0] not in COMMANDS:
-        known = ", ".join(c for c in COMMANDS if not c.startswith("_"))
+        known = ", ".join(COMMANDS)
         raise AgentError(f"unknown command {argv[0] if argv else ''!r}; one of: {known}")
     func, positional, options = COMMANDS[argv[0]]
     values = {k[2:].replace("-", "_"): default for k, (_, default) in options.items()}
