@@ -223,3 +223,28 @@ def test_provider_offers_join_when_pinned(catalog: Catalog, monkeypatch: pytest.
     assert optimize(task("resources: {accelerators: L4}"), catalog).chosen.cloud == "gcp"
     assert optimize(task("resources: {accelerators: L4}"), catalog,
                     clouds=["ssh", "gcp"]).chosen.cloud == "ssh"  # fmt: skip
+
+
+def test_pool_order_is_the_stated_tie_break_rule() -> None:
+    """The fast pool sort (price first, names for ties) equals sorting by the full key."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stix.optimizer.index import ondemand_key, ranked_pool, spot_key
+
+    offer = st.builds(
+        Offer, cloud=st.just("aws"), instance_type=st.sampled_from(["a", "b", "c"]),
+        vcpus=st.just(2.0), memory_gib=st.just(4.0), accelerator=st.none(),
+        accelerator_count=st.just(0.0), accelerator_memory_gib=st.none(),
+        region=st.sampled_from(["r1", "r2"]), zone=st.sampled_from([None, "z1", "z2"]),
+        price=st.sampled_from([0.1, 0.2, 0.3]),
+        spot_price=st.sampled_from([None, 0.05, 0.1]),
+    )  # fmt: skip
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(offer, max_size=30))
+    def check(offers: list[Offer]) -> None:
+        assert ranked_pool(offers, False) == sorted(offers, key=ondemand_key)
+        assert ranked_pool(offers, True) == sorted(offers, key=spot_key)
+
+    check()

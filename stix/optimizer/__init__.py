@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from stix.errors import UsageError
 from stix.optimizer.explain import Context, NothingFitsError, reason
-from stix.optimizer.filters import ChainRun, build_filters, run_chain
+from stix.optimizer.filters import LazyRun, build_filters, run_chain
 from stix.optimizer.index import OfferIndex, Segment, index_for
 from stix.optimizer.placements import build, cluster_name
-from stix.optimizer.rank import GPU_SPEED, Target, best_per_cloud, ranked, top_distinct
+from stix.optimizer.rank import GPU_SPEED, Target, ranked, top_distinct
 from stix.optimizer.result import OptimizeResult, Rejection
 from stix.optimizer.wants import DEFAULT_CPUS, DEFAULT_MEMORY, Choice, Want, choices
 
@@ -44,10 +44,10 @@ class _Search:
 
             extras.extend(providers.get(cloud).offers())
         self.extra = OfferIndex(Catalog(extras))
-        self.runs: dict[int, ChainRun] = {}
+        self.runs: dict[int, LazyRun] = {}
 
     def segments(self, want: Want, clouds: Iterable[str]) -> list[Segment]:
-        out = []
+        out: list[Segment] = []
         for cloud in clouds:
             own = self.non_catalog.get(cloud, False)
             idx = self.extra if own else self.index
@@ -63,15 +63,24 @@ class _Search:
             out.append(Segment(cloud, offers, provisioned=not own))
         return out
 
-    def run(self, i: int, want: Want) -> ChainRun:
+    def run(self, i: int, want: Want) -> LazyRun:
         if i not in self.runs:
             clouds = [c for c in self.enabled if want.cloud is None or c == want.cloud]
-            self.runs[i] = run_chain(want, self.segments(want, clouds), build_filters(want, None))
+            self.runs[i] = LazyRun.start(want, self.segments(want, clouds),
+                                         build_filters(want, None))
         return self.runs[i]
 
-    def evaluate(self, choice: Choice, numbering: dict[int, int]) -> list[tuple[int, ChainRun]]:
+    def rejections(self) -> list[Rejection]:
+        out: list[Rejection] = []
+        for i in sorted(self.runs):
+            full = self.runs[i].full_chain()
+            out.extend(Rejection(full.want.label, s.filter.label, s.removed)
+                       for s in full.stages if s.removed)
+        return out
+
+    def evaluate(self, choice: Choice, numbering: dict[int, int]) -> list[tuple[int, LazyRun]]:
         """Feasible runs for `choice`: the first feasible option when ordered, else all."""
-        found: list[tuple[int, ChainRun]] = []
+        found: list[tuple[int, LazyRun]] = []
         for option in choice.options:
             if isinstance(option, Choice):
                 got = self.evaluate(option, numbering)
@@ -126,18 +135,14 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     feasible = search.evaluate(tree, numbering)
     if not feasible:
         _explain(search, wants, served, catalog)
-    stream = ranked(feasible, target)
+    stream, best = ranked(feasible, target)
     top = top_distinct(stream, candidates)
     placements = [build(r, task, name) for r in top]
     by_identity = {r.identity: p for r, p in zip(top, placements, strict=True)}
-    per_cloud = {c: by_identity.get(r.identity) or build(r, task, name)
-                 for c, r in best_per_cloud(feasible, target).items()}  # fmt: skip
-    runs = [search.runs[i] for i in sorted(search.runs)]
-    rejections = [Rejection(run.want.label, s.filter.label, s.removed)
-                  for run in runs for s in run.stages if s.removed]  # fmt: skip
+    per_cloud = {c: by_identity.get(r.identity) or build(r, task, name) for c, r in best.items()}
     return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,
-                          clouds=enabled, target=target, rejections=rejections,
-                          notes=_notes(catalog, served))  # fmt: skip
+                          clouds=enabled, target=target, notes=_notes(catalog, served),
+                          count_rejections=search.rejections)  # fmt: skip
 
 
 def _explain(search: _Search, wants: list[Want], served: list[str], catalog: Catalog) -> None:

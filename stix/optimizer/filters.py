@@ -9,8 +9,9 @@ segment, the whole hot path of the optimizer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from stix.catalog import Offer
 from stix.optimizer.index import Segment
@@ -156,3 +157,55 @@ def run_chain(want: Want, segments: list[Segment], filters: list[Filter]) -> Cha
         current = [s for s in nxt if s.offers]
     run.survivors = [s for s in current if s.offers]
     return run
+
+
+FIRST_CHUNK = 64
+
+
+def survivors(segment: Segment, filters: list[Filter]) -> Iterator[Offer]:
+    """The offers of `segment` that pass every filter, in order, found lazily: the filters
+    run on growing slices, so a task that fits early never scans the whole pool."""
+    offers = segment.offers
+    active = [f for f in filters if segment.provisioned or not f.catalog_only]
+    start, size = 0, FIRST_CHUNK
+    while start < len(offers):
+        part = Segment(segment.cloud, offers[start:start + size], segment.provisioned)
+        for f in active:
+            part.offers = f.keep(part)
+            if not part.offers:
+                break
+        yield from part.offers
+        start += size
+        size *= 4
+
+
+@dataclass
+class LazyRun:
+    """One Want on the fast path: per cloud, its first survivor and an iterator of the rest."""
+
+    want: Want
+    segments: list[Segment]
+    filters: list[Filter]
+    heads: list[tuple[str, Offer, Iterator[Offer]]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, want: Want, segments: list[Segment], filters: list[Filter]) -> LazyRun:
+        run = cls(want, segments, filters)
+        for seg in segments:
+            it = survivors(seg, filters)
+            first = next(it, None)
+            if first is not None:
+                run.heads.append((seg.cloud, first, it))
+        return run
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.heads)
+
+    def streams(self) -> list[tuple[str, Iterator[Offer]]]:
+        """Each cloud's survivors in rank order (each can be read once)."""
+        return [(cloud, chain([first], rest)) for cloud, first, rest in self.heads]
+
+    def full_chain(self) -> ChainRun:
+        """The same Want through every filter, counting what each removed."""
+        return run_chain(self.want, self.segments, self.filters)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from stix.catalog import Catalog, Offer
 
@@ -20,8 +21,37 @@ def ondemand_key(o: Offer) -> tuple[float, str, str, str]:
 
 
 def spot_key(o: Offer) -> tuple[bool, float, str, str, str]:
-    # Rows without a spot price sort last; the spot filter removes them later, by name.
-    return (o.spot_price is None, o.spot_price or 0.0, o.region, o.zone or "", o.instance_type)
+    # Rows without a spot price sort last (by on-demand price); the spot filter removes
+    # them later, by name.
+    price = o.spot_price if o.spot_price is not None else o.price
+    return (o.spot_price is None, price, o.region, o.zone or "", o.instance_type)
+
+
+def _by_price(offers: list[Offer], spot: bool) -> list[Offer]:
+    """Sort by price alone (float keys sort several times faster than tuples), then put
+    each run of equal prices in name order: the same order as `spot_key`/`ondemand_key`."""
+    price = attrgetter("spot_price" if spot else "price")
+    offers.sort(key=price)
+    prices = [price(o) for o in offers]
+    full = spot_key if spot else ondemand_key
+    i, n = 1, len(offers)
+    while i < n:
+        if prices[i] != prices[i - 1]:
+            i += 1
+            continue
+        start = i - 1
+        while i < n and prices[i] == prices[start]:
+            i += 1
+        offers[start:i] = sorted(offers[start:i], key=full)
+    return offers
+
+
+def ranked_pool(offers: Sequence[Offer], spot: bool) -> list[Offer]:
+    """`offers` in rank order for one market (rows without a spot price last)."""
+    if not spot:
+        return _by_price(list(offers), False)
+    priced = _by_price([o for o in offers if o.spot_price is not None], True)
+    return priced + _by_price([o for o in offers if o.spot_price is None], False)
 
 
 @dataclass
@@ -85,8 +115,7 @@ class OfferIndex:
         got = self._sorted.get(key)
         if got is None:
             rows = self._unsorted(accelerator, instance_type).get(cloud, [])
-            got = sorted(rows, key=spot_key if spot else ondemand_key)
-            self._sorted[key] = got
+            got = self._sorted[key] = ranked_pool(rows, spot)
         return got
 
 
@@ -95,8 +124,7 @@ class OfferIndex:
         key = (cloud, "*", "*", spot)
         got = self._sorted.get(key)
         if got is None:
-            got = sorted(self.catalog.for_cloud(cloud), key=spot_key if spot else ondemand_key)
-            self._sorted[key] = got
+            got = self._sorted[key] = ranked_pool(self.catalog.for_cloud(cloud), spot)
         return got
 
 
@@ -109,7 +137,12 @@ def index_for(catalog: Catalog) -> OfferIndex:
     if entry is not None and entry[0]() is catalog:
         return entry[1]
     key = id(catalog)
-    ref = weakref.ref(catalog, lambda _r: _CACHE.pop(key, None))
+    cache = _CACHE  # the callback holds the dict itself: at exit module globals may be gone
+
+    def forget(_ref: weakref.ref[Catalog]) -> None:
+        cache.pop(key, None)
+
+    ref = weakref.ref(catalog, forget)
     index = OfferIndex(catalog)
     _CACHE[key] = (ref, index)
     return index

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from stix.catalog import Offer
-from stix.optimizer.filters import ChainRun
+from stix.optimizer.filters import LazyRun
 from stix.optimizer.wants import Want
 
 Target = Literal["cost", "time"]
@@ -72,36 +72,29 @@ def _time_key(r: Ranked) -> tuple[float, float, str, str, str, str, int]:
     return (-speed(r.offer), *_cost_key(r))
 
 
-def _stream(index: int, run: ChainRun, offers: Iterable[Offer]) -> Iterator[Ranked]:
-    spot = run.want.spot
+def _stream(index: int, want: Want, offers: Iterable[Offer]) -> Iterator[Ranked]:
+    spot = want.spot
     for o in offers:
-        yield Ranked(o, run.want, index, (o.spot_price or 0.0) if spot else o.price)
+        yield Ranked(o, want, index, (o.spot_price or 0.0) if spot else o.price)
 
 
-def ranked(runs: list[tuple[int, ChainRun]], target: Target) -> Iterator[Ranked]:
-    """Every survivor of `runs` in rank order (lazy for cost)."""
-    streams = [_stream(i, run, seg.offers) for i, run in runs for seg in run.survivors]
-    if target == "cost":
-        return heapq.merge(*streams, key=_cost_key)
-    return iter(sorted((r for s in streams for r in s), key=_time_key))
-
-
-def best_per_cloud(runs: list[tuple[int, ChainRun]], target: Target) -> dict[str, Ranked]:
-    """The first-ranked offer of each cloud that has survivors."""
+def ranked(runs: list[tuple[int, LazyRun]],
+           target: Target) -> tuple[Iterator[Ranked], dict[str, Ranked]]:
+    """Every survivor of `runs` in rank order (lazy for cost), and the best of each cloud."""
     best: dict[str, Ranked] = {}
-    for i, run in runs:
-        for seg in run.survivors:
-            if target == "cost":
-                first = next(_stream(i, run, seg.offers[:1]))
-                current = best.get(seg.cloud)
-                if current is None or _cost_key(first) < _cost_key(current):
-                    best[seg.cloud] = first
-            else:
-                top = min(_stream(i, run, seg.offers), key=_time_key)
-                current = best.get(seg.cloud)
-                if current is None or _time_key(top) < _time_key(current):
-                    best[seg.cloud] = top
-    return dict(sorted(best.items()))
+    if target == "cost":
+        for i, run in runs:
+            for cloud, first, _rest in run.heads:
+                r = next(_stream(i, run.want, [first]))
+                if cloud not in best or _cost_key(r) < _cost_key(best[cloud]):
+                    best[cloud] = r
+        streams = [_stream(i, run.want, it) for i, run in runs for _c, it in run.streams()]
+        return heapq.merge(*streams, key=_cost_key), dict(sorted(best.items()))
+    everything = sorted((r for i, run in runs for _c, it in run.streams()
+                         for r in _stream(i, run.want, it)), key=_time_key)  # fmt: skip
+    for r in everything:
+        best.setdefault(r.offer.cloud, r)
+    return iter(everything), dict(sorted(best.items()))
 
 
 def top_distinct(stream: Iterator[Ranked], n: int) -> list[Ranked]:

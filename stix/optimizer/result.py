@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from stix.placement import Placement
@@ -24,8 +26,15 @@ class OptimizeResult:
     best_per_cloud: dict[str, Placement]
     clouds: list[str]  # the clouds considered
     target: str
-    rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Counting rejections scans every offer; done only when someone reads them.
+    count_rejections: Callable[[], list[Rejection]] | None = field(default=None, repr=False,
+                                                                   compare=False)
+
+    @cached_property
+    def rejections(self) -> list[Rejection]:
+        """How many offers each constraint removed, per alternative tried."""
+        return self.count_rejections() if self.count_rejections is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; every placement carries `total_hourly_price` (× num_nodes)."""
