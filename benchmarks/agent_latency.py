@@ -3,7 +3,8 @@
 Usage: .venv/bin/python benchmarks/agent_latency.py [--python /usr/bin/python3] [--repeat 15]
 
 Measures the median wall time of `--repeat` runs each of:
-- call: one cheap agent command (`status` with 10 jobs recorded) from process start to exit;
+- call: one cheap agent command (`status` with 10 jobs recorded) from process start to exit,
+  as wall time and as CPU time (user+sys of that process: steadier on a shared machine);
 - submit: `submit` until it prints the job's pid (bash has been started by the runner);
 - first byte: from the start of `submit` to the first log byte seen by a `logs --follow`
   started right after it returns (the job prints at once) -- the node's share of
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,11 +71,13 @@ def main() -> None:
         env = dict(os.environ, STIX_AGENT_HOME=home)
         for i in range(10):
             run(python, env, "submit", "--job-id", f"warm{i}", stdin=b"true")
-        calls, submits, firsts = [], [], []
+        calls, cpus, submits, firsts = [], [], [], []
         for i in range(opts.repeat):
-            start = time.perf_counter()
+            start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             json.loads(run(python, env, "status"))
             calls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
             start = time.perf_counter()
             run(python, env, "submit", "--job-id", f"s{i}", stdin=b"true")
             submits.append(time.perf_counter() - start)
@@ -82,7 +86,8 @@ def main() -> None:
     ms = lambda xs: f"{statistics.median(xs) * 1000:.0f} ms"  # noqa: E731
     version = subprocess.run([python, "--version"], capture_output=True, text=True).stdout
     print(f"agent under {python} ({version.strip()}), median of {opts.repeat}:")
-    print(f"  call (status, 10 jobs)     {ms(calls)}")
+    print(f"  call (status, 10 jobs)     {ms(calls)} wall, {ms(cpus)} CPU")
+    print(f"  (load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  submit (to pid)            {ms(submits)}")
     print(f"  submit -> first log byte   {ms(firsts)}")
     print(f"  follow lag (max {max(lags) * 1000:.0f} ms)    {ms(lags)}")

@@ -263,6 +263,16 @@ def test_job_end_is_bash_exit_even_when_a_daemon_keeps_the_log_open(agent: Agent
 # ---- detachment, cancel, lost runners ----------------------------------------------------------
 
 
+def test_submit_returns_at_once_and_keeps_no_pipe_of_the_caller(agent: Agent) -> None:
+    # An SSH command ends when every holder of its stdout/stderr has closed them: the runner
+    # must hold none, or `ssh node agent submit ...` would hang until the job ends.
+    caller = subprocess.Popen(agent.argv("submit", "--job-id", "bg"), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=agent.env)
+    out, err = caller.communicate(b"sleep 300\n", timeout=60)  # EOF on both pipes
+    assert caller.returncode == 0, err
+    assert json.loads(out)["status"] == "RUNNING" and agent.status("bg")["status"] == "RUNNING"
+
+
 @BOTH_PYTHONS
 def test_job_survives_its_submitter_being_killed(agent: Agent, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
