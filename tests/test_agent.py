@@ -155,6 +155,9 @@ def test_job_runs_in_cwd_with_env_and_unbuffered_python(agent: Agent, tmp_path: 
     agent.json("submit", "--job-id", "c", "--stdin-json", stdin=json.dumps(payload).encode())
     agent.json("wait", "c")
     assert agent.run("logs", "c").stdout.decode() == f"{workdir}\nhi there\n1\n"
+    agent.submit("own", 'echo "$PYTHONUNBUFFERED"', PYTHONUNBUFFERED="")  # the job's value wins
+    agent.json("wait", "own")
+    assert agent.run("logs", "own").stdout == b"\n"
 
 
 @BOTH_PYTHONS

@@ -338,7 +338,8 @@ def run_job(jdir: str, job_env: dict[str, str], report_fd: int) -> None:
             job = load(jdir)
             job["runner_pid"] = os.getpid()
             if not job.get("cancel_requested"):
-                env = dict(os.environ, PYTHONUNBUFFERED="1", **job_env)
+                env = dict(os.environ, PYTHONUNBUFFERED="1")
+                env.update(job_env)  # the job's own values win, PYTHONUNBUFFERED included
                 with open_append(os.path.join(jdir, "log")) as log:
                     proc = subprocess.Popen(
                         ["bash", os.path.join(jdir, "script.sh")], cwd=job["cwd"], env=env,
