@@ -402,6 +402,8 @@ def test_duplicate_id_is_refused_even_when_racing(agent: Agent) -> None:
     (["submit", "--job-id", "x", "--stdin-json"], b'{"script": "true", "env": {"A": 1}}',
      "env 'A'"),
     (["submit", "--job-id", "x", "--env-file", "/no/such.json"], b"true", "--env-file"),
+    (["submit", "--job-id", "x", "--env-file", "/dev/null"], b"true", "--env-file /dev/null"),
+    (["submit", "--job-id", "x", "--stdin-json"], b'{"script": "", "env": []}', "JSON object"),
     (["submit"], b"true", "usage: submit --job-id"),
     (["logs", "x", "--offset", "-1"], b"", "--offset must be >= 0"),
     (["logs", "nope"], b"", "no job 'nope'"),
@@ -480,15 +482,19 @@ def test_autostop_watch_loops_and_allows_one_watcher(agent: Agent, tmp_path: Pat
     marker = tmp_path / "watched"
     agent.json("autostop", "--idle-minutes", "0", "--action", f"touch '{marker}'")
     marker.unlink(missing_ok=True)  # the call above checked once already and may have fired
-    watcher = subprocess.Popen(agent.argv("autostop", "--watch", "--interval", "0.05"),
-                               env=agent.env, stderr=subprocess.PIPE)
+    started = agent.json("autostop", "--watch", "--interval", "0.05", "--detach")
+    assert started["watching"] and started["started"]
     try:
         until(marker.exists, "the watcher to run the action")
-        until(lambda: "another autostop watcher" in agent.error("autostop", "--watch"),
-              "a second watcher to be refused")
+        assert "another autostop watcher" in agent.error("autostop", "--watch")
+        again = agent.json("autostop", "--watch", "--detach")
+        assert again == {"watching": True, "started": False, "pid": started["pid"]}
     finally:
-        watcher.kill()
-        watcher.wait()
+        os.kill(started["pid"], signal.SIGKILL)
+    until(lambda: not alive(started["pid"]), "the watcher to stop")
+    restarted = agent.json("autostop", "--watch", "--detach", "--interval", "60")
+    os.kill(restarted["pid"], signal.SIGKILL)
+    assert restarted["started"] and restarted["pid"] != started["pid"]
 
 
 # ---- other interpreters -------------------------------------------------------------------------

@@ -34,7 +34,9 @@ prints JSON on stdout (`logs` prints raw log bytes); a failure exits non-zero wi
                        and idle >= M minutes (counted from the latest of: last job end, home
                        creation, setting change, boot, last trigger) it runs CMD with /bin/sh
                        (default `sudo shutdown -h now`). `--show` / `--disable` read / clear
-                       the setting; `--watch [--interval S]` loops in place of cron (one per home).
+                       the setting; `--watch [--interval S]` loops in place of cron (one per
+                       home); with --detach it runs in the background and prints
+                       {"watching": true, "started": bool, "pid": N} (the running one's pid).
   version              {"version": N, "python": "3.x.y"}
 """
 
@@ -139,8 +141,8 @@ def lock_free(path: str) -> bool:
     return True
 
 
-def agent_home(explicit: str | None = None) -> str:
-    home = explicit or os.environ.get("STIX_AGENT_HOME") or os.path.join("~", ".stix", "agent")
+def agent_home() -> str:
+    home = os.environ.get("STIX_AGENT_HOME") or os.path.join("~", ".stix", "agent")
     home = os.path.abspath(os.path.expanduser(home))
     os.makedirs(os.path.join(home, "jobs"), mode=0o700, exist_ok=True)
     marker = os.path.join(home, "home.json")
@@ -227,7 +229,7 @@ def read_submission(args: Args) -> Job:
             raise AgentError(f"--stdin-json: stdin is not JSON: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("script"), str):
             raise AgentError('--stdin-json: expected {"script": str, "env": {...}, "cwd": str}')
-        spec.update(script=data["script"], env=data.get("env") or {})
+        spec.update(script=data["script"], env={} if data.get("env") is None else data["env"])
         spec["cwd"] = data.get("cwd") or args.cwd
     elif args.script_file:
         with open(os.path.expanduser(args.script_file), encoding="utf-8") as f:
@@ -238,9 +240,12 @@ def read_submission(args: Args) -> Job:
         spec["script"] = sys.stdin.buffer.read().decode("utf-8")
     if args.env_file:
         try:
-            spec["env"].update(read_json(os.path.expanduser(args.env_file)))
-        except (OSError, ValueError, TypeError) as exc:
+            from_file = read_json(os.path.expanduser(args.env_file))
+        except (OSError, ValueError) as exc:
             raise AgentError(f"--env-file {args.env_file}: {exc}") from None
+        if not isinstance(from_file, dict) or not isinstance(spec["env"], dict):
+            raise AgentError(f"--env-file {args.env_file}: expected a JSON object of strings")
+        spec["env"].update(from_file)
     if not isinstance(spec["env"], dict):
         raise AgentError("env must be a JSON object of strings")
     for key, value in spec["env"].items():
@@ -544,11 +549,24 @@ def cmd_autostop(args: Args) -> None:
         raise AgentError("--action needs --idle-minutes")
     if not args.watch:
         return emit(autostop_check(home))
-    fd = open_lock(os.path.join(home, "autostop.watch.lock"))
+    lock, pid_file = (os.path.join(home, f"autostop.watch.{x}") for x in ("lock", "json"))
+    if args.detach:
+        import subprocess
+
+        if not lock_free(lock):
+            return emit({"watching": True, "started": False, "pid": read_json(pid_file)["pid"]})
+        argv = [sys.executable, os.path.abspath(__file__), "autostop", "--watch",
+                "--interval", str(args.interval)]
+        proc = subprocess.Popen(argv, start_new_session=True, cwd="/", stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, STIX_AGENT_HOME=home))
+        return emit({"watching": True, "started": True, "pid": proc.pid})
+    fd = open_lock(lock)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise AgentError(f"another autostop watcher runs for {home}") from None
+    write_json(pid_file, {"pid": os.getpid()})
     while True:  # until killed; the lock held meanwhile says "a watcher runs"
         autostop_check(home)
         time.sleep(args.interval)
@@ -573,7 +591,8 @@ COMMANDS: dict[str, tuple[Any, str, dict[str, tuple[Any, Any]]]] = {
     "idle": (lambda args: emit(idleness(agent_home())), "", {}),
     "autostop": (cmd_autostop, "", {"--idle-minutes": (float, None), "--action": (str, None),
                                     "--show": (bool, False), "--disable": (bool, False),
-                                    "--watch": (bool, False), "--interval": (float, 60.0)}),
+                                    "--watch": (bool, False), "--interval": (float, 60.0),
+                                    "--detach": (bool, False)}),
     "version": (cmd_version, "", {}),
 }  # fmt: skip
 
@@ -622,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except AgentError as exc:
         message = str(exc)
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # still one JSON line, never a bare traceback
         message = f"{type(exc).__name__}: {exc}"
     sys.stderr.write(json.dumps({"error": message}) + "\n")
     return 1
