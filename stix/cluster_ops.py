@@ -177,7 +177,10 @@ async def _up(task: Task, cluster_name: str | None, detach_run: bool,
             spec = run_spec(task, cluster, job_id or "0", record.placement)
             assert isinstance(spec, launch.RunSpec)
             await launch.prepare(transports, addresses, spec, printer, say=say)
-            state.set_cluster_status(conn, cluster, "UP")
+            record.status = "UP"
+            if spec.workdir is not None:
+                record.extra["workdir"] = True  # later `exec -- CMD` runs in it
+            state.put_cluster(conn, record)
             if job_id is not None:
                 await launch.start_run(transports, addresses, spec)
                 state.update_job(conn, cluster, job_id, "RUNNING")

@@ -88,6 +88,10 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
         job_id = state.next_job_id(conn, cluster, name)
         spec = run_spec(task, cluster, job_id, record.placement, name)
         assert isinstance(spec, launch.RunSpec)
+        if record.extra.get("workdir"):
+            from stix.remote.sync import WORKDIR
+
+            spec.remote_cwd = WORKDIR
         try:
             await launch.prepare(transports, addresses, spec, printer, setup=False, say=say)
             await launch.start_run(transports, addresses, spec)

@@ -48,9 +48,9 @@ def _cleanup_stale() -> None:
                     _run("userdel", "-r", "-f", name, check=False)
     ns = _run("ip", "netns", "list", check=False).stdout.split()
     for name in ns:
-        if name.startswith("sx") and name[2:].split("n", 1)[0].isdigit():
-            if not _pid_alive(int(name[2:].split("n", 1)[0])):
-                _run("ip", "netns", "del", name, check=False)
+        pid = name[2:].split("n", 1)[0]
+        if name.startswith("sx") and pid.isdigit() and not _pid_alive(int(pid)):
+            _run("ip", "netns", "del", name, check=False)
 
 
 def kill_user_processes(user: str) -> None:

@@ -53,7 +53,9 @@ def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
             _say(f"job {job_id} runs detached; follow it with `stix logs {cluster} {job_id} -f`")
         return 0
     if outcome.status == "SUCCEEDED":
-        render.ok(outcome.summary())
+        from rich.markup import escape
+
+        render.err_console().print(f"[green]✓[/] {escape(outcome.summary())}")
         return 0
     render.error(outcome.summary())
     return int(outcome.exit_code)

@@ -55,9 +55,8 @@ class LinePrinter:
     def flush(self, label: str | None = None) -> None:
         for key in [label] if label else list(self._partial):
             rest = self._partial.pop(key, b"")
-            if rest:
-                self.feed(key, b"\n")
-                self._partial.pop(key, None)
+            if rest:  # a last line without its newline still gets one line of its own
+                self.feed(key, rest + b"\n")
 
 
 # ---------------------------------------------------------------- environment

@@ -36,6 +36,7 @@ class RunSpec:
     gpus_per_node: float = 0.0
     cluster_info: dict[str, Any] = field(default_factory=dict)
     task_id: str = ""
+    remote_cwd: str | None = None  # where the job runs, when not in the synced workdir
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -51,7 +52,7 @@ class RunSpec:
 
     @property
     def cwd(self) -> str | None:
-        return sync.WORKDIR if self.workdir is not None else None
+        return sync.WORKDIR if self.workdir is not None else self.remote_cwd
 
 
 def _quiet(_: str) -> None:

@@ -201,6 +201,10 @@ class SshTransport(NodeTransport):
     async def _rsync(self, local_root: Path, excluded: list[str], remote_dir: str) -> None:
         from stix.remote.sync import rsync_exclude_lines
 
+        made = await self.run(f"mkdir -p {shlex.quote(remote_dir)}")
+        if not made.ok:
+            raise NodeUnreachableError(f"({self.label}) cannot create {remote_dir}: "
+                                       f"{made.error_text()}")
         ssh_cmd = shlex.join(["ssh", *ssh_options(self.address)])
         exclude_data = "".join(line + "\n" for line in rsync_exclude_lines(excluded))
         argv = ["rsync", "-a", "--protect-args", "-e", ssh_cmd, "--exclude-from=-",

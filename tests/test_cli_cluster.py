@@ -1,0 +1,96 @@
+"""The `local` provider end to end through the real CLI: up, exec, queue, logs, cancel,
+status, down — each a separate `stix` process, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+EXAMPLE = REPO / "examples" / "local-hello.yaml"
+
+
+def stix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stix", *args], cwd=cwd, text=True,
+                          capture_output=True, env=os.environ.copy(), timeout=120)
+
+
+def test_local_cluster_lifecycle(tmp_path: Path, stix_home: Path) -> None:
+    (tmp_path / "data.txt").write_text("synced\n")
+    up = stix("up", str(EXAMPLE), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.splitlines() == ["setup runs once per cluster",
+                                      f"hello from {os.uname().nodename}, node 0/1"]
+    assert "job 1 succeeded" in up.stdout + up.stderr
+
+    status = json.loads(stix("status", "--json", cwd=tmp_path).stdout)
+    assert [(c["name"], c["provider"], c["status"]) for c in status] == [
+        ("local-hello", "local", "UP")]
+
+    failed = stix("exec", "local-hello", "--", "cat data.txt; echo $STIX_NUM_NODES; exit 4",
+                  cwd=tmp_path)
+    assert failed.returncode == 4
+    assert failed.stdout.splitlines() == ["synced", "1"]
+    assert "(node-0, 127.0.0.1) failed with exit code 4" in failed.stderr
+
+    argv = stix("exec", "local-hello", "--", "printf", "%s|", "a b", "$HOME", cwd=tmp_path)
+    assert argv.returncode == 0 and argv.stdout == "a b|$HOME|\n"
+
+    detached = stix("exec", "local-hello", "-d", "--", "sleep 300", cwd=tmp_path)
+    assert detached.returncode == 0 and "job 4" in detached.stderr
+
+    queue = json.loads(stix("queue", "local-hello", "--json", cwd=tmp_path).stdout)
+    assert [(j["job_id"], j["status"]) for j in queue] == [
+        ("1", "SUCCEEDED"), ("2", "FAILED"), ("3", "SUCCEEDED"), ("4", "RUNNING")]
+    assert queue[1]["exit_codes"] == {"node-0": 4}
+
+    cancel = stix("cancel", "local-hello", "--all", "--json", cwd=tmp_path)
+    assert json.loads(cancel.stdout) == {"cancelled": ["4"], "already_done": []}
+    queue = json.loads(stix("queue", "local-hello", "--json", cwd=tmp_path).stdout)
+    assert queue[-1]["status"] == "CANCELLED"
+
+    logs = stix("logs", "local-hello", "1", cwd=tmp_path)
+    assert logs.returncode == 0 and logs.stdout.endswith("node 0/1\n")
+    follow = stix("logs", "local-hello", "2", "--follow", cwd=tmp_path)
+    assert follow.stdout == "synced\n1\n" and follow.returncode == 4
+
+    down = stix("down", "local-hello", "--yes", cwd=tmp_path)
+    assert down.returncode == 0 and "is down" in down.stdout
+    assert not (stix_home / "local" / "local-hello").exists()
+    again = stix("down", "local-hello", "--yes", cwd=tmp_path)
+    assert again.returncode == 0 and "does not exist" in again.stdout
+    gone = stix("logs", "local-hello", cwd=tmp_path)
+    assert gone.returncode == 3 and "no cluster named 'local-hello'" in gone.stderr
+
+
+def test_two_local_clusters_do_not_collide(tmp_path: Path, stix_home: Path) -> None:
+    task = tmp_path / "t.yaml"
+    task.write_text("resources:\n  infra: local\nrun: echo $STIX_CLUSTER > mark; pwd\n")
+    a = stix("up", str(task), "-c", "a", cwd=tmp_path)
+    b = stix("up", str(task), "-c", "b", cwd=tmp_path)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert a.stdout != b.stdout
+    assert (stix_home / "local/a/node-0/mark").read_text() == "a\n"
+    assert (stix_home / "local/b/node-0/mark").read_text() == "b\n"
+    for name in ("a", "b"):
+        assert stix("down", name, "-y", cwd=tmp_path).returncode == 0
+
+
+def test_cloud_task_says_provisioning_is_not_available(tmp_path: Path) -> None:
+    result = stix("up", str(REPO / "examples" / "hello.yaml"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cloud provisioning is not available" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_secret_is_a_usage_error(tmp_path: Path) -> None:
+    task = tmp_path / "t.yaml"
+    task.write_text("resources:\n  infra: local\nsecrets:\n  TOKEN: null\nrun: echo\n")
+    result = stix("up", str(task), cwd=tmp_path)
+    assert result.returncode == 2 and "needs values for TOKEN" in result.stderr
+    ok = stix("up", str(task), "--secret", "TOKEN=x", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
