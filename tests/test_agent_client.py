@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -102,6 +103,13 @@ def test_cancel_idle_and_autostop_round_trip(node: Node, tmp_path: Path) -> None
     checked = ac.parse_autostop(node.run(ac.autostop_check()).stdout)
     assert checked.enabled
     assert ac.parse_autostop(node.run(ac.autostop_disable()).stdout).enabled is False
+    watch = ac.parse_watch(node.run(ac.autostop_watch(interval=30)).stdout)
+    try:
+        assert watch.started and watch.pid > 0
+        assert ac.parse_watch(node.run(ac.autostop_watch()).stdout) == ac.WatchReply(
+            started=False, pid=watch.pid)
+    finally:
+        os.kill(watch.pid, signal.SIGKILL)
     assert ac.parse_version(node.run(ac.version()).stdout) == ac.AGENT_VERSION
 
 

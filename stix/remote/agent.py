@@ -560,7 +560,14 @@ def cmd_autostop(args: Args) -> None:
         proc = subprocess.Popen(argv, start_new_session=True, cwd="/", stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env=dict(os.environ, STIX_AGENT_HOME=home))
-        return emit({"watching": True, "started": True, "pid": proc.pid})
+        deadline = time.time() + 30
+        while time.time() < deadline:  # return once a watcher surely runs: ours or a racer's
+            if proc.poll() is not None or (os.path.exists(pid_file) and
+                                           read_json(pid_file)["pid"] == proc.pid):
+                break
+            time.sleep(0.02)
+        pid = proc.pid if proc.returncode is None else read_json(pid_file)["pid"]
+        return emit({"watching": True, "started": pid == proc.pid, "pid": pid})
     fd = open_lock(lock)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -121,6 +121,12 @@ def autostop_check() -> AgentCommand:
     return AgentCommand(("autostop",))
 
 
+def autostop_watch(*, interval: float = 60.0) -> AgentCommand:
+    """Start (once per agent home) a background loop that checks every `interval` seconds:
+    for nodes without cron (ssh and local ones)."""
+    return AgentCommand(("autostop", "--watch", "--detach", "--interval", str(interval)))
+
+
 def autostop_show() -> AgentCommand:
     return AgentCommand(("autostop", "--show"))
 
@@ -181,6 +187,12 @@ class AutostopReply:
     idle_seconds: float | None = None
     triggered: bool = False
     last_exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class WatchReply:
+    started: bool  # False: a watcher already ran, `pid` is that one
+    pid: int
 
 
 def failure_message(stderr: str | bytes) -> str:
@@ -284,6 +296,11 @@ def parse_autostop(stdout: str | bytes) -> AutostopReply:
         triggered=bool(data.get("triggered")),
         last_exit_code=_field(data, "last_exit_code", int, what, optional=True),
     )  # fmt: skip
+
+
+def parse_watch(stdout: str | bytes) -> WatchReply:
+    data = _object(stdout, "autostop --watch")
+    return WatchReply(bool(data.get("started")), _field(data, "pid", int, "autostop --watch"))
 
 
 def parse_version(stdout: str | bytes) -> int:
