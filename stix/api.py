@@ -37,6 +37,10 @@ _LAZY = {
     "catalog_summary": "stix.catalog.summary",
     "ensure_key_pair": "stix.keys", "public_key_text": "stix.keys",
     "render_user_data": "stix.remote.cloudinit",
+    "plan_task_file": "stix.stack.plan", "plan_placement": "stix.stack.plan",
+    "synthesize": "stix.stack.synth", "diff_graphs": "stix.stack.diff",
+    "find_project": "stix.stack.project", "init_project": "stix.stack.project",
+    "check_placement": "stix.stack.validate",
 }  # fmt: skip
 __all__ += sorted(_LAZY)
 
@@ -56,6 +60,13 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
     from stix.remote.cloudinit import render_user_data as render_user_data
+    from stix.stack.diff import diff_graphs as diff_graphs
+    from stix.stack.plan import plan_placement as plan_placement
+    from stix.stack.plan import plan_task_file as plan_task_file
+    from stix.stack.project import find_project as find_project
+    from stix.stack.project import init_project as init_project
+    from stix.stack.synth import synthesize as synthesize
+    from stix.stack.validate import check_placement as check_placement
 
 
 def __getattr__(name: str) -> Any:

@@ -59,6 +59,10 @@ from stix.cli import catalog_cmds  # noqa: E402
 
 catalog_cmds.register(app)
 
+from stix.cli import stack_cmds  # noqa: E402
+
+stack_cmds.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into a message and an exit code."""

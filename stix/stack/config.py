@@ -93,7 +93,7 @@ def render(placement: Placement, public_key: str) -> str:
     import yaml
 
     body = yaml.safe_dump({"config": to_config(placement, public_key)}, sort_keys=False,
-                          default_flow_style=False, allow_unicode=True, width=100)  # fmt: skip
+                          default_flow_style=False, allow_unicode=True, width=10_000)  # fmt: skip
     return HEADER + body
 
 

@@ -1,0 +1,107 @@
+"""`stix init` (make a directory a stix project) and `stix plan` (a task's stack files and
+their resource and cost diff against what is committed; offline)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from stix.cli import render
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("plan")(plan)
+
+
+def init(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Project directory."),
+) -> None:
+    """Make DIR a stix project: Pulumi.yaml, stacks/, and a .gitignore for state and keys."""
+    from stix.stack.project import init_project
+
+    project, changed = init_project(directory)
+    if changed:
+        render.ok(f"{project.root}: stix project ({', '.join(changed)})")
+    else:
+        render.ok(f"{project.root}: already a stix project")
+
+
+def _public_key(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    from stix.errors import UsageError
+    from stix.keys import check_public_key
+
+    try:
+        return check_public_key(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--public-key {path}: {exc.strerror}") from None
+
+
+def plan(
+    task_file: Path = typer.Argument(..., metavar="TASK", help="Task YAML file."),
+    cluster: str | None = typer.Option(None, "--cluster", "-c", help="Cluster (stack) name."),
+    cloud: str | None = typer.Option(None, "--cloud", help="Run on this cloud only."),
+    region: str | None = typer.Option(None, "--region", help="Run in this region only."),
+    zone: str | None = typer.Option(None, "--zone", help="Run in this zone only."),
+    gpus: str | None = typer.Option(None, "--gpus", help="Accelerators, e.g. A100:8."),
+    cpus: str | None = typer.Option(None, "--cpus", help="vCPUs per node: 8 or 8+."),
+    memory: str | None = typer.Option(None, "--memory", help="GiB per node: 32 or 32+."),
+    instance_type: str | None = typer.Option(None, "--instance-type", help="Exact machine."),
+    use_spot: bool | None = typer.Option(None, "--use-spot/--no-use-spot",
+                                         help="Spot (preemptible) or on-demand."),
+    num_nodes: int | None = typer.Option(None, "--num-nodes", help="Nodes in the cluster."),
+    target: str = typer.Option("cost", "--target", help="cost (cheapest) or time (fastest)."),
+    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    public_key: Path | None = typer.Option(None, "--public-key",
+                                           help="Public key file for a new stack."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the "
+                               "committed stack differs from what the task yields (CI gate)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    markdown: bool = typer.Option(False, "--markdown", help="A pull-request comment."),
+) -> int:
+    """Write the task's stack (stacks/Pulumi.<cluster>.yaml + <cluster>.graph.json) and show
+    what changes against the committed version: resources and $/h. No credentials needed."""
+    from stix.cli.task_cmds import _env_overrides
+    from stix.errors import UsageError
+    from stix.stack import report
+    from stix.stack.plan import plan_task_file
+    from stix.stack.project import find_project
+
+    if as_json and markdown:
+        raise UsageError("--json and --markdown do not go together")
+    overrides = {"cloud": cloud, "region": region, "zone": zone, "gpus": gpus, "cpus": cpus,
+                 "memory": memory, "instance_type": instance_type, "use_spot": use_spot,
+                 "num_nodes": num_nodes}  # fmt: skip
+    project = find_project()
+    plans = plan_task_file(
+        task_file, cluster=cluster, clouds=[cloud] if cloud else None, target=target,
+        overrides=overrides, public_key=_public_key(public_key), env=_env_overrides(env),
+        write=not check,
+    )  # fmt: skip
+    differs = any(p.differs for p in plans)
+    if as_json:
+        typer.echo(json.dumps({"project": str(project.root), "check": check, "differs": differs,
+                               "stacks": [p.to_dict(project.root) for p in plans]}, indent=2))
+    for p in plans:
+        pl = p.placement
+        header = (f"stack {p.cluster}: {pl.num_nodes} × {pl.instance_type}"
+                  f"{' spot' if pl.use_spot else ''} on {pl.cloud} {pl.region}"
+                  f"{'/' + pl.zone if pl.zone else ''} (vs {p.baseline})")  # fmt: skip
+        if markdown:
+            typer.echo(report.markdown(p.diff, header))
+        elif not as_json:
+            typer.echo(report.text(p.diff, header))
+            if p.written:
+                rel = [str(x.relative_to(project.root)) for x in (p.config_path, p.graph_path)]
+                render.ok(f"wrote {' and '.join(rel)}")
+    if check and differs:
+        if not as_json and not markdown:
+            names = ", ".join(p.cluster for p in plans if p.differs)
+            render.error(f"committed stack differs from what {task_file} yields: {names} "
+                         f"(run `stix plan {task_file}` and commit stacks/)")
+        return 1
+    return 0

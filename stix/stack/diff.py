@@ -1,0 +1,250 @@
+"""What changes between two resource graphs, and what it costs per hour.
+
+Per resource: create, delete, update (with the inputs that changed) or replace, when a
+changed input cannot be updated in place (a small per-type table, conservative where
+unsure), when its provider is replaced, or when an input refers to a resource that is
+replaced in a way that forces it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stix.placement import Placement
+from stix.stack.graph import Graph, Resource
+
+Action = Literal["create", "update", "replace", "delete"]
+_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3}
+
+# Inputs (path prefixes) that force replacement, per type token.
+REPLACE_ON: dict[str, tuple[str, ...]] = {
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
+    "aws:ec2/internetGateway:InternetGateway": (),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId",),
+    "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "description", "name"),
+    "aws:ec2/keyPair:KeyPair": ("publicKey", "keyName"),
+    "aws:ec2/placementGroup:PlacementGroup": ("strategy",),
+    "aws:ec2/instance:Instance": (
+        "ami", "availabilityZone", "subnetId", "keyName", "instanceMarketOptions",
+        "placementGroup", "associatePublicIpAddress", "tenancy", "rootBlockDevice.encrypted",
+    ),
+    "aws:s3/bucket:Bucket": ("bucket",),
+    "aws:iam/role:Role": ("name",),
+    "aws:iam/rolePolicy:RolePolicy": ("role", "name"),
+    "aws:iam/instanceProfile:InstanceProfile": ("name",),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "clusterName", "nodeGroupName", "nodeRoleArn", "subnetIds", "instanceTypes",
+        "amiType", "capacityType", "diskSize",
+    ),
+    "gcp:compute/network:Network": ("name", "autoCreateSubnetworks"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region"),
+    "gcp:compute/firewall:Firewall": ("name", "network", "direction"),
+    "gcp:compute/instance:Instance": (
+        "name", "zone", "bootDisk", "networkInterfaces", "scheduling.provisioningModel",
+        "scheduling.preemptible",
+    ),
+    "gcp:storage/bucket:Bucket": ("name", "location"),
+    "gcp:serviceaccount/account:Account": ("accountId",),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
+    "gcp:container/nodePool:NodePool": ("name", "cluster", "location", "nodeConfig"),
+    "azure-native:compute:VirtualMachine": (
+        "vmName", "zones", "storageProfile.imageReference", "osProfile", "priority",
+        "evictionPolicy",
+    ),
+    "azure-native:network:NetworkInterface": ("networkInterfaceName",),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "sku"),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName",),
+    "azure-native:network:Subnet": ("subnetName", "virtualNetworkName"),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName",),
+    "azure-native:resources:ResourceGroup": ("resourceGroupName",),
+    "azure-native:storage:StorageAccount": ("accountName", "kind"),
+    "azure-native:storage:BlobContainer": ("containerName", "accountName"),
+    "azure-native:containerservice:AgentPool": (
+        "agentPoolName", "resourceName", "vmSize", "osDiskSizeGB", "scaleSetPriority",
+        "availabilityZones", "nodeTaints",
+    ),
+    "kubernetes:core/v1:Namespace": ("metadata.name",),
+    "kubernetes:core/v1:Pod": ("metadata.name", "metadata.namespace", "spec"),
+    "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP"),
+}
+# Every azure-native resource lives in one location and resource group for good.
+_AZURE_REPLACE = ("location", "resourceGroupName")
+
+
+@dataclass(frozen=True)
+class InputChange:
+    path: str
+    before: Any
+    after: Any
+    forces_replace: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"path": self.path, "before": self.before, "after": self.after}
+        if self.forces_replace:
+            out["forces_replace"] = True
+        return out
+
+
+@dataclass
+class Change:
+    action: Action
+    type: str
+    name: str
+    inputs: list[InputChange] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why a replace (besides inputs)
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}::{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "type": self.type, "name": self.name}
+        if self.inputs:
+            out["inputs"] = [c.to_dict() for c in self.inputs]
+        if self.reasons:
+            out["reasons"] = self.reasons
+        return out
+
+
+@dataclass
+class StackDiff:
+    cluster: str
+    changes: list[Change]
+    hourly_before: float | None
+    hourly_after: float | None
+    unchanged: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def hourly_delta(self) -> float:
+        return (self.hourly_after or 0.0) - (self.hourly_before or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "summary": {a: self.count(a) for a in ("create", "update", "replace", "delete")}
+            | {"unchanged": self.unchanged},
+            "hourly_price": {"before": _money(self.hourly_before),
+                             "after": _money(self.hourly_after),
+                             "delta": _money(self.hourly_delta)},
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _is_leaf(value: Any) -> bool:
+    return not isinstance(value, (dict, list)) or (
+        isinstance(value, dict) and ("$ref" in value or "$data" in value or "$concat" in value)
+    )
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Leaf paths of a normalized input value (`a.b[0].c`); references are leaves."""
+    if _is_leaf(value) or (isinstance(value, (dict, list)) and not value):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else k))
+    else:
+        for i, v in enumerate(value):
+            out.update(flatten(v, f"{prefix}[{i}]"))
+    return out
+
+
+def _forces(type_: str, path: str) -> bool:
+    prefixes = REPLACE_ON.get(type_, ())
+    if type_.startswith("azure-native:"):
+        prefixes = prefixes + _AZURE_REPLACE
+    if type_.startswith("pulumi:providers:"):
+        return True  # a provider with other settings (region, context) is another provider
+    return any(path == p or path.startswith((p + ".", p + "[")) for p in prefixes)
+
+
+def input_changes(before: Resource, after: Resource) -> list[InputChange]:
+    old, new = flatten(before.inputs), flatten(after.inputs)
+    out = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path), new.get(path)
+        if a != b:
+            out.append(InputChange(path, a, b, _forces(after.type, path)))
+    return out
+
+
+def _refs_with_paths(value: Any) -> list[tuple[str, str]]:
+    """(input path, referenced resource key) for every reference in a resource's inputs."""
+    found = []
+    for path, leaf in flatten(value).items():
+        parts = leaf.get("$concat", [leaf]) if isinstance(leaf, dict) else []
+        for part in parts:
+            if isinstance(part, dict) and "$ref" in part:
+                found.append((path, part["$ref"]))
+    return found
+
+
+def diff_graphs(before: Graph | None, after: Graph, placement_before: Placement | None,
+                placement_after: Placement | None) -> StackDiff:  # fmt: skip
+    old = before.resources if before is not None else {}
+    new = after.resources
+    changes: dict[str, Change] = {}
+    for key in sorted(set(old) - set(new)):
+        changes[key] = Change("delete", old[key].type, old[key].name)
+    for key in sorted(set(new) - set(old)):
+        changes[key] = Change("create", new[key].type, new[key].name)
+    for key in sorted(set(old) & set(new)):
+        diffs = input_changes(old[key], new[key])
+        if diffs:
+            action: Action = "replace" if any(d.forces_replace for d in diffs) else "update"
+            changes[key] = Change(action, new[key].type, new[key].name, diffs)
+    _cascade(new, changes)
+    ordered = sorted(changes.values(), key=lambda c: (_ORDER[c.action], c.type, c.name))
+    unchanged = len(set(old) & set(new)) - sum(
+        1 for c in ordered if c.action in ("update", "replace"))
+    return StackDiff(
+        cluster=after.stack, changes=ordered, unchanged=unchanged,
+        hourly_before=placement_before.total_hourly_price if placement_before else None,
+        hourly_after=placement_after.total_hourly_price if placement_after else None,
+    )  # fmt: skip
+
+
+def _cascade(new: dict[str, Resource], changes: dict[str, Change]) -> None:
+    """Replacing a resource changes its id: resources using it (as provider, or through a
+    reference in an input) get updated, or replaced where that input forces it."""
+    moved = True
+    while moved:
+        moved = False
+        replaced = {k for k, c in changes.items() if c.action == "replace"}
+        for key, res in new.items():
+            change = changes.get(key)
+            if change is not None and change.action in ("create", "replace"):
+                continue
+            forced: list[str] = []
+            touched: list[str] = []
+            if res.provider in replaced:
+                forced.append(f"provider {res.provider} is replaced")
+            for path, ref in _refs_with_paths(res.inputs):
+                if ref in replaced:
+                    why = f"{path} refers to {ref}, which is replaced"
+                    (forced if _forces(res.type, path) else touched).append(why)
+            if not forced and not touched:
+                continue
+            if change is None:
+                change = changes[key] = Change("update", res.type, res.name)
+                moved = True
+            if forced and change.action != "replace":
+                change.action = "replace"
+                moved = True
+            for why in forced + touched:
+                if why not in change.reasons:
+                    change.reasons.append(why)

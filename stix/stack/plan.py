@@ -1,0 +1,190 @@
+"""`stix plan`: task → placement → stack config + resource graph → diff against what is
+committed, with the $/h before and after. No credentials, no Pulumi CLI, no network.
+
+The committed version is `git show HEAD:<path>` when the project is in a git work tree,
+else the file on disk before this plan rewrites it. The plan considers every catalog
+cloud (not only those with credentials here) unless told otherwise, so a laptop and CI
+arrive at the same stack.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stix.errors import UsageError
+from stix.placement import Placement
+from stix.stack import config as stack_config
+from stix.stack.diff import StackDiff, diff_graphs
+from stix.stack.graph import Graph
+from stix.stack.project import Project, find_project
+
+if TYPE_CHECKING:
+    from stix.catalog import Catalog
+    from stix.task import Task
+
+
+@dataclass
+class Baseline:
+    """The committed stack (either file may be missing) and where it came from."""
+
+    source: str  # "git HEAD" | "file" | "none"
+    config_text: str | None = None
+    graph_text: str | None = None
+
+    def placement(self, where: str) -> tuple[Placement, str] | None:
+        if self.config_text is None:
+            return None
+        return stack_config.parse(self.config_text, where)
+
+    def graph(self, where: str) -> Graph | None:
+        return None if self.graph_text is None else Graph.from_json(self.graph_text, where)
+
+
+@dataclass
+class StackPlan:
+    cluster: str
+    placement: Placement
+    config_path: Path
+    graph_path: Path
+    config_text: str
+    graph_text: str
+    diff: StackDiff
+    baseline: str
+    differs: bool  # the files differ from the committed ones
+    written: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self, root: Path) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "cloud": self.placement.cloud, "region": self.placement.region,
+            "zone": self.placement.zone, "instance_type": self.placement.instance_type,
+            "num_nodes": self.placement.num_nodes, "use_spot": self.placement.use_spot,
+            "config": str(self.config_path.relative_to(root)),
+            "graph": str(self.graph_path.relative_to(root)),
+            "baseline": self.baseline, "differs": self.differs, "written": self.written,
+            "notes": self.notes, **self.diff.to_dict(),
+        }  # fmt: skip
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              timeout=30, check=False)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def read_baseline(project: Project, cluster: str) -> Baseline:
+    paths = (project.config_path(cluster), project.graph_path(cluster))
+    top = _git(project.root, "rev-parse", "--show-toplevel")
+    if top is not None and top.returncode == 0:
+        texts: list[str | None] = []
+        gitroot = Path(top.stdout.decode().strip()).resolve()
+        for path in paths:
+            rel = path.resolve().relative_to(gitroot).as_posix()
+            shown = _git(gitroot, "show", f"HEAD:{rel}")
+            texts.append(shown.stdout.decode("utf-8") if shown and shown.returncode == 0 else None)
+        return Baseline("git HEAD", *texts)
+    texts = [p.read_text(encoding="utf-8") if p.is_file() else None for p in paths]
+    return Baseline("file" if any(texts) else "none", *texts)
+
+
+def _keep_infra_options(new: Placement, old: Placement | None) -> Placement:
+    """Infra options a person set in the stack config survive a re-plan."""
+    from stix.program.common import INFRA_KEYS
+
+    if old is None:
+        return new
+    kept = {k: old.extra[k] for k in INFRA_KEYS if k in old.extra and k not in new.extra}
+    if not kept:
+        return new
+    return new.model_copy(update={"extra": {**new.extra, **kept}})
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def plan_placement(placement: Placement, project: Project, *, public_key: str | None = None,
+                   catalog: Catalog | None = None, write: bool = True) -> StackPlan:
+    """Synthesize `placement` in `project`, diff it against the committed stack, and (when
+    `write`) rewrite the two stack files if they changed."""
+    from stix import program
+    from stix.stack.synth_cache import synthesize_cached
+    from stix.stack.validate import check_placement
+
+    cluster = placement.cluster
+    cfg_path, graph_path = project.config_path(cluster), project.graph_path(cluster)
+    base = read_baseline(project, cluster)
+    old = base.placement(f"{base.source}:{cfg_path.name}")
+    placement = _keep_infra_options(placement, old[0] if old else None)
+    if public_key is None:
+        if old is not None:
+            public_key = old[1]  # the stack keeps its key: CI plans match the committed one
+        else:
+            from stix.keys import public_key_text
+
+            public_key = public_key_text()
+    check_placement(placement, catalog)
+    graph = synthesize_cached(placement, public_key)
+    config_text = stack_config.render(placement, public_key)
+    graph_text = graph.to_json()
+    diff = diff_graphs(base.graph(f"{base.source}:{graph_path.name}"), graph,
+                       old[0] if old else None, placement)  # fmt: skip
+    differs = (config_text, graph_text) != (base.config_text, base.graph_text)
+    result = StackPlan(cluster, placement, cfg_path, graph_path, config_text, graph_text,
+                       diff, base.source, differs)  # fmt: skip
+    result.notes.append(f"program {program.program_name(placement)}; compared with {base.source}")
+    if write:
+        project.stacks_dir.mkdir(exist_ok=True)
+        on_disk = [p.read_text(encoding="utf-8") if p.is_file() else None
+                   for p in (cfg_path, graph_path)]  # fmt: skip
+        if on_disk != [config_text, graph_text]:
+            _write(cfg_path, config_text)
+            _write(graph_path, graph_text)
+            result.written = True
+    return result
+
+
+def plan_task_file(task_file: Path, *, cluster: str | None = None,
+                   clouds: list[str] | None = None, target: str = "cost",
+                   overrides: dict[str, Any] | None = None, public_key: str | None = None,
+                   env: dict[str, str] | None = None, write: bool = True,
+                   start: Path | None = None) -> list[StackPlan]:
+    """Plan every task of a task file (a pipeline gets one stack per task)."""
+    from stix.catalog import load_catalog
+    from stix.optimizer import optimize
+    from stix.optimizer.overrides import with_overrides
+    from stix.task import load_pipeline
+
+    project = find_project(start)
+    pipeline = load_pipeline(task_file, env)
+    tasks: list[Task] = pipeline.tasks
+    if cluster is not None and len(tasks) > 1:
+        raise UsageError(f"{task_file} holds {len(tasks)} tasks; -c/--cluster names one stack",
+                         hint="plan without -c: each task's stack is named after the task")
+    catalog = load_catalog()
+    plans = []
+    for task in tasks:
+        task = with_overrides(task, **(overrides or {}))
+        chosen = optimize(task, catalog, clouds, target=target,  # type: ignore[arg-type]
+                          cluster=cluster, candidates=1).chosen
+        if not _provisions(chosen.cloud):
+            raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
+                             "which needs no stack", hint="stix up runs it directly")
+        plans.append(plan_placement(chosen, project, public_key=public_key, catalog=catalog,
+                                    write=write))  # fmt: skip
+    return plans
+
+
+def _provisions(cloud: str) -> bool:
+    from stix import providers
+
+    return cloud in providers.names() and providers.get(cloud).provisions
