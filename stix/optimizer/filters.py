@@ -176,7 +176,7 @@ def survivors(segment: Segment, filters: list[Filter]) -> Iterator[Offer]:
                 break
         yield from part.offers
         start += size
-        size *= 4
+        size *= 2
 
 
 @dataclass
