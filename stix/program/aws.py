@@ -121,7 +121,7 @@ def _ingress(p: Placement) -> list[dict[str, Any]]:
                       "cidr_blocks": cidrs, "description": f"task port {r.text}"})  # fmt: skip
     if p.num_nodes > 1:
         rules.append({"protocol": "-1", "from_port": 0, "to_port": 0, "self": True,
-                      "description": "between the cluster's nodes"})  # fmt: skip
+                      "description": "between the cluster nodes"})  # fmt: skip
     return rules
 
 
