@@ -93,7 +93,9 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
 
             spec.remote_cwd = WORKDIR
         try:
-            await launch.prepare(transports, addresses, spec, printer, setup=False, say=say)
+            # The agent is there since `up`; exec skips re-uploading it (latency).
+            await launch.prepare(transports, addresses, spec, printer, setup=False,
+                                 upload_agent=False, say=say)
             await launch.start_run(transports, addresses, spec)
         except BaseException:
             state.update_job(conn, cluster, job_id, "FAILED")

@@ -126,15 +126,14 @@ async def upload_agent(transports: list[NodeTransport]) -> None:
 
 async def _setup_one(t: NodeTransport, script: str, env: dict[str, str], cwd: str | None,
                      printer: LinePrinter) -> int:
-    token = _secrets.token_hex(8)
-    env_path, script_path = f"{TMP_DIR}/setup-{token}.env", f"{TMP_DIR}/setup-{token}.sh"
-    await t.write_file(env_path, shell_env_file(env))
-    await t.write_file(script_path, script.encode())
-    cd = f"cd {shlex.quote(cwd)} && " if cwd else ""
-    command = (f"E=\"$PWD\"/{env_path}; S=\"$PWD\"/{script_path}; "
-               f"set -a; . \"$E\"; set +a; rm -f \"$E\"; "
-               f"{cd}bash \"$S\" 2>&1; rc=$?; rm -f \"$S\"; exit $rc")
-    result = await t.run(command, on_stdout=lambda d: printer.feed(t.label, d),
+    # One round trip: the env (secrets included), the cd and the script travel on stdin
+    # into a private file, run from there (so the script's own stdin is empty), then go.
+    path = f"{TMP_DIR}/setup-{_secrets.token_hex(8)}.sh"
+    cd = f"cd {shlex.quote(cwd)} || exit 1\n" if cwd else ""
+    body = shell_env_file(env) + f"{cd}exec 2>&1\n".encode() + script.encode()
+    command = (f"umask 077 && mkdir -p {TMP_DIR} && cat > {path} && "
+               f"{{ bash {path}; rc=$?; rm -f {path}; exit $rc; }}")
+    result = await t.run(command, stdin=body, on_stdout=lambda d: printer.feed(t.label, d),
                          on_stderr=lambda d: printer.feed(t.label, d))
     printer.flush(t.label)
     return result.exit_status

@@ -70,9 +70,10 @@ async def reconnect(address: NodeAddress) -> NodeTransport:
 
 async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
                   spec: RunSpec, printer: fanout.LinePrinter, *, setup: bool = True,
-                  say: Say = _quiet) -> None:
+                  upload_agent: bool = True, say: Say = _quiet) -> None:
     """Agent, files and (when `setup`) the setup script on every node."""
-    await fanout.upload_agent(transports)
+    if upload_agent:
+        await fanout.upload_agent(transports)
     if spec.workdir is not None or spec.local_mounts:
         say(f"syncing files to {len(transports)} node(s)")
         await sync.sync_task_files(transports, spec.workdir, spec.local_mounts)
