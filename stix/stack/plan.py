@@ -124,10 +124,13 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     cfg_path, graph_path = project.config_path(cluster), project.graph_path(cluster)
     base = read_baseline(project, cluster)
     old = base.placement(f"{base.source}:{cfg_path.name}")
-    placement = _keep_infra_options(placement, old[0] if old else None)
+    # Infra options and the key come from the stack as it is on disk (a person's edits
+    # there count); the diff is against the committed version.
+    current = stack_config.read(cfg_path) if cfg_path.is_file() else old
+    placement = _keep_infra_options(placement, current[0] if current else None)
     if public_key is None:
-        if old is not None:
-            public_key = old[1]  # the stack keeps its key: CI plans match the committed one
+        if current is not None:
+            public_key = current[1]  # the stack keeps its key: CI plans match the committed one
         else:
             from stix.keys import public_key_text
 
