@@ -3,6 +3,7 @@ CLI): read the stack's `stix:` config back into a placement and build it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -12,12 +13,17 @@ def _stix_config() -> dict[str, Any]:
     from stix.placement import Placement
     from stix.stack.config import NAMESPACE, PUBLIC_KEY
 
+    # The engine hands every value over as text, structured ones as JSON: text fields stay
+    # text (an Azure zone "1" is not the number 1), the others are decoded.
+    text_fields = {PUBLIC_KEY} | {name for name, f in Placement.model_fields.items()
+                                  if f.annotation in (str, str | None)}  # fmt: skip
     cfg = pulumi.Config(NAMESPACE)
     out: dict[str, Any] = {}
     for field in (*Placement.model_fields, PUBLIC_KEY):
-        value = cfg.get_object(field)
-        if value is not None:
-            out[f"{NAMESPACE}:{field}"] = value
+        raw = cfg.get(field)
+        if raw is None:
+            continue
+        out[f"{NAMESPACE}:{field}"] = raw if field in text_fields else json.loads(raw)
     return out
 
 
