@@ -69,6 +69,16 @@ def test_spot_multi_node_with_ports_and_bucket(graphs: dict) -> None:
     assert account[0].inputs["allowBlobPublicAccess"] is False
     container = g.of_type("azure-native:storage:BlobContainer")
     assert [c.inputs["containerName"] for c in container] == ["ckpts"]
+    # each node's managed identity gets exactly that container
+    assert all(v.inputs["identity"] == {"type": "SystemAssigned"} for v in vms)
+    grants = g.of_type("azure-native:authorization:RoleAssignment")
+    assert [r.name for r in grants] == ["t-0-bucket-0-access", "t-1-bucket-0-access"]
+    assert grants[0].inputs["scope"] == ref("azure-native:storage:BlobContainer", "t-bucket-0")
+    assert grants[0].inputs["principalId"] == ref(VM, "t-0", "identity.principalId")
+    role = grants[0].inputs["roleDefinitionId"]["$concat"]
+    assert role[-1].endswith("/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe")
+    assert role[1]["$data"].startswith("azure-native:authorization:getClientConfig::")
+    assert "identity" not in inputs(graphs["cpu"], VM, "t-0")
 
 
 @pytest.mark.parametrize("case", ["cpu", "gpu"])

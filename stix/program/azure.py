@@ -5,7 +5,8 @@ network, network security group (SSH and the task's ports from `extra.ssh_cidrs`
 default rules already allow traffic inside the virtual network), subnet, and per node a
 public IP (unless `extra.private`), a NIC and a VM (Spot priority with a Delete eviction
 policy when spot; cloud-init as base64 custom data; SSH key only, no password). Buckets
-the task creates on Azure become a storage account and a blob container.
+the task creates on Azure become a storage account and a blob container, which each node's
+managed identity may use (Storage Blob Data Contributor on exactly that container).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 from stix.placement import Bucket, Placement
 from stix.program import common as c
 from stix.program.images import image_ref
+
+# Azure's built-in "Storage Blob Data Contributor" role
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 def image_reference(p: Placement) -> dict[str, str]:
@@ -83,7 +87,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
         virtual_network_name=vnet.name, network_security_group={"id": nsg.id},
         address_prefix=c.extra_str(p, "subnet_cidr", c.DEFAULT_SUBNET_CIDR), opts=opts,
     )  # fmt: skip
-    _buckets(p, rg, tags, opts)
+    containers = _buckets(p, rg, tags, opts)
 
     os_disk = {"create_option": "FromImage", "disk_size_gb": p.disk_size, "delete_option": "Delete",
                "managed_disk": {"storage_account_type": c.AZURE_DISK[c.tier(p)]}}  # fmt: skip
@@ -109,7 +113,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             f"{node}-nic", network_interface_name=f"{node}-nic", resource_group_name=rg,
             location=loc, ip_configurations=[ip_config], tags=tags, opts=opts,
         )  # fmt: skip
-        az.compute.VirtualMachine(
+        vm = az.compute.VirtualMachine(
             node, vm_name=node, resource_group_name=rg, location=loc,
             hardware_profile={"vm_size": p.instance_type},
             storage_profile={"image_reference": image_reference(p), "os_disk": os_disk},
@@ -123,19 +127,22 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             network_profile={"network_interfaces": [
                 {"id": nic.id, "primary": True, "delete_option": "Delete"}]},
             zones=[p.zone] if p.zone else None,
+            identity={"type": "SystemAssigned"} if containers else None,
             tags={**tags, "stix-node-rank": str(rank)}, opts=opts, **spot,
         )  # fmt: skip
+        _container_access(p, node, vm, containers, opts)
         private_ip = nic.ip_configurations.apply(
             lambda cfgs: cfgs[0].private_ip_address if cfgs else None)
         nodes.append({"name": node, "private_ip": private_ip, "public_ip": public_ip})
     return c.outputs(nodes, p.ssh_user, region=loc, resource_group=rg)
 
 
-def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> None:
+def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any]:
     """A storage account and blob container per bucket the task creates on Azure."""
     import pulumi_azure_native as az
 
     accounts: dict[str, Any] = {}
+    containers = []
     for i, b in enumerate(x for x in p.buckets if x.store == "azure" and x.create):
         name = storage_account_name(p, b)
         if name not in accounts:
@@ -145,7 +152,34 @@ def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> None:
                 allow_blob_public_access=False, minimum_tls_version="TLS1_2",
                 enable_https_traffic_only=True, tags=tags, opts=opts,
             )  # fmt: skip
-        az.storage.BlobContainer(
+        containers.append(az.storage.BlobContainer(
             c.name(p, f"bucket-{i}"), container_name=b.name, account_name=accounts[name].name,
             resource_group_name=rg, public_access="None", opts=opts,
+        ))  # fmt: skip
+    return containers
+
+
+def _container_access(p: Placement, node: str, vm: Any, containers: list[Any],
+                      opts: Any) -> None:  # fmt: skip
+    """The node's managed identity may read and write exactly the task's containers."""
+    import uuid
+
+    import pulumi
+    import pulumi_azure_native as az
+
+    if not containers:
+        return
+    client = az.authorization.get_client_config_output(
+        opts=pulumi.InvokeOutputOptions(provider=opts.provider))
+    role = pulumi.Output.concat("/subscriptions/", client.subscription_id,
+                                "/providers/Microsoft.Authorization/roleDefinitions/",
+                                BLOB_DATA_CONTRIBUTOR)  # fmt: skip
+    principal = vm.identity.apply(lambda i: i.principal_id if i else None)
+    for i, container in enumerate(containers):
+        az.authorization.RoleAssignment(
+            f"{node}-bucket-{i}-access", principal_id=principal, principal_type="ServicePrincipal",
+            role_definition_id=role, scope=container.id,
+            role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                f"stix:{p.cluster}:{node}:{i}")),
+            opts=opts,
         )  # fmt: skip

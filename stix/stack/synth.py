@@ -36,6 +36,8 @@ INVOKE_ATTRS: dict[str, tuple[str, ...]] = {
     "aws:ssm/getParameter:getParameter": ("arn", "id", "insecureValue", "type", "value"),
     "aws:ec2/getAmi:getAmi": ("arn", "id", "imageId", "name"),
     "gcp:compute/getImage:getImage": ("id", "name", "selfLink"),
+    "azure-native:authorization:getClientConfig": ("clientId", "objectId", "subscriptionId",
+                                                   "tenantId"),
 }
 
 
@@ -53,6 +55,8 @@ def _nested_attrs(type_: str, key: str, state: dict[str, Any]) -> None:
     elif type_ == "azure-native:network:NetworkInterface":
         for i, cfg in enumerate(state.get("ipConfigurations") or []):
             cfg.setdefault("privateIPAddress", mark(f"ipConfigurations[{i}].privateIPAddress"))
+    elif type_ == "azure-native:compute:VirtualMachine" and state.get("identity"):
+        state["identity"].setdefault("principalId", mark("identity.principalId"))
     elif type_ == "kubernetes:core/v1:Pod":
         state["status"] = {"podIP": mark("status.podIP"), "hostIP": mark("status.hostIP")}
     elif type_ == "kubernetes:core/v1:Service":
