@@ -28,7 +28,13 @@ class Config(BaseModel):
     ssh_cidr: str = Field("0.0.0.0/0", description="who may reach SSH and the task's ports")
     max_failover_attempts: int = Field(5, ge=1, le=50)
     terraform_binary: str | None = None
-    terraform_mirror: str | None = None
+    terraform_mirror: str | None = Field(
+        None, description="a provider filesystem mirror (the folder holding registry.terraform.io)"
+    )
+    terraform_provider: dict[str, dict[str, object]] = Field(
+        default_factory=dict,
+        description="settings merged into Terraform provider blocks, e.g. endpoints",
+    )
 
 
 _ENV = {

@@ -60,6 +60,8 @@ class StackSpec:
     placement: Placement
     program: Callable[[], None]
     expected_resources: int = 0
+    # The resource graph (stix.stack.graph.Graph) for engines that translate it.
+    synthesize: Callable[[], Any] | None = None
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The Terraform/OpenTofu back end: the resource graph as Terraform JSON."""
