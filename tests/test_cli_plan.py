@@ -157,3 +157,29 @@ def test_committed_example_stacks_are_current(example: str,
     code, out, err = run("plan", f"examples/{example}", "--check", *EXAMPLES[example])
     assert code == 0, (f"stacks/ is stale for examples/{example}: run `stix plan "
                        f"examples/{example} {' '.join(EXAMPLES[example])}` and commit\n{out}{err}")
+
+
+def test_outside_git_the_previous_file_is_the_baseline(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "nogit"
+    assert run("init", str(root))[0] == 0
+    (root / "t.yaml").write_text(TASK.format(acc="A100:1"))
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # no repo above us either
+    assert run("plan", "t.yaml")[0] == 0
+    code, out, _ = run("plan", "t.yaml", "--check")
+    assert code == 0 and "(vs file)" in out and "no changes" in out
+    (root / "t.yaml").write_text(TASK.format(acc="A100:2"))
+    code, out, _ = run("plan", "t.yaml")
+    assert code == 0 and "a2-highgpu-1g\" → \"a2-highgpu-2g" in out
+
+
+def test_a_pipeline_gets_one_stack_per_task_and_refuses_one_name(project: Path) -> None:
+    (project / "two.yaml").write_text(
+        "name: a\nresources: {infra: gcp, cpus: 2+}\nrun: x\n---\n"
+        "name: b\nresources: {infra: gcp, cpus: 4+}\nrun: y\n")
+    code, _, err = run("plan", "two.yaml", "-c", "one")
+    assert code == 2 and "-c/--cluster names one stack" in err
+    code, out, _ = run("plan", "two.yaml", "--json")
+    assert code == 0
+    assert [s["cluster"] for s in json.loads(out)["stacks"]] == ["a", "b"]
