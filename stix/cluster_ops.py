@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stix import state
 from stix.errors import StixError, UsageError
@@ -120,10 +122,56 @@ def run_spec(task: Task, cluster: str, job_id: str, placement: dict[str, object]
 def up(task_file: str | Path, *, cluster: str | None = None,
        env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
        detach_run: bool = False, printer: LinePrinter | None = None,
-       say: Say = _quiet) -> UpResult:
-    """Load the task, place it on `local`/`ssh`, and run the node phase."""
+       say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+       confirm: Callable[[str], bool] | None = None,
+       on_event: Callable[[Any], None] | None = None) -> UpResult:
+    """Load the task, place it (existing machines, or a cloud through the engine), and run
+    the node phase."""
     task = resolve_secrets(load_task(task_file, env), secrets or {})
-    return asyncio.run(_up(task, cluster, detach_run, printer, say))
+    name = check_cluster_name(cluster or default_cluster_name(task))
+    if _on_existing_machines(task, name):
+        return asyncio.run(_up(task, name, detach_run, printer, say))
+    return _up_cloud(task, name, detach_run=detach_run, printer=printer, say=say,
+                     engine=engine, infra_only=infra_only, confirm=confirm, on_event=on_event)
+
+
+def _on_existing_machines(task: Task, cluster: str) -> bool:
+    record = state.get_cluster(state.connect(), cluster)
+    if record is not None:
+        return record.provider in NODE_PROVIDERS
+    clouds = {c.cloud for c in task.resources.candidates()}
+    return bool(clouds) and clouds <= set(NODE_PROVIDERS)
+
+
+def _up_cloud(task: Task, cluster: str, *, detach_run: bool, printer: LinePrinter | None,
+              say: Say, engine: str | None, infra_only: bool,
+              confirm: Callable[[str], bool] | None,
+              on_event: Callable[[Any], None] | None) -> UpResult:
+    """Provision through the engine under the cluster lock, then the shared node phase; the
+    lock is released before following logs, as on existing machines."""
+    from stix import provision
+
+    conn = state.connect()
+    with contextlib.ExitStack() as held:
+        held.enter_context(state.cluster_lock(conn, cluster, "up"))
+        created = state.get_cluster(conn, cluster) is None
+        result = provision.provision(task, cluster, engine_name=engine, confirm=confirm,
+                                     on_event=on_event, say=say, conn=conn)
+        record = result.record
+        _write_ssh_config(conn)
+        if infra_only:
+            return UpResult(cluster, created, None, None)
+        lock = held.pop_all()
+
+    async def node_phase() -> UpResult:
+        nonlocal printer
+        printer = printer or LinePrinter(prefix=len(record.nodes) > 1)
+        with lock:
+            transports, job_id = await start_on_nodes(conn, record, task, printer, say)
+        outcome = await finish_on_nodes(conn, record, transports, job_id, detach_run, printer)
+        return UpResult(cluster, created, job_id, outcome)
+
+    return asyncio.run(node_phase())
 
 
 def _placement(task: Task, cluster: str) -> tuple[object, Placement]:
@@ -140,12 +188,10 @@ def _placement(task: Task, cluster: str) -> tuple[object, Placement]:
     return provider, provider.placement(task, cluster, candidates[0])
 
 
-async def _up(task: Task, cluster_name: str | None, detach_run: bool,
+async def _up(task: Task, cluster: str, detach_run: bool,
               printer: LinePrinter | None, say: Say) -> UpResult:
     from stix.providers.existing import ExistingMachines
-    from stix.remote import launch
 
-    cluster = check_cluster_name(cluster_name or default_cluster_name(task))
     conn = state.connect()
     with state.cluster_lock(conn, cluster, "up"):
         record = state.get_cluster(conn, cluster)
@@ -166,40 +212,65 @@ async def _up(task: Task, cluster_name: str | None, detach_run: bool,
         elif task.num_nodes != len(record.nodes):
             raise StixError(f"cluster {cluster!r} has {len(record.nodes)} node(s) but the task "
                             f"wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
-        addresses = addresses_of(record)
-        printer = printer or LinePrinter(prefix=len(addresses) > 1)
-        entry = state.record_start(conn, cluster, "up")
-        transports: list[NodeTransport] = []
-        job_id: str | None = None
-        try:
-            transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
-            job_id = state.next_job_id(conn, cluster, task.name) if task.run else None
-            spec = run_spec(task, cluster, job_id or "0", record.placement)
-            assert isinstance(spec, launch.RunSpec)
-            await launch.prepare(transports, addresses, spec, printer, say=say)
-            record.status = "UP"
-            if spec.workdir is not None:
-                record.extra["workdir"] = True  # later `exec -- CMD` runs in it
-            state.put_cluster(conn, record)
-            if job_id is not None:
-                await launch.start_run(transports, addresses, spec)
-                state.update_job(conn, cluster, job_id, "RUNNING")
-                say(f"job {job_id} submitted")
-        except BaseException as exc:
-            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
-            if job_id is not None:
-                state.update_job(conn, cluster, job_id, "FAILED")
-            await launch.close_all(transports)
-            raise
-        state.record_end(conn, entry, "SUCCEEDED")
+        printer = printer or LinePrinter(prefix=len(record.nodes) > 1)
+        transports, job_id = await start_on_nodes(conn, record, task, printer, say)
+    outcome = await finish_on_nodes(conn, record, transports, job_id, detach_run, printer)
+    return UpResult(cluster, created, job_id, outcome)
+
+
+async def start_on_nodes(conn: sqlite3.Connection, record: state.ClusterRecord, task: Task,
+                         printer: LinePrinter, say: Say) -> tuple[list[NodeTransport], str | None]:
+    """The node phase under the cluster lock: connect, agent, sync, setup, submit `run`.
+    Shared by every provider once its machines exist and `record.nodes` lists them."""
+    from stix.remote import launch
+
+    addresses = addresses_of(record)
+    setup_hash = hashlib.sha256((task.setup or "").encode()).hexdigest()[:16]
+    if task.setup and record.extra.get("setup_hash") == setup_hash:
+        say("setup unchanged since the last run; skipped")
+        task = task.model_copy(update={"setup": None})
+    entry = state.record_start(conn, record.name, "up")
+    transports: list[NodeTransport] = []
+    job_id: str | None = None
+    try:
+        transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
+        job_id = state.next_job_id(conn, record.name, task.name) if task.run else None
+        spec = run_spec(task, record.name, job_id or "0", record.placement)
+        assert isinstance(spec, launch.RunSpec)
+        await launch.prepare(transports, addresses, spec, printer, say=say)
+        record.status = "UP"
+        record.extra["setup_hash"] = setup_hash
+        if spec.workdir is not None:
+            record.extra["workdir"] = True  # later `exec -- CMD` runs in it
+        state.put_cluster(conn, record)
+        if job_id is not None:
+            await launch.start_run(transports, addresses, spec)
+            state.update_job(conn, record.name, job_id, "RUNNING")
+            say(f"job {job_id} submitted")
+    except BaseException as exc:
+        state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+        if job_id is not None:
+            state.update_job(conn, record.name, job_id, "FAILED")
+        await launch.close_all(transports)
+        raise
+    state.record_end(conn, entry, "SUCCEEDED")
+    return transports, job_id
+
+
+async def finish_on_nodes(conn: sqlite3.Connection, record: state.ClusterRecord,
+                          transports: list[NodeTransport], job_id: str | None,
+                          detach_run: bool, printer: LinePrinter) -> JobOutcome | None:
+    """Follow the job's logs (outside the lock) unless detached; close the connections."""
+    from stix.remote import launch
+
     outcome = None
     try:
         if job_id is not None and not detach_run:
             outcome = await launch.follow(transports, job_id, printer)
-            state.update_job(conn, cluster, job_id, outcome.status, outcome.exit_codes())
+            state.update_job(conn, record.name, job_id, outcome.status, outcome.exit_codes())
     finally:
         await launch.close_all(transports)
-    return UpResult(cluster, created, job_id, outcome)
+    return outcome
 
 
 def status(cluster: str | None = None) -> list[state.ClusterRecord]:
@@ -209,12 +280,19 @@ def status(cluster: str | None = None) -> list[state.ClusterRecord]:
     return state.list_clusters(conn)
 
 
-def down(cluster: str, *, say: Say = _quiet) -> bool:
-    """Cancel jobs, clean the nodes, release the machines, forget the cluster. False when
-    there was no such cluster (already down is not an error)."""
+def down(cluster: str, *, say: Say = _quiet, purge: bool = False,
+         on_event: Callable[[Any], None] | None = None) -> bool:
+    """Cancel jobs, clean the nodes, release the machines (or destroy the cluster's stack),
+    forget the cluster. False when there was no such cluster (already down is not an
+    error)."""
     conn = state.connect()
-    if state.get_cluster(conn, cluster) is None:
+    existing = state.get_cluster(conn, cluster)
+    if existing is None:
         return False
+    if existing.extra.get("engine"):
+        from stix import provision
+
+        return provision.destroy(cluster, purge=purge, on_event=on_event, say=say)
     with state.cluster_lock(conn, cluster, "down"):
         record = state.get_cluster(conn, cluster)
         if record is None:

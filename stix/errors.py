@@ -63,6 +63,12 @@ class UsageError(StixError):
     exit_code = 2
 
 
+class ClusterBusyError(StixError):
+    """Another process (or the engine's own stack lock) is changing this cluster now."""
+
+    exit_code = 4
+
+
 class NotFoundError(StixError):
     """A named thing (cluster, job, file) does not exist."""
 

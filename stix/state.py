@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stix.errors import NotFoundError, StixError
+from stix.errors import ClusterBusyError, NotFoundError
 from stix.paths import stix_home
 
 BUSY_TIMEOUT_MS = 10_000
@@ -44,12 +44,6 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
-
-
-class ClusterBusyError(StixError):
-    """Another process is changing this cluster right now."""
-
-    exit_code = 4
 
 
 @dataclass

@@ -43,25 +43,18 @@ def _root(
     state.debug = state.debug or debug
 
 
-from stix.cli import task_cmds  # noqa: E402  (registers commands on `app`)
+# Each command group registers itself; order here is the order in `stix --help`.
+from stix.cli import (  # noqa: E402
+    catalog_cmds,
+    cluster_cmds,
+    engine_cmds,
+    optimize_cmds,
+    stack_cmds,
+    task_cmds,
+)
 
-task_cmds.register(app)
-
-from stix.cli import cluster_cmds  # noqa: E402
-
-cluster_cmds.register(app)
-
-from stix.cli import optimize_cmds  # noqa: E402
-
-optimize_cmds.register(app)
-
-from stix.cli import catalog_cmds  # noqa: E402
-
-catalog_cmds.register(app)
-
-from stix.cli import stack_cmds  # noqa: E402
-
-stack_cmds.register(app)
+for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, engine_cmds):
+    _group.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

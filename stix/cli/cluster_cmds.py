@@ -70,16 +70,46 @@ def up(
     detach_run: bool = typer.Option(False, "--detach-run", "-d",
                                     help="Return once the run is submitted."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    engine: str | None = typer.Option(None, "--engine", help="pulumi (default) or terraform."),
+    infra_only: bool = typer.Option(False, "--infra-only",
+                                    help="Create the infrastructure; skip setup and run."),
 ) -> int:
-    """Bring a cluster up (local or ssh machines), set it up, and run the task on it."""
+    """Bring a cluster up (a cloud through the engine, or local/ssh machines), set it up,
+    and run the task on it."""
     from stix import api
+    from stix.cli.progress_view import ProgressView
 
-    result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
-                    secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say)
+    view = ProgressView()
+    try:
+        result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
+                        secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say,
+                        engine=engine, infra_only=infra_only, confirm=_confirmer(yes, view),
+                        on_event=view)
+    finally:
+        view.close()
     code = _finish(result.outcome, result.cluster, result.job_id)
-    _say(f"cluster {result.cluster} is up: `stix exec {result.cluster} -- CMD`, "
-         f"`stix logs {result.cluster}`, `stix down {result.cluster}`")
+    c = result.cluster
+    _say(f"cluster {c} is up: `stix ssh {c}`, `stix exec {c} -- CMD`, `stix logs {c}`, "
+         f"`stix status {c}`, `stix down {c}`")
     return code
+
+
+def _confirmer(yes: bool, view: Any) -> Any:
+    """Ask before an engine spends money; without a terminal, --yes is required."""
+    import sys
+
+    from stix.errors import UsageError
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("this creates cloud resources; confirm with --yes "
+                             "(no terminal to ask on)")
+        view.close()
+        return bool(typer.confirm(question))
+
+    return confirm
 
 
 def exec_(
@@ -215,10 +245,17 @@ def autostop(
 def status(
     cluster: str | None = typer.Argument(None, help="One cluster (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    refresh: bool = typer.Option(False, "--refresh", help="Ask the engine first (cloud clusters)."),
 ) -> None:
     """Clusters stix knows: provider, placement, nodes, $/h at launch, age, state."""
     from stix import api
 
+    if refresh:
+        from stix import provision
+
+        for record in api.status(cluster):
+            if record.extra.get("engine"):
+                provision.refresh(record.name)
     records = api.status(cluster)
     if as_json:
         typer.echo(json.dumps([r.__dict__ for r in records], indent=2))
@@ -233,7 +270,8 @@ def status(
         table.add_column(col)
     now = time.time()
     for r in records:
-        where = r.provider + (f"/{r.placement.get('region')}" if r.provider == "ssh" else "")
+        region = r.placement.get("region")
+        where = r.provider + (f"/{region}" if region and r.provider != "local" else "")
         age = int(now - r.created_at)
         age_text = f"{age // 3600}h{age % 3600 // 60:02d}m" if age >= 3600 else f"{age // 60}m"
         table.add_row(r.name, where, str(len(r.nodes)), f"{r.hourly_price:.2f}", age_text,
@@ -244,15 +282,23 @@ def status(
 def down(
     cluster: str = typer.Argument(..., help="Cluster name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    purge: bool = typer.Option(False, "--purge", help="Also delete the stack files in stacks/."),
 ) -> None:
-    """Tear a cluster down: cancel its jobs, clean its nodes, release its machines."""
+    """Tear a cluster down: destroy its stack (cloud) or cancel its jobs, clean its nodes and
+    release its machines (local/ssh)."""
     import sys
 
     from stix import api
+    from stix.cli.progress_view import ProgressView
 
     if not yes and sys.stdin.isatty() and not typer.confirm(f"Tear down {cluster}?"):
         raise typer.Exit(1)
-    if api.down(cluster, say=_say):
+    view = ProgressView()
+    try:
+        gone = api.down(cluster, say=_say, purge=purge, on_event=view)
+    finally:
+        view.close()
+    if gone:
         render.ok(f"cluster {cluster} is down")
     else:
         render.ok(f"cluster {cluster} does not exist (nothing to do)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stix.errors import ClusterBusyError as ClusterBusyError  # re-exported for engines
 from stix.errors import StixError
 from stix.placement import Placement
 
@@ -28,10 +29,6 @@ class EngineError(StixError):
 
 class EngineMissingError(StixError):
     exit_code = 4
-
-
-class ClusterBusyError(StixError):
-    exit_code = 5
 
 
 @dataclass(frozen=True)
