@@ -248,3 +248,18 @@ def test_pool_order_is_the_stated_tie_break_rule() -> None:
         assert ranked_pool(offers, True) == sorted(offers, key=spot_key)
 
     check()
+
+
+def test_buckets_pin_the_cloud_of_their_store(catalog: Catalog) -> None:
+    from stix.errors import UsageError
+    from stix.optimizer import optimize
+    from stix.task import parse_tasks
+
+    task = parse_tasks("resources: {cpus: 2+}\nfile_mounts:\n  /d: {name: b, store: s3}\n",
+                       "t.yaml").tasks[0]
+    assert optimize(task, catalog).chosen.cloud == "aws"
+    task = parse_tasks("file_mounts:\n  /d: gs://bucket/x\n", "t.yaml").tasks[0]
+    assert optimize(task, catalog).chosen.cloud == "gcp"
+    both = parse_tasks("file_mounts:\n  /a: gs://x\n  /b: s3://y\n", "t.yaml").tasks[0]
+    with pytest.raises(UsageError, match="different clouds"):
+        optimize(both, catalog)

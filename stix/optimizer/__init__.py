@@ -112,6 +112,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     plus clouds the task pins)."""
     from stix import providers
     from stix.catalog import load_catalog
+    from stix.optimizer.clouds import bucket_cloud
 
     if target not in ("cost", "time"):
         raise UsageError(f"target must be 'cost' or 'time', got {target!r}")
@@ -130,6 +131,12 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         pinned = {w.cloud for w in wants if w.cloud is not None}
         enabled = sorted((set(catalog.clouds) & set(served)) | pinned)
     non_catalog = {c: not providers.get(c).uses_catalog for c in enabled}
+    pinned_by_bucket = bucket_cloud(task)
+    if pinned_by_bucket is not None:
+        if pinned_by_bucket not in enabled:
+            raise UsageError(f"the task's buckets are on {pinned_by_bucket}, which is not among "
+                             f"the clouds considered ({', '.join(enabled)})")
+        enabled = [c for c in enabled if c == pinned_by_bucket or non_catalog[c]]
     search = _Search(catalog, enabled, non_catalog)
     numbering = {id(w): i for i, w in enumerate(wants)}
     feasible = search.evaluate(tree, numbering)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stix.errors import UsageError
 from stix.providers.base import CredentialStatus
 
 if TYPE_CHECKING:
@@ -47,3 +48,22 @@ def plan_clouds(task: Task, catalog_clouds: list[str]) -> tuple[list[str] | None
     if pinned:
         note += f"; and {', '.join(pinned)}, which the task names"
     return sorted(set(clouds) | set(pinned)), note
+
+
+# The cloud whose nodes can reach a bucket store with their own identity (no keys on nodes).
+STORE_CLOUD = {"s3": "aws", "gcs": "gcp", "azure": "azure"}
+
+
+def bucket_cloud(task: Task) -> str | None:
+    """The cloud the task's buckets pin it to, if any; buckets on two clouds are an error."""
+    clouds: dict[str, str] = {}
+    for target, mount in task.storage_mounts().items():
+        ref = mount.bucket()
+        store = mount.store or (ref.store if ref else None)
+        if store in STORE_CLOUD:
+            clouds.setdefault(STORE_CLOUD[store], target)
+    if len(clouds) > 1:
+        where = ", ".join(f"{t} on {c}" for c, t in sorted(clouds.items()))
+        raise UsageError(f"the task's buckets live on different clouds ({where}); "
+                         "nodes reach buckets of their own cloud only")
+    return next(iter(clouds), None)
