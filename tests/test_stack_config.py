@@ -55,3 +55,23 @@ def test_bad_files_name_the_file(text: str, message: str) -> None:
     with pytest.raises(StixError, match=message) as info:
         config.parse(text, "stacks/Pulumi.c.yaml")
     assert "stacks/Pulumi.c.yaml" in str(info.value)
+
+
+def test_plan_keeps_the_engines_own_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The pulumi CLI writes `encryptionsalt` into the stack file; rewriting keeps it."""
+    from stix.stack import config as stack_config
+    from tests.tf_support import PUBLIC_KEY
+
+    path = tmp_path / "Pulumi.c.yaml"
+    path.write_text("encryptionsalt: v1:abc:def\nconfig:\n  stix:cluster: c\n")
+    keep = stack_config.engine_keys(path)
+    assert keep == {"encryptionsalt": "v1:abc:def"}
+    from stix.placement import Placement
+
+    p = Placement(cluster="c", cloud="aws", region="us-east-1", instance_type="m6i.large",
+                  vcpus=2, memory_gib=8, hourly_price=0.1)
+    text = stack_config.render(p, PUBLIC_KEY, keep)
+    assert "encryptionsalt: v1:abc:def\nconfig:" in text
+    placement, key = stack_config.parse(text, "t")
+    assert placement == p and key == PUBLIC_KEY
+    assert stack_config.engine_keys(tmp_path / "missing.yaml") == {}

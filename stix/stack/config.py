@@ -88,11 +88,30 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def render(placement: Placement, public_key: str) -> str:
-    """The file text; byte-identical for equal inputs."""
+# Keys the Pulumi CLI itself writes into a stack file (the passphrase provider's salt, a
+# KMS provider's key); stix keeps them when it rewrites the file.
+ENGINE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+
+
+def engine_keys(path: Path) -> dict[str, str]:
+    """The engine's own keys in the stack file at `path` (none when there is no file)."""
     import yaml
 
-    body = yaml.safe_dump({"config": to_config(placement, public_key)}, sort_keys=False,
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {k: str(doc[k]) for k in ENGINE_KEYS if k in doc}
+
+
+def render(placement: Placement, public_key: str, keep: dict[str, str] | None = None) -> str:
+    """The file text; byte-identical for equal inputs. `keep`: engine keys to carry over."""
+    import yaml
+
+    body = yaml.safe_dump({**(keep or {}), "config": to_config(placement, public_key)},
+                          sort_keys=False,
                           default_flow_style=False, allow_unicode=True, width=10_000)  # fmt: skip
     return HEADER + body
 

@@ -137,7 +137,8 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
             public_key = public_key_text()
     check_placement(placement, catalog)
     graph = synthesize_cached(placement, public_key)
-    config_text = stack_config.render(placement, public_key)
+    config_text = stack_config.render(placement, public_key,
+                                      stack_config.engine_keys(cfg_path))
     graph_text = graph.to_json()
     diff = diff_graphs(base.graph(f"{base.source}:{graph_path.name}"), graph,
                        old[0] if old else None, placement)  # fmt: skip
