@@ -114,3 +114,21 @@ def test_aws_outputs_under_plain_mocks(plain_mocks: None) -> Any:
         assert head == "203.0.113.0"
 
     return pulumi.Output.all(out["nodes"], out["head_ip"]).apply(check)
+
+
+def test_synthesis_works_from_a_worker_thread() -> None:
+    """Libraries and engines call synthesis from threads, which have no event loop."""
+    import threading
+
+    from stix.placement import Placement
+    from stix.stack.synth import synthesize
+    from tests.tf_support import PUBLIC_KEY
+
+    p = Placement(cluster="th", cloud="aws", region="us-east-1", zone="us-east-1a",
+                  instance_type="m6i.large", vcpus=2, memory_gib=8, hourly_price=0.1)
+    results: list[object] = []
+    t = threading.Thread(target=lambda: results.append(
+        synthesize(p, lambda r: "#cloud-config\n", PUBLIC_KEY)))
+    t.start()
+    t.join(120)
+    assert len(results) == 1 and "aws:ec2/instance:Instance::th-0" in results[0].resources  # type: ignore[attr-defined]

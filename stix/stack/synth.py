@@ -167,6 +167,16 @@ def _monitor(recorder: _Recorder) -> Any:
 _run_lock = threading.Lock()
 
 
+def _ensure_event_loop() -> None:
+    """Pulumi's test runner uses the thread's event loop; worker threads have none."""
+    import asyncio
+
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def synthesize(
     placement: Placement,
     user_data_for_rank: Callable[[int], str],
@@ -185,6 +195,7 @@ def synthesize(
         outputs = program.build(placement, user_data_for_rank, public_key)
         return pulumi.Output.from_input(outputs).apply(captured.update)
 
+    _ensure_event_loop()
     with _run_lock:  # the Pulumi runtime settings are process-global
         pulumi.runtime.set_mocks(
             recorder, project="stix", stack=placement.cluster, preview=False,
