@@ -24,5 +24,5 @@ fi
 .venv/bin/python -m pip install -q -e '.[test,pulumi]'
 # PYTHONDONTWRITEBYTECODE is set on these machines: compile explicitly, or every process
 # recompiles the (large) dependencies on import.
-.venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null || true
+.venv/bin/python -m compileall -q -j 0 .venv/lib stix >/dev/null || true
 echo "stix installed: activate with 'source .venv/bin/activate' or run .venv/bin/stix"

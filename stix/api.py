@@ -1,33 +1,24 @@
-"""stix's public Python API: what the CLI calls, and what pipelines may call directly."""
+"""stix's public Python API: what the CLI calls, and what pipelines may call directly.
+
+Every name is imported on first use, so `from stix import api` costs nothing and each
+command pays only for what it touches (`stix status` never loads the catalog, the task
+models or an SSH library).
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from stix.cluster_ops import UpResult, down, status, up
-from stix.errors import NotFoundError, StixError, TaskError, UsageError
-from stix.job_ops import ExecResult, autostop, cancel, exec_task, logs, queue, ssh_command
-from stix.task import (
-    AcceleratorReq,
-    Accelerators,
-    Pipeline,
-    Resources,
-    StorageMount,
-    Task,
-    load_pipeline,
-    load_task,
-    parse_tasks,
-)
-
-__all__ = [
-    "AcceleratorReq", "Accelerators", "ExecResult", "NotFoundError", "Pipeline", "Resources",
-    "StixError", "StorageMount", "Task", "TaskError", "UpResult", "UsageError", "autostop",
-    "cancel", "down", "exec_task", "load_pipeline", "load_task", "logs", "parse_tasks", "queue",
-    "ssh_command", "status", "task_schema", "up",
-]
-
-# Planning: imported on first use, so that `import stix.api` never loads the catalog.
 _LAZY = {
+    # Task files
+    "AcceleratorReq": "stix.task", "Accelerators": "stix.task", "Pipeline": "stix.task",
+    "Resources": "stix.task", "StorageMount": "stix.task", "Task": "stix.task",
+    "load_pipeline": "stix.task", "load_task": "stix.task", "parse_tasks": "stix.task",
+    # Errors
+    "NotFoundError": "stix.errors", "StixError": "stix.errors", "TaskError": "stix.errors",
+    "UsageError": "stix.errors", "ClusterBusyError": "stix.errors",
+    # Planning
     "NothingFitsError": "stix.optimizer", "OptimizeResult": "stix.optimizer",
     "optimize": "stix.optimizer", "with_overrides": "stix.optimizer.overrides",
     "plan_clouds": "stix.optimizer.clouds", "credential_report": "stix.optimizer.clouds",
@@ -35,14 +26,26 @@ _LAZY = {
     "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.fetch",
     "gpu_summary": "stix.catalog.gpus", "gpu_offers": "stix.catalog.gpus",
     "catalog_summary": "stix.catalog.summary",
-    "ensure_key_pair": "stix.keys", "public_key_text": "stix.keys",
-    "render_user_data": "stix.remote.cloudinit",
+    # Stacks
     "plan_task_file": "stix.stack.plan", "plan_placement": "stix.stack.plan",
     "synthesize": "stix.stack.synth", "diff_graphs": "stix.stack.diff",
     "find_project": "stix.stack.project", "init_project": "stix.stack.project",
     "check_placement": "stix.stack.validate",
-}  # fmt: skip
-__all__ += sorted(_LAZY)
+    # Nodes and keys
+    "ensure_key_pair": "stix.keys", "public_key_text": "stix.keys",
+    "render_user_data": "stix.remote.cloudinit",
+    # Clusters and jobs
+    "UpResult": "stix.cluster_ops", "up": "stix.cluster_ops", "down": "stix.cluster_ops",
+    "status": "stix.cluster_ops",
+    "ExecResult": "stix.job_ops", "autostop": "stix.job_ops", "cancel": "stix.job_ops",
+    "exec_task": "stix.job_ops", "logs": "stix.job_ops", "queue": "stix.job_ops",
+    "ssh_command": "stix.job_ops",
+    # Engines
+    "preview": "stix.provision", "refresh": "stix.provision", "destroy": "stix.provision",
+    "get_engine": "stix.engine",
+}
+
+__all__ = sorted([*_LAZY, "task_schema"])
 
 if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
     from stix.catalog import load_catalog as load_catalog
@@ -51,6 +54,23 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.catalog.gpus import gpu_summary as gpu_summary
     from stix.catalog.skypilot import import_skypilot as import_skypilot
     from stix.catalog.summary import catalog_summary as catalog_summary
+    from stix.cluster_ops import UpResult as UpResult
+    from stix.cluster_ops import down as down
+    from stix.cluster_ops import status as status
+    from stix.cluster_ops import up as up
+    from stix.engine import get_engine as get_engine
+    from stix.errors import ClusterBusyError as ClusterBusyError
+    from stix.errors import NotFoundError as NotFoundError
+    from stix.errors import StixError as StixError
+    from stix.errors import TaskError as TaskError
+    from stix.errors import UsageError as UsageError
+    from stix.job_ops import ExecResult as ExecResult
+    from stix.job_ops import autostop as autostop
+    from stix.job_ops import cancel as cancel
+    from stix.job_ops import exec_task as exec_task
+    from stix.job_ops import logs as logs
+    from stix.job_ops import queue as queue
+    from stix.job_ops import ssh_command as ssh_command
     from stix.keys import ensure_key_pair as ensure_key_pair
     from stix.keys import public_key_text as public_key_text
     from stix.optimizer import NothingFitsError as NothingFitsError
@@ -59,6 +79,9 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.optimizer.clouds import credential_report as credential_report
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
+    from stix.provision import destroy as destroy
+    from stix.provision import preview as preview
+    from stix.provision import refresh as refresh
     from stix.remote.cloudinit import render_user_data as render_user_data
     from stix.stack.diff import diff_graphs as diff_graphs
     from stix.stack.plan import plan_placement as plan_placement
@@ -67,16 +90,31 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.stack.project import init_project as init_project
     from stix.stack.synth import synthesize as synthesize
     from stix.stack.validate import check_placement as check_placement
+    from stix.task import AcceleratorReq as AcceleratorReq
+    from stix.task import Accelerators as Accelerators
+    from stix.task import Pipeline as Pipeline
+    from stix.task import Resources as Resources
+    from stix.task import StorageMount as StorageMount
+    from stix.task import Task as Task
+    from stix.task import load_pipeline as load_pipeline
+    from stix.task import load_task as load_task
+    from stix.task import parse_tasks as parse_tasks
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
     raise AttributeError(f"module 'stix.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 def task_schema() -> dict[str, object]:
     """JSON schema of the task file, for editors (generated from the models, never by hand)."""
+    from stix.task import Task
+
     return Task.model_json_schema(mode="validation")

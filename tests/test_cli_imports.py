@@ -46,3 +46,9 @@ def test_version_imports_nothing_heavy() -> None:
 
 def test_subcommand_help_imports_nothing_heavy() -> None:
     assert _heavy(loaded_modules("validate", "--help")) == []
+
+
+def test_status_imports_no_cloud_sdk_or_engine() -> None:
+    mods = loaded_modules("status")
+    assert "stix.state" in mods  # it really ran
+    assert _heavy(mods) == []
