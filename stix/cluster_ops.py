@@ -18,14 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.errors import StixError, UsageError
 from stix.placement import Placement
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
-from stix.task import Task, load_task
+
+if TYPE_CHECKING:
+    from stix.task import Task
 
 Say = Callable[[str], None]
 NODE_PROVIDERS = ("local", "ssh")
@@ -127,6 +129,8 @@ def up(task_file: str | Path, *, cluster: str | None = None,
        on_event: Callable[[Any], None] | None = None) -> UpResult:
     """Load the task, place it (existing machines, or a cloud through the engine), and run
     the node phase."""
+    from stix.task import load_task
+
     task = resolve_secrets(load_task(task_file, env), secrets or {})
     name = check_cluster_name(cluster or default_cluster_name(task))
     if _on_existing_machines(task, name):
