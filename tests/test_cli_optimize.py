@@ -142,12 +142,14 @@ def test_credentials_choose_the_clouds(env: dict[str, str], gpu_task: Path) -> N
 def test_check_json_and_table(env: dict[str, str]) -> None:
     out = stix(env, "check", "--json")
     assert out.returncode == 0, out.stderr
-    statuses = {s["cloud"]: s for s in json.loads(out.stdout)}
+    report = json.loads(out.stdout)
+    statuses = {s["cloud"]: s for s in report["clouds"]}
+    assert {e["engine"] for e in report["engines"]} == {"pulumi", "terraform"}
     assert {"aws", "gcp", "azure", "kubernetes"} <= set(statuses)
     assert not statuses["aws"]["ok"] and "aws configure" in statuses["aws"]["hint"]
     with_aws = {**env, "AWS_ACCESS_KEY_ID": "AKIDTESTONLY", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}
     out = stix(with_aws, "check", "--json")
-    aws = {s["cloud"]: s for s in json.loads(out.stdout)}["aws"]
+    aws = {s["cloud"]: s for s in json.loads(out.stdout)["clouds"]}["aws"]
     assert aws["ok"] and aws["sources"] == ["env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"]
     assert "s3cr3t" not in out.stdout and "AKIDTESTONLY" not in out.stdout
     table = stix(env, "check")

@@ -158,13 +158,20 @@ def check(
 ) -> int:
     """Show which clouds have credentials here (env vars and config files; no network unless
     --verify). Planning (`stix optimize`) needs none."""
+    from stix.engine import engine_report
     from stix.optimizer.clouds import credential_report
 
     statuses = credential_report(verify)
+    engines = engine_report()
     if as_json:
-        typer.echo(json.dumps([_status_dict(s) for s in statuses], indent=2))
+        typer.echo(json.dumps({"clouds": [_status_dict(s) for s in statuses],
+                               "engines": engines}, indent=2))
         return 0
     _status_table(statuses, verify)
+    for e in engines:
+        mark = "[green]✓[/]" if e["ok"] else "[yellow]![/]"
+        hint = f" — {e['hint']}" if e["hint"] else ""
+        _note_markup(f"{mark} engine {e['engine']}: {e['detail']}{hint}")
     if not any(s.ok for s in statuses if s.cloud not in ("local", "ssh")):
         _note("no cloud credentials: `stix optimize` still plans over every catalog cloud")
     return 0
@@ -187,3 +194,9 @@ def _status_table(statuses: list[CredentialStatus], verify: bool) -> None:
         detail = escape(s.detail) + (f"\n[dim]hint: {escape(s.hint)}[/]" if s.hint else "")
         table.add_row(s.cloud, "[green]✓[/]" if s.ok else "[red]✗[/]", detail)
     _print_wide(table)
+
+
+def _note_markup(text: str) -> None:
+    from stix.cli import render
+
+    render.err_console().print(text)
