@@ -163,3 +163,40 @@ def test_second_concurrent_operation_is_refused(moto: str, tmp_path: Path) -> No
     t.join(300)
     assert not errors
     engine.destroy(spec)
+
+
+AWS_EXAMPLE_STACKS = sorted(
+    p for p in (Path(__file__).parent.parent / "stacks").glob("Pulumi.*.yaml")
+    if "stix:cloud: aws" in p.read_text()
+)
+
+
+def test_there_are_aws_example_stacks() -> None:
+    assert len(AWS_EXAMPLE_STACKS) >= 2
+
+
+@pytest.mark.parametrize("stack", AWS_EXAMPLE_STACKS, ids=lambda p: p.stem)
+def test_aws_example_stack_exports_and_validates(stack: Path, tmp_path: Path) -> None:
+    """`stix export CLUSTER --format terraform` on each committed AWS example stack."""
+    import os
+    import sys
+
+    terraform_or_skip()
+    cluster = stack.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    out = tmp_path / "tf"
+    env = dict(os.environ)
+    export = subprocess.run([sys.executable, "-m", "stix", "export", cluster, str(out)],
+                            cwd=stack.parent.parent, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert export.returncode == 0, export.stderr
+    engine = TerraformEngine(Config())
+    tf_env = engine._env(out)
+    binary = shutil.which("terraform") or shutil.which("tofu")
+    assert binary
+    init = subprocess.run([binary, "init", "-input=false", "-no-color"], cwd=out, env=tf_env,
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stdout + init.stderr
+    check = subprocess.run([binary, "validate", "-json"], cwd=out, env=tf_env,
+                           capture_output=True, text=True, timeout=120)
+    result = json.loads(check.stdout)
+    assert result["valid"], json.dumps(result["diagnostics"], indent=1)
