@@ -137,7 +137,7 @@ print(json.dumps(out))
 
 def cloud_init_schema(paths: list[Path]) -> dict[str, tuple[int, str]]:
     if not shutil.which("cloud-init") or not Path(SYSTEM_PYTHON).is_file():
-        pytest.skip("cloud-init is not installed (install.sh installs it)")
+        pytest.skip("cloud-init is not installed (.ci/install installs it)")
     out = subprocess.run([SYSTEM_PYTHON, "-c", SCHEMA_DRIVER, *map(str, paths)],
                          capture_output=True, text=True, check=True, timeout=300).stdout
     return {Path(k).stem: (code, text) for k, (code, text) in json.loads(out).items()}
@@ -180,7 +180,7 @@ def test_cloud_init_schema_accepts(name: str, cli_results: dict[str, tuple[int, 
 def test_cloud_init_schema_executable(rendered: dict[str, str], tmp_path: Path) -> None:
     """The `cloud-init` program itself, on a variant and on a broken document."""
     if not shutil.which("cloud-init"):
-        pytest.skip("cloud-init is not installed (install.sh installs it)")
+        pytest.skip("cloud-init is not installed (.ci/install installs it)")
     broken = rendered["aws-cpu"].replace("lock_passwd: true", "lock_passwd: [1]")
     for name, text in [("gcp-hostile", rendered["gcp-hostile"]), ("broken", broken)]:
         path = tmp_path / f"{name}.yaml"

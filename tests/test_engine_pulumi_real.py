@@ -1,7 +1,7 @@
 """`stix up` / `stix destroy` through the REAL pulumi CLI against REAL AWS.
 
 Needs the pulumi CLI (`stix install-pulumi`) and AWS credentials, and spends a few cents:
-run it on purpose with `./test.sh -m "pulumi_cli and cloud"`. On machines without either,
+run it on purpose with `.ci/test -m "pulumi_cli and cloud"`. On machines without either,
 it skips and says which is missing.
 """
 

@@ -196,7 +196,7 @@ def test_the_pair_logs_in_to_a_real_sshd(tmp_path: Path) -> None:
 
     sshd, ssh = shutil.which("sshd") or "/usr/sbin/sshd", shutil.which("ssh")
     if not Path(sshd).is_file() or ssh is None:
-        pytest.skip("openssh-server / openssh-client are not installed (install.sh installs them)")
+        pytest.skip("openssh-server / openssh-client are not installed (.ci/install installs them)")
     pair = ensure_key_pair()
     host_key = tmp_path / "host_key"
     subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],  # type: ignore[list-item]

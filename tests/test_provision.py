@@ -20,7 +20,7 @@ from stix.stack import config as stack_config
 from stix.stack.project import init_project
 from stix.task import parse_tasks
 
-pytest.importorskip("pulumi_aws", reason="needs the pulumi extra (./install.sh installs it)")
+pytest.importorskip("pulumi_aws", reason="needs the pulumi extra (.ci/install installs it)")
 
 
 class ScriptedEngine(Engine):

@@ -10,8 +10,8 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 
 def test_install_and_test_commands_are_the_ci_ones() -> None:
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
-    assert "./install.sh" in README and "./test.sh" in README
-    assert "./install.sh" in ci and "./test.sh" in ci
+    assert ".ci/install" in README and ".ci/test" in README
+    assert ".ci/install" in ci and ".ci/test" in ci
 
 
 def test_python_example_runs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
