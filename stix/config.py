@@ -31,6 +31,10 @@ class Config(BaseModel):
     terraform_mirror: str | None = Field(
         None, description="a provider filesystem mirror (the folder holding registry.terraform.io)"
     )
+    terraform_backend: dict[str, dict[str, object]] | None = Field(
+        None, description="a Terraform backend block, e.g. {s3: {bucket: b, region: r}}; "
+        "each cluster's `key`/`prefix` is filled in. Default: local state under ~/.stix",
+    )
     terraform_provider: dict[str, dict[str, object]] = Field(
         default_factory=dict,
         description="settings merged into Terraform provider blocks, e.g. endpoints",

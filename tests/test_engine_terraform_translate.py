@@ -92,3 +92,18 @@ def test_names_are_valid_terraform_identifiers() -> None:
     doc = to_terraform(g)
     assert "r_9lives" in doc["resource"]["aws_vpc"]
     assert doc["resource"]["aws_subnet"]["a_b"]["vpc_id"] == "${aws_vpc.r_9lives.id}"
+
+
+def test_configured_backend_gets_the_clusters_state_path() -> None:
+    from stix.engine.terraform.engine import backend_block
+    from stix.errors import UsageError
+
+    assert backend_block(None, "c") is None
+    assert backend_block({"s3": {"bucket": "b", "region": "us-east-1"}}, "c") == {
+        "s3": {"bucket": "b", "region": "us-east-1", "key": "stix/c.tfstate"}}
+    assert backend_block({"gcs": {"bucket": "b"}}, "c") == {"gcs": {"bucket": "b",
+                                                                   "prefix": "stix/c"}}
+    assert backend_block({"s3": {"bucket": "b", "key": "mine"}}, "c") == {
+        "s3": {"bucket": "b", "key": "mine"}}
+    with pytest.raises(UsageError):
+        backend_block({"s3": {}, "gcs": {}}, "c")

@@ -51,6 +51,28 @@ def find_mirror(config: Config) -> Path | None:
     return None
 
 
+# Where each backend type keeps one state among many: the cluster's own path.
+_STATE_KEY = {"s3": "key", "azurerm": "key", "gcs": "prefix", "http": None, "local": "path"}
+
+
+def backend_block(config: dict[str, dict[str, object]] | None,
+                  cluster: str) -> dict[str, dict[str, object]] | None:
+    """The configured backend with this cluster's state path filled in (None: local)."""
+    if not config:
+        return None
+    if len(config) != 1:
+        from stix.errors import UsageError
+
+        raise UsageError("terraform_backend: give exactly one backend, e.g. {s3: {...}}")
+    ((kind, given),) = config.items()
+    settings = dict(given)
+    field_name = _STATE_KEY.get(kind, "key")
+    if field_name and field_name not in settings:
+        suffix = "" if field_name == "prefix" else ".tfstate"
+        settings[field_name] = f"stix/{cluster}{suffix}"
+    return {kind: settings}
+
+
 def workdir(cluster: str) -> Path:
     return stix_home() / "terraform" / cluster
 
@@ -91,6 +113,9 @@ class TerraformEngine(Engine):
         if spec.synthesize is None:
             raise EngineError(f"cluster {spec.cluster!r}: no resource graph to translate")
         doc = to_terraform(spec.synthesize(), self.config.terraform_provider)
+        backend = backend_block(self.config.terraform_backend, spec.cluster)
+        if backend:
+            doc["terraform"]["backend"] = backend
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / "main.tf.json"
         tmp = target.with_suffix(".tmp")
@@ -183,7 +208,7 @@ class TerraformEngine(Engine):
 
     def outputs(self, spec: StackSpec) -> dict[str, Any]:
         wd = workdir(spec.cluster)
-        if not (wd / "terraform.tfstate").exists():
+        if not (wd / "main.tf.json").exists():
             return {}
         return self._outputs(spec, wd, self._env(wd))
 
