@@ -242,9 +242,10 @@ async def _cancel(cluster: str, ids: list[str] | None, grace: float) -> dict[str
 
 def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = False,
              cancel: bool = False) -> dict[str, Any]:
-    """Set (or with `cancel`, clear) the cluster's idle auto-stop. Only `local` clusters
-    support it here: stix owns no ssh pool machine, and stopping this machine is not
-    something a local cluster may do, so `local` needs `down`."""
+    """Set (or with `cancel`, clear) the cluster's idle auto-stop. Cloud nodes check it every
+    minute (cloud-init's cron) and stop or terminate themselves; stix owns no ssh pool
+    machine, and stopping this machine is not something a local cluster may do, so
+    `local` needs `down`."""
     conn = state.connect()
     record = state.require_cluster(conn, cluster)
     if record.provider == "ssh":
@@ -252,6 +253,8 @@ def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = Fa
                         "or tear down those on idle")
     if not cancel and idle_minutes is None:
         raise UsageError("give -i/--idle-minutes MIN, or --cancel")
+    if record.extra.get("engine"):
+        return asyncio.run(_autostop_cloud(record, idle_minutes, down, cancel))
     if not cancel and not down:
         raise UsageError("a local cluster cannot stop this machine; use --down to tear the "
                          "cluster down when idle")
@@ -280,6 +283,25 @@ async def _autostop(conn: Any, record: state.ClusterRecord, minutes: float | Non
         record.extra["autostop_watcher_pid"] = watcher.get("pid")
         state.put_cluster(conn, record)
         return answer
+    finally:
+        await _close(transports)
+
+
+async def _autostop_cloud(record: state.ClusterRecord, minutes: float | None, down: bool,
+                          cancel: bool) -> dict[str, Any]:
+    """Every node saves the setting; its own cron check acts on it (no watcher here)."""
+    from stix.remote import fanout
+    from stix.remote.cloudinit import ACTION_SCRIPT
+
+    transports = await _open(addresses_of(record))
+    try:
+        if cancel:
+            args: tuple[str, ...] = ("autostop", "--disable")
+        else:
+            action = f"sudo -n {ACTION_SCRIPT} {'down' if down else 'stop'}"
+            args = ("autostop", "--idle-minutes", f"{minutes:g}", "--action", action)
+        answers = await asyncio.gather(*(fanout.agent_json(t, *args) for t in transports))
+        return answers[0]
     finally:
         await _close(transports)
 

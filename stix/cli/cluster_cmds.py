@@ -239,7 +239,8 @@ def autostop(
     if cancel_:
         render.ok(f"auto-stop of {cluster} is off")
     else:
-        render.ok(f"{cluster} will be torn down after {idle_minutes:g} idle minute(s)")
+        what = "torn down" if down_ else "stopped"
+        render.ok(f"{cluster} will be {what} after {idle_minutes:g} idle minute(s)")
 
 
 def status(
