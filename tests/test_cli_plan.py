@@ -22,7 +22,8 @@ EXAMPLES = {
     "notebook-gpu.yaml": [],
     "serve-llm.yaml": [],
     "pipeline.yaml": [],
-    "finetune-a100.yaml": ["--cloud", "aws"],  # its bucket is on S3
+    "finetune-a100.yaml": [],  # its S3 bucket pins it to aws
+    "k8s-job.yaml": [],  # a pod in the pinned context
 }
 TASK = "name: train\nresources:\n  accelerators: {acc}\n  infra: gcp\nrun: python train.py\n"
 

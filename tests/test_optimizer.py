@@ -263,3 +263,20 @@ def test_buckets_pin_the_cloud_of_their_store(catalog: Catalog) -> None:
     both = parse_tasks("file_mounts:\n  /a: gs://x\n  /b: s3://y\n", "t.yaml").tasks[0]
     with pytest.raises(UsageError, match="different clouds"):
         optimize(both, catalog)
+
+
+def test_kubernetes_pod_is_sized_to_the_request(catalog: Catalog) -> None:
+    from stix.optimizer import optimize
+
+    t = task("resources:\n  infra: k8s/ctx\n  accelerators: L4:2\n  cpus: 6\n  memory: 24\n")
+    chosen = optimize(t, catalog).chosen
+    assert (chosen.cloud, chosen.region, chosen.instance_type) == ("kubernetes", "ctx", "pod")
+    assert (chosen.vcpus, chosen.memory_gib, chosen.hourly_price) == (6, 24, 0)
+    assert chosen.accelerator is not None and (chosen.accelerator.name,
+                                               chosen.accelerator.count) == ("L4", 2)
+
+
+def test_kubernetes_is_used_only_when_pinned(catalog: Catalog) -> None:
+    from stix.optimizer import optimize
+
+    assert optimize(task("resources: {cpus: 2+}\n"), catalog).chosen.cloud != "kubernetes"

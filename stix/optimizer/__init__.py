@@ -32,9 +32,11 @@ __all__ = [
 class _Search:
     """One optimize call: the pools per cloud, and the runs made so far."""
 
-    def __init__(self, catalog: Catalog, enabled: list[str], non_catalog: dict[str, bool]) -> None:
+    def __init__(self, catalog: Catalog, enabled: list[str], non_catalog: dict[str, bool],
+                 wants: list[Want]) -> None:
         from stix.catalog import Catalog
 
+        self.wants = wants
         self.index = index_for(catalog)
         self.enabled = enabled
         self.non_catalog = non_catalog  # cloud → True for providers listing their own offers
@@ -42,7 +44,7 @@ class _Search:
         for cloud in sorted(c for c, own in non_catalog.items() if own):
             from stix import providers
 
-            extras.extend(providers.get(cloud).offers())
+            extras.extend(providers.get(cloud).offers_for(self.wants))
         self.extra = OfferIndex(Catalog(extras))
         self.runs: dict[int, LazyRun] = {}
 
@@ -137,7 +139,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
             raise UsageError(f"the task's buckets are on {pinned_by_bucket}, which is not among "
                              f"the clouds considered ({', '.join(enabled)})")
         enabled = [c for c in enabled if c == pinned_by_bucket or non_catalog[c]]
-    search = _Search(catalog, enabled, non_catalog)
+    search = _Search(catalog, enabled, non_catalog, wants)
     numbering = {id(w): i for i, w in enumerate(wants)}
     feasible = search.evaluate(tree, numbering)
     if not feasible:

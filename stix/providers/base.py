@@ -6,8 +6,9 @@ Capabilities are opt-in flags rather than a chain of `if cloud == ...` elsewhere
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from stix.catalog.schema import Offer
 
@@ -38,3 +39,9 @@ class Provider:
     def offers(self) -> list[Offer]:
         """Offers outside the CSV catalog (existing machines, this machine)."""
         return []
+
+    def offers_for(self, wants: Sequence[Any]) -> list[Offer]:
+        """Offers for these requirements (`stix.optimizer.wants.Want`s). An elastic provider
+        (Kubernetes: a pod is sized to the request) answers per requirement; the default
+        is the fixed list of `offers()`."""
+        return self.offers()

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from stix.catalog.schema import Offer
 from stix.providers.base import CredentialStatus, Provider
 
 _HINT = "point KUBECONFIG at a kubeconfig file (or create ~/.kube/config)"
@@ -91,7 +93,30 @@ def _verify() -> CredentialStatus:
 
 
 class KubernetesProvider(Provider):
+    """An existing cluster (by kubeconfig context): pods are sized to the request, so its
+    offers are made per requirement, at $0/h (the cluster is already paid for)."""
+
     name = "kubernetes"
+    uses_catalog = False
+
+    def offers_for(self, wants: Sequence[Any]) -> list[Offer]:
+        _, current, _, _ = find_contexts()
+        offers = []
+        for want in wants:
+            if want.cloud not in (None, "kubernetes"):
+                continue
+            acc = want.accelerator
+            offers.append(Offer(
+                cloud="kubernetes", instance_type="pod",
+                vcpus=want.cpus.value if want.cpus else 2.0,
+                memory_gib=want.memory.value if want.memory else 8.0,
+                accelerator=acc.name if acc else None,
+                accelerator_count=acc.count if acc else 0.0,
+                accelerator_memory_gib=None,
+                region=want.region or current or "default", zone=None,
+                price=0.0, spot_price=None,
+            ))
+        return offers
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         if verify:
