@@ -14,9 +14,10 @@ from conftest import REPO
 EXAMPLE = REPO / "examples" / "local-hello.yaml"
 
 
-def stix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def stix(*args: str, cwd: Path,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "stix", *args], cwd=cwd, text=True,
-                          capture_output=True, env=os.environ.copy(), timeout=120)
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
 
 
 def test_local_cluster_lifecycle(tmp_path: Path, stix_home: Path) -> None:
@@ -80,11 +81,21 @@ def test_two_local_clusters_do_not_collide(tmp_path: Path, stix_home: Path) -> N
         assert stix("down", name, "-y", cwd=tmp_path).returncode == 0
 
 
-def test_cloud_task_says_provisioning_is_not_available(tmp_path: Path) -> None:
-    result = stix("up", str(REPO / "examples" / "hello.yaml"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert "cloud provisioning is not available" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_cloud_task_without_pulumi_cli_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin"}  # no pulumi CLI anywhere
+    result = stix("up", str(REPO / "examples" / "hello.yaml"), "--yes", cwd=tmp_path, env=env)
+    assert result.returncode == 4, result.stderr
+    assert "the pulumi CLI is not installed" in result.stderr
+    assert "stix install-pulumi" in result.stderr and "Traceback" not in result.stderr
+    status = stix("status", "--json", cwd=tmp_path, env=env)
+    assert status.returncode == 0 and status.stdout.strip() == "[]"  # nothing recorded
+
+
+def test_cloud_task_outside_a_project_says_how_to_make_one(tmp_path: Path) -> None:
+    result = stix("up", str(REPO / "examples" / "hello.yaml"), "--yes", "--engine",
+                  "terraform", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "stix init" in result.stderr
 
 
 def test_missing_secret_is_a_usage_error(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from stix.cli import render
+from stix.cli import options, render
 
 
 def register(app: typer.Typer) -> None:
@@ -34,17 +34,7 @@ def _say(message: str) -> None:
 
 
 def _pairs(pairs: list[str], flag: str) -> dict[str, str]:
-    from stix.errors import UsageError
-
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            if key not in os.environ:
-                raise UsageError(f"{flag} {key}: no '=' and no such variable in the environment")
-            value = os.environ[key]
-        out[key] = value
-    return out
+    return options.key_values(pairs, flag)
 
 
 def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
@@ -64,7 +54,7 @@ def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
 def up(
     task: Path = typer.Argument(..., help="Task YAML file."),
     cluster: str | None = typer.Option(None, "-c", "--cluster", help="Cluster name."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    env: list[str] = options.ENV,
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE or KEY (from the "
                                      "environment); sent to the nodes only over SSH."),
     detach_run: bool = typer.Option(False, "--detach-run", "-d",
@@ -115,7 +105,7 @@ def _confirmer(yes: bool, view: Any) -> Any:
 def exec_(
     cluster: str = typer.Argument(..., help="Cluster name."),
     what: list[str] = typer.Argument(..., help="A task YAML file, or -- and a command."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    env: list[str] = options.ENV,
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE or KEY."),
     detach_run: bool = typer.Option(False, "--detach-run", "-d",
                                     help="Return once the job is submitted."),

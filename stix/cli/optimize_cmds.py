@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stix.cli import render
+from stix.cli import options, render
 
 if TYPE_CHECKING:
     from stix.placement import Placement
@@ -23,17 +23,16 @@ def register(app: typer.Typer) -> None:
 
 def optimize(
     task_file: Path = typer.Argument(..., metavar="TASK", help="Task YAML file."),
-    cloud: str | None = typer.Option(None, "--cloud", help="Run on this cloud only."),
-    region: str | None = typer.Option(None, "--region", help="Run in this region only."),
-    zone: str | None = typer.Option(None, "--zone", help="Run in this zone only."),
-    gpus: str | None = typer.Option(None, "--gpus", help="Accelerators, e.g. A100:8."),
-    cpus: str | None = typer.Option(None, "--cpus", help="vCPUs per node: 8 or 8+."),
-    memory: str | None = typer.Option(None, "--memory", help="GiB per node: 32 or 32+."),
-    instance_type: str | None = typer.Option(None, "--instance-type", help="Exact machine."),
-    use_spot: bool | None = typer.Option(None, "--use-spot/--no-use-spot",
-                                         help="Spot (preemptible) or on-demand machines."),
-    target: str = typer.Option("cost", "--target", help="cost (cheapest) or time (fastest)."),
-    num_nodes: int | None = typer.Option(None, "--num-nodes", help="Nodes in the cluster."),
+    cloud: str | None = options.CLOUD,
+    region: str | None = options.REGION,
+    zone: str | None = options.ZONE,
+    gpus: str | None = options.GPUS,
+    cpus: str | None = options.CPUS,
+    memory: str | None = options.MEMORY,
+    instance_type: str | None = options.INSTANCE_TYPE,
+    use_spot: bool | None = options.USE_SPOT,
+    target: str = options.TARGET,
+    num_nodes: int | None = options.NUM_NODES,
     cluster: str | None = typer.Option(None, "--cluster", "-c", help="Cluster name."),
     all_clouds: bool = typer.Option(False, "--all-clouds",
                                     help="Consider every catalog cloud, credentials or not."),

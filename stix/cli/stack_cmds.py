@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from stix.cli import render
+from stix.cli import options, render
 
 
 def register(app: typer.Typer) -> None:
@@ -44,18 +44,17 @@ def _public_key(path: Path | None) -> str | None:
 def plan(
     task_file: Path = typer.Argument(..., metavar="TASK", help="Task YAML file."),
     cluster: str | None = typer.Option(None, "--cluster", "-c", help="Cluster (stack) name."),
-    cloud: str | None = typer.Option(None, "--cloud", help="Run on this cloud only."),
-    region: str | None = typer.Option(None, "--region", help="Run in this region only."),
-    zone: str | None = typer.Option(None, "--zone", help="Run in this zone only."),
-    gpus: str | None = typer.Option(None, "--gpus", help="Accelerators, e.g. A100:8."),
-    cpus: str | None = typer.Option(None, "--cpus", help="vCPUs per node: 8 or 8+."),
-    memory: str | None = typer.Option(None, "--memory", help="GiB per node: 32 or 32+."),
-    instance_type: str | None = typer.Option(None, "--instance-type", help="Exact machine."),
-    use_spot: bool | None = typer.Option(None, "--use-spot/--no-use-spot",
-                                         help="Spot (preemptible) or on-demand."),
-    num_nodes: int | None = typer.Option(None, "--num-nodes", help="Nodes in the cluster."),
-    target: str = typer.Option("cost", "--target", help="cost (cheapest) or time (fastest)."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    cloud: str | None = options.CLOUD,
+    region: str | None = options.REGION,
+    zone: str | None = options.ZONE,
+    gpus: str | None = options.GPUS,
+    cpus: str | None = options.CPUS,
+    memory: str | None = options.MEMORY,
+    instance_type: str | None = options.INSTANCE_TYPE,
+    use_spot: bool | None = options.USE_SPOT,
+    num_nodes: int | None = options.NUM_NODES,
+    target: str = options.TARGET,
+    env: list[str] = options.ENV,
     public_key: Path | None = typer.Option(None, "--public-key",
                                            help="Public key file for a new stack."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from stix.cli import render
+from stix.cli import options, render
 
 
 def register(app: typer.Typer) -> None:
@@ -17,24 +17,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _env_overrides(pairs: list[str]) -> dict[str, str]:
-    from stix.errors import UsageError
-
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            import os
-
-            if key not in os.environ:
-                raise UsageError(f"--env {key}: no '=' and no such variable in the environment")
-            value = os.environ[key]
-        out[key] = value
-    return out
+    return options.key_values(pairs, "--env")
 
 
 def validate(
     files: list[Path] = typer.Argument(..., help="Task YAML files."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    env: list[str] = options.ENV,
 ) -> int:
     """Check task files; prints OK per file, or every problem found."""
     from stix import api
@@ -60,7 +48,7 @@ def validate(
 def show_task(
     file: Path = typer.Argument(..., help="Task YAML file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment)."),
+    env: list[str] = options.ENV,
 ) -> None:
     """Show the normalized task (every accepted shorthand spelled out)."""
     from stix import api
