@@ -54,9 +54,10 @@ def _go(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def test_multi_node_rank_environment(sshd_nodes: Callable[[int], list[Any]],
+@pytest.mark.parametrize("count", [1, 4, 8])
+def test_multi_node_rank_environment(count: int, sshd_nodes: Callable[[int], list[Any]],
                                      sshd_hosts: Any) -> None:
-    nodes = sshd_nodes(4)
+    nodes = sshd_nodes(count)
     addresses = _addresses(nodes, sshd_hosts)
     run = ('echo "rank=$STIX_NODE_RANK sky=$SKYPILOT_NODE_RANK n=$STIX_NUM_NODES '
            'gpus=$STIX_NUM_GPUS_PER_NODE cluster=$STIX_CLUSTER"\n'
@@ -79,7 +80,7 @@ def test_multi_node_rank_environment(sshd_nodes: Callable[[int], list[Any]],
     ips = ",".join(a.ip for a in addresses)
     for rank, a in enumerate(addresses):
         lines = out.of(f"{a.name}, {a.ip}")
-        assert lines[0] == f"rank={rank} sky={rank} n=4 gpus=2 cluster=c1"
+        assert lines[0] == f"rank={rank} sky={rank} n={count} gpus=2 cluster=c1"
         assert lines[1] == f"ips={ips}"
         info = json.loads(lines[2].removeprefix("info="))
         assert info == {"cluster_name": "c1", "cloud": "ssh"}
