@@ -165,6 +165,11 @@ def _up_cloud(task: Task, cluster: str, *, detach_run: bool, printer: LinePrinte
         _write_ssh_config(conn)
         if infra_only:
             return UpResult(cluster, created, None, None)
+        if record.provider == "kubernetes":
+            ns = record.extra.get("outputs", {}).get("namespace", cluster)
+            say(f"pods are up: kubectl -n {ns} get pods; running setup/run inside pods "
+                "(over kubectl exec) is not available in this stix build yet")
+            return UpResult(cluster, created, None, None)
         lock = held.pop_all()
 
     async def node_phase() -> UpResult:
