@@ -40,8 +40,7 @@ resources:
   network_tier: best
 file_mounts:
   /ckpt: {name: my-ckpts, mode: MOUNT}
-  /data: s3://public-data/sets/alpaca
-  /az: https://acct1.blob.core.windows.net/box/sub
+  /data: gs://public-data/sets/alpaca
   /gs: {source: gs://other-bucket/p, mode: COPY}
 """
 
@@ -65,15 +64,23 @@ def test_placement_is_complete(catalog: Catalog) -> None:
     assert p.ssh_user == "stix"
     assert p.extra == {"network_tier": "best"}
     buckets = {b.mount_path: b for b in p.buckets}
-    assert [b.mount_path for b in p.buckets] == ["/az", "/ckpt", "/data", "/gs"]
+    assert [b.mount_path for b in p.buckets] == ["/ckpt", "/data", "/gs"]
     assert (buckets["/ckpt"].store, buckets["/ckpt"].name, buckets["/ckpt"].create) == (
         "gcs", "my-ckpts", True)  # a new bucket goes to the chosen cloud's store
     data = buckets["/data"]
     assert (data.store, data.name, data.prefix, data.create, data.mode) == (
-        "s3", "public-data", "sets/alpaca", False, "COPY")
-    assert (buckets["/az"].store, buckets["/az"].account, buckets["/az"].name) == (
-        "azure", "acct1", "box")
+        "gcs", "public-data", "sets/alpaca", False, "COPY")
     assert (buckets["/gs"].store, buckets["/gs"].mode) == ("gcs", "COPY")
+
+
+def test_azure_blob_uri_becomes_an_existing_bucket(catalog: Catalog) -> None:
+    t = task("resources: {cpus: 2+}\nfile_mounts:\n"
+             "  /az: https://acct1.blob.core.windows.net/box/sub\n")
+    p = optimize(t, catalog).chosen
+    assert p.cloud == "azure"  # the bucket pins its cloud
+    (b,) = p.buckets
+    assert (b.store, b.account, b.name, b.prefix, b.create) == ("azure", "acct1", "box", "sub",
+                                                               False)
 
 
 def test_defaults_in_placement(catalog: Catalog) -> None:
