@@ -128,3 +128,19 @@ def test_sync_to_nodes(sshd_nodes: Callable[[int], list[Any]], sshd_hosts: Any,
         assert (base / "odd name [x]*.txt").read_text() == "metachars in a file name"
         assert (n.host.home / "mnt/m/one.txt").read_text() == "1"
         assert (n.host.home / "etc/single.cfg").read_text() == "cfg"
+
+
+def test_stix_home_and_ssh_dir_are_never_synced(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from stix.remote.sync import collect
+
+    home = tmp_path / "home"
+    (home / ".stix" / "keys").mkdir(parents=True)
+    (home / ".stix" / "keys" / "stix_ed25519").write_text("PRIVATE")
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+    (home / "train.py").write_text("print()")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("STIX_HOME", str(home / ".stix"))
+    found = collect(home)
+    assert found.files == ["train.py"]
+    assert {".stix/", ".ssh/"} <= set(found.excluded)

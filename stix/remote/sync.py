@@ -108,6 +108,16 @@ class FileSet:
     excluded: list[str] = field(default_factory=list)
 
 
+def _private(dirpath: str, name: str) -> bool:
+    """stix's own home (keys, state) and ~/.ssh never leave this machine, whatever the
+    workdir (`workdir: ~` would otherwise ship them to every node)."""
+    from stix.paths import stix_home
+
+    here = os.path.realpath(os.path.join(dirpath, name))
+    private = (stix_home(), Path.home() / ".ssh")
+    return any(here == os.path.realpath(p) for p in private)
+
+
 def collect(root: Path, *, honour_ignores: bool = True) -> FileSet:
     """Walk `root` applying ignore files found on the way; ignored directories are pruned."""
     if not root.is_dir():
@@ -142,7 +152,7 @@ def collect(root: Path, *, honour_ignores: bool = True) -> FileSet:
             rel = f"{rel_dir}/{d}" if rel_dir else d
             if os.path.islink(os.path.join(dirpath, d)):
                 filenames.append(d)  # a symlink is copied as a link, never followed
-            elif d in ALWAYS_EXCLUDED or ignored(rel, True):
+            elif d in ALWAYS_EXCLUDED or ignored(rel, True) or _private(dirpath, d):
                 result.excluded.append(rel + "/")
             else:
                 keep_dirs.append(d)
