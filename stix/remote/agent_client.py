@@ -214,7 +214,8 @@ def check(exit_status: int | None, stderr: str | bytes, where: str) -> None:
         raise AgentReplyError(f"{where}: {failure_message(stderr)}")
 
 
-def _object(stdout: str | bytes, what: str) -> dict[str, Any]:
+def reply_object(stdout: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object an agent command printed (AgentReplyError when it is not one)."""
     text = stdout.decode(errors="replace") if isinstance(stdout, bytes) else stdout
     try:
         data = json.loads(text)
@@ -258,34 +259,34 @@ def _job(data: Any, what: str) -> JobStatus:
 
 
 def parse_status(stdout: str | bytes) -> list[JobStatus]:
-    jobs = _field(_object(stdout, "status"), "jobs", list, "status")
+    jobs = _field(reply_object(stdout, "status"), "jobs", list, "status")
     return [_job(entry, "status") for entry in jobs]
 
 
 def parse_wait(stdout: str | bytes) -> JobStatus:
-    return _job(_object(stdout, "wait"), "wait")
+    return _job(reply_object(stdout, "wait"), "wait")
 
 
 def parse_submit(stdout: str | bytes) -> SubmitReply:
-    data = _object(stdout, "submit")
+    data = reply_object(stdout, "submit")
     return SubmitReply(_field(data, "job_id", str, "submit"), _field(data, "status", str, "submit"),
                        _field(data, "pid", int, "submit", optional=True))
 
 
 def parse_cancel(stdout: str | bytes) -> CancelReply:
-    data = _object(stdout, "cancel")
+    data = reply_object(stdout, "cancel")
     return CancelReply(list(_field(data, "cancelled", list, "cancel")),
                        list(_field(data, "already_done", list, "cancel")))
 
 
 def parse_idle(stdout: str | bytes) -> IdleReply:
-    data = _object(stdout, "idle")
+    data = reply_object(stdout, "idle")
     return IdleReply(_field(data, "running", int, "idle"),
                      float(_field(data, "idle_seconds", (int, float), "idle")))
 
 
 def parse_autostop(stdout: str | bytes) -> AutostopReply:
-    data, what = _object(stdout, "autostop"), "autostop"
+    data, what = reply_object(stdout, "autostop"), "autostop"
     seconds = _field(data, "idle_seconds", (int, float), what, optional=True)
     minutes = _field(data, "idle_minutes", (int, float), what, optional=True)
     return AutostopReply(
@@ -299,9 +300,9 @@ def parse_autostop(stdout: str | bytes) -> AutostopReply:
 
 
 def parse_watch(stdout: str | bytes) -> WatchReply:
-    data = _object(stdout, "autostop --watch")
+    data = reply_object(stdout, "autostop --watch")
     return WatchReply(bool(data.get("started")), _field(data, "pid", int, "autostop --watch"))
 
 
 def parse_version(stdout: str | bytes) -> int:
-    return int(_field(_object(stdout, "version"), "version", int, "version"))
+    return int(_field(reply_object(stdout, "version"), "version", int, "version"))

@@ -14,10 +14,10 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from stix.errors import StixError
+from stix.remote.agent_client import failure_message, reply_object
 from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError
 
 AGENT_PATH = ".stix/agent.py"
@@ -94,27 +94,15 @@ async def agent_json(t: NodeTransport, *args: str) -> dict[str, Any]:
     """Run one agent command and return its JSON answer, or raise naming the node."""
     result = await t.run(agent_command(t, *args))
     if not result.ok:
-        raise StixError(f"({t.label}) agent {args[0]} failed: {_agent_error(result.stderr)}")
-    try:
-        data = json.loads(result.stdout)
-    except ValueError:
-        raise StixError(f"({t.label}) agent {args[0]} printed no JSON: "
-                        f"{result.stdout[:200]!r}") from None
-    if not isinstance(data, dict):
-        raise StixError(f"({t.label}) agent {args[0]} printed {type(data).__name__}")
-    return data
-
-
-def _agent_error(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", "replace").strip()
-    try:
-        return str(json.loads(text.splitlines()[-1])["error"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return text or "no message"
+        raise StixError(f"({t.label}) agent {args[0]} failed: "
+                        f"{failure_message(result.stderr)}")
+    return reply_object(result.stdout, f"{args[0]} on {t.label}")
 
 
 async def upload_agent(transports: list[NodeTransport]) -> None:
-    source = Path(__file__).with_name("agent.py")
+    from stix.remote.agent_client import agent_path
+
+    source = agent_path()
     if not source.is_file():
         raise StixError("the node agent (stix/remote/agent.py) is missing from this install")
     data = source.read_bytes()
@@ -173,7 +161,7 @@ async def _submit_one(t: NodeTransport, job_id: str, name: str, script: str,
     result = await t.run(command, stdin=json.dumps(spec).encode())
     if not result.ok:
         raise StixError(f"({t.label}) could not submit job {job_id}: "
-                        f"{_agent_error(result.stderr)}")
+                        f"{failure_message(result.stderr)}")
     return dict(json.loads(result.stdout))
 
 
@@ -284,7 +272,7 @@ async def follow_one(holder: list[NodeTransport], job_id: str, printer: LinePrin
             continue
         printer.flush(label)
         if not result.ok:
-            return NodeOutcome(label, "FAILED", reason=_agent_error(result.stderr),
+            return NodeOutcome(label, "FAILED", reason=failure_message(result.stderr),
                                log_bytes=received)
         break
     try:
