@@ -34,6 +34,20 @@ def spec_for(p, tmp_path: Path) -> StackSpec:  # type: ignore[no-untyped-def]
                      synthesize=lambda: synthesize(p, user_data, PUBLIC_KEY))
 
 
+def assert_valid(directory: Path) -> None:
+    """`terraform init` (offline, from the provider mirror) and `validate` pass there."""
+    env = TerraformEngine(Config())._env(directory)
+    binary = shutil.which("terraform") or shutil.which("tofu")
+    assert binary
+    init = subprocess.run([binary, "init", "-input=false", "-no-color"], cwd=directory,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stdout + init.stderr
+    check = subprocess.run([binary, "validate", "-json"], cwd=directory, env=env,
+                           capture_output=True, text=True, timeout=120)
+    result = json.loads(check.stdout)
+    assert result["valid"], json.dumps(result["diagnostics"], indent=1)
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_variant_passes_terraform_validate(variant: str, tmp_path: Path) -> None:
     terraform_or_skip()
@@ -41,16 +55,7 @@ def test_variant_passes_terraform_validate(variant: str, tmp_path: Path) -> None
     spec = spec_for(VARIANTS[variant].model_copy(update={"cluster": f"v-{variant}"}), tmp_path)
     out = tmp_path / "tf"
     engine.export(spec, out)
-    env = engine._env(out)
-    binary = shutil.which("terraform") or shutil.which("tofu")
-    assert binary
-    init = subprocess.run([binary, "init", "-input=false", "-no-color"], cwd=out, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert init.returncode == 0, init.stdout + init.stderr
-    check = subprocess.run([binary, "validate", "-json"], cwd=out, env=env,
-                           capture_output=True, text=True, timeout=120)
-    result = json.loads(check.stdout)
-    assert result["valid"], json.dumps(result["diagnostics"], indent=1)
+    assert_valid(out)
 
 
 @pytest.fixture
@@ -189,14 +194,4 @@ def test_aws_example_stack_exports_and_validates(stack: Path, tmp_path: Path) ->
                             cwd=stack.parent.parent, env=env, capture_output=True, text=True,
                             timeout=300)
     assert export.returncode == 0, export.stderr
-    engine = TerraformEngine(Config())
-    tf_env = engine._env(out)
-    binary = shutil.which("terraform") or shutil.which("tofu")
-    assert binary
-    init = subprocess.run([binary, "init", "-input=false", "-no-color"], cwd=out, env=tf_env,
-                          capture_output=True, text=True, timeout=120)
-    assert init.returncode == 0, init.stdout + init.stderr
-    check = subprocess.run([binary, "validate", "-json"], cwd=out, env=tf_env,
-                           capture_output=True, text=True, timeout=120)
-    result = json.loads(check.stdout)
-    assert result["valid"], json.dumps(result["diagnostics"], indent=1)
+    assert_valid(out)
