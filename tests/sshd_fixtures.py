@@ -23,14 +23,24 @@ import pytest
 
 from stix.remote.transport import NodeAddress
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+# System tools (useradd, ip, sshd) live in sbin, which a minimal or non-login PATH lacks.
+_TOOL_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin",
+                              "/sbin"])
+
+
+def _tool(name: str) -> str:
+    return shutil.which(name, path=_TOOL_PATH) or name
+
+
+SSHD = _tool("sshd")
 IS_ROOT = os.geteuid() == 0
 TAG = f"{os.getpid()}"
 USER_PREFIX = "sxt"
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
+    return subprocess.run([_tool(argv[0]), *argv[1:]], capture_output=True, text=True,
+                          check=check)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -103,7 +113,7 @@ class Node:
     def start(self) -> None:
         argv = [SSHD, "-D", "-e", "-f", str(self.config)]
         if self.host.netns:
-            argv = ["ip", "netns", "exec", self.host.netns, *argv]
+            argv = [_tool("ip"), "netns", "exec", self.host.netns, *argv]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
