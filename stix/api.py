@@ -23,7 +23,7 @@ _LAZY = {
     "optimize": "stix.optimizer", "with_overrides": "stix.optimizer.overrides",
     "plan_clouds": "stix.optimizer.clouds", "credential_report": "stix.optimizer.clouds",
     "load_catalog": "stix.catalog",
-    "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.fetch",
+    "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.update",
     "gpu_summary": "stix.catalog.gpus", "gpu_offers": "stix.catalog.gpus",
     "catalog_summary": "stix.catalog.summary",
     # Stacks
@@ -35,13 +35,15 @@ _LAZY = {
     "ensure_key_pair": "stix.keys", "public_key_text": "stix.keys",
     "render_user_data": "stix.remote.cloudinit",
     # Clusters and jobs
-    "UpResult": "stix.cluster_ops", "up": "stix.cluster_ops", "down": "stix.cluster_ops",
-    "status": "stix.cluster_ops",
-    "ExecResult": "stix.job_ops", "autostop": "stix.job_ops", "cancel": "stix.job_ops",
-    "exec_task": "stix.job_ops", "logs": "stix.job_ops", "queue": "stix.job_ops",
-    "ssh_command": "stix.job_ops",
+    "UpResult": "stix.cluster.lifecycle", "up": "stix.cluster.lifecycle",
+    "down": "stix.cluster.lifecycle", "status": "stix.cluster.lifecycle",
+    "ClusterRecord": "stix.state", "ClusterStatus": "stix.state",
+    "ExecResult": "stix.cluster.jobs", "autostop": "stix.cluster.jobs",
+    "cancel": "stix.cluster.jobs", "exec_task": "stix.cluster.jobs", "logs": "stix.cluster.jobs",
+    "queue": "stix.cluster.jobs", "ssh_command": "stix.cluster.jobs",
     # Engines
-    "preview": "stix.provision", "refresh": "stix.provision", "destroy": "stix.provision",
+    "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",
+    "destroy": "stix.cluster.stacks",
     "get_engine": "stix.engine",
 }
 
@@ -49,28 +51,30 @@ __all__ = sorted([*_LAZY, "task_schema"])
 
 if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
     from stix.catalog import load_catalog as load_catalog
-    from stix.catalog.fetch import update_catalog as update_catalog
+    from stix.catalog.update import update_catalog as update_catalog
     from stix.catalog.gpus import gpu_offers as gpu_offers
     from stix.catalog.gpus import gpu_summary as gpu_summary
     from stix.catalog.skypilot import import_skypilot as import_skypilot
     from stix.catalog.summary import catalog_summary as catalog_summary
-    from stix.cluster_ops import UpResult as UpResult
-    from stix.cluster_ops import down as down
-    from stix.cluster_ops import status as status
-    from stix.cluster_ops import up as up
+    from stix.cluster.lifecycle import UpResult as UpResult
+    from stix.cluster.lifecycle import down as down
+    from stix.cluster.lifecycle import status as status
+    from stix.cluster.lifecycle import up as up
     from stix.engine import get_engine as get_engine
     from stix.errors import ClusterBusyError as ClusterBusyError
     from stix.errors import NotFoundError as NotFoundError
     from stix.errors import StixError as StixError
     from stix.errors import TaskError as TaskError
     from stix.errors import UsageError as UsageError
-    from stix.job_ops import ExecResult as ExecResult
-    from stix.job_ops import autostop as autostop
-    from stix.job_ops import cancel as cancel
-    from stix.job_ops import exec_task as exec_task
-    from stix.job_ops import logs as logs
-    from stix.job_ops import queue as queue
-    from stix.job_ops import ssh_command as ssh_command
+    from stix.state import ClusterRecord as ClusterRecord
+    from stix.state import ClusterStatus as ClusterStatus
+    from stix.cluster.jobs import ExecResult as ExecResult
+    from stix.cluster.jobs import autostop as autostop
+    from stix.cluster.jobs import cancel as cancel
+    from stix.cluster.jobs import exec_task as exec_task
+    from stix.cluster.jobs import logs as logs
+    from stix.cluster.jobs import queue as queue
+    from stix.cluster.jobs import ssh_command as ssh_command
     from stix.keys import ensure_key_pair as ensure_key_pair
     from stix.keys import public_key_text as public_key_text
     from stix.optimizer import NothingFitsError as NothingFitsError
@@ -79,9 +83,9 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.optimizer.clouds import credential_report as credential_report
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
-    from stix.provision import destroy as destroy
-    from stix.provision import preview as preview
-    from stix.provision import refresh as refresh
+    from stix.cluster.stacks import destroy as destroy
+    from stix.cluster.stacks import preview as preview
+    from stix.cluster.stacks import refresh as refresh
     from stix.remote.cloudinit import render_user_data as render_user_data
     from stix.stack.diff import diff_graphs as diff_graphs
     from stix.stack.plan import plan_placement as plan_placement

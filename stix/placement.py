@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from stix.clouds.base import InfraOptions
 
 
 class PlacementAccelerator(BaseModel):
@@ -25,7 +35,7 @@ class Bucket(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    store: Literal["s3", "gcs", "azure", "r2", "ibm", "oci", "nebius"]
+    store: str
     name: str
     mount_path: str
     mode: Literal["MOUNT", "COPY", "MOUNT_CACHED"] = "MOUNT"
@@ -33,6 +43,16 @@ class Bucket(BaseModel):
     persistent: bool = True
     prefix: str = ""
     account: str | None = None  # Azure storage account
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        from stix.clouds import registry
+
+        known = registry.stores()
+        if value not in known:
+            raise ValueError(f"unknown store {value!r}; stores: {', '.join(sorted(known))}")
+        return value
 
 
 class Placement(BaseModel):
@@ -61,7 +81,37 @@ class Placement(BaseModel):
     ssh_user: str = "stix"
     autostop_minutes: int | None = None
     autostop_down: bool = False
-    extra: dict[str, Any] = Field(default_factory=dict, description="provider-specific knobs")
+    extra: SerializeAsAny[InfraOptions] = Field(
+        default_factory=InfraOptions,
+        description="the provider's infra options (its `options_model`), `stix:extra` in the "
+                    "stack file")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_options(cls, data: Any) -> Any:
+        """`extra` is validated by the options model of the placement's provider."""
+        if not isinstance(data, dict):
+            return data
+        from stix.clouds import registry
+
+        cloud = data.get("cloud")
+        model = (registry.get(cloud).options_model
+                 if isinstance(cloud, str) and registry.served(registry.canonical(cloud) or "")
+                 else InfraOptions)
+        raw = data.get("extra")
+        if not isinstance(raw, model):
+            if isinstance(raw, InfraOptions):
+                raw = raw.set_fields()
+            data = {**data, "extra": model.model_validate(raw or {})}
+        return data
+
+    @field_serializer("extra")
+    def _set_options(self, value: InfraOptions) -> dict[str, Any]:
+        return value.set_fields()
+
+    def with_options(self, options: dict[str, Any]) -> Placement:
+        """This placement with other infra options (validated by the provider's model)."""
+        return Placement.model_validate({**self.model_dump(), "extra": options})
 
     @property
     def total_hourly_price(self) -> float:

@@ -16,11 +16,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from stix.errors import ClusterBusyError, NotFoundError
 from stix.paths import stix_home
+from stix.placement import Placement
+from stix.remote.transport import NodeAddress
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -43,20 +46,76 @@ CREATE TABLE IF NOT EXISTS locks (
     host TEXT NOT NULL, proc_start TEXT, acquired_at REAL NOT NULL);
 """
 
-TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
+class ClusterStatus(str, Enum):
+    """Where a cluster is in its life (`stix status` shows it)."""
+
+    INIT = "INIT"  # machines handed out, node phase not done
+    PROVISIONING = "PROVISIONING"  # the engine is creating (or failing over)
+    PROVISIONED = "PROVISIONED"  # the infrastructure exists, node phase not done
+    UP = "UP"  # nodes set up; jobs can run
+    FAILED = "FAILED"  # provisioning failed; what exists is in the stack
+    DESTROYING = "DESTROYING"
+    DESTROY_FAILED = "DESTROY_FAILED"  # `stix destroy` again finishes it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class JobStatus(str, Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"  # no node could say
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TERMINAL_JOB_STATES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @dataclass
 class ClusterRecord:
+    """One cluster as stix remembers it: where it runs, its nodes, its state."""
+
     name: str
     provider: str
-    placement: dict[str, Any]
-    status: str
+    placement: Placement
+    status: ClusterStatus
     created_at: float
     updated_at: float
-    hourly_price: float
-    nodes: list[dict[str, Any]]
-    extra: dict[str, Any] = field(default_factory=dict)
+    hourly_price: float  # $/h of the whole cluster, at launch
+    nodes: list[NodeAddress]
+    engine: str | None = None  # the IaC engine of a stack-backed cluster
+    project: str | None = None  # the stix project (stacks/) it was planned in
+    outputs: dict[str, Any] = field(default_factory=dict)  # the stack's outputs
+    setup_hash: str | None = None  # what the last setup ran with
+    workdir: bool = False  # a workdir was synced (later `exec -- CMD` runs in it)
+    autostop_watcher_pid: int | None = None  # the local idle watcher (local clusters)
+
+    _EXTRA = ("engine", "project", "outputs", "setup_hash", "workdir", "autostop_watcher_pid")
+
+    @property
+    def has_stack(self) -> bool:
+        return self.engine is not None
+
+    def extra(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._EXTRA}
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented shape of `stix status --json` (docs/json.md)."""
+        return {
+            "name": self.name, "provider": self.provider, "status": self.status.value,
+            "region": self.placement.region, "zone": self.placement.zone,
+            "instance_type": self.placement.instance_type,
+            "num_nodes": self.placement.num_nodes, "use_spot": self.placement.use_spot,
+            "hourly_price": self.hourly_price, "created_at": self.created_at,
+            "updated_at": self.updated_at, "engine": self.engine, "project": self.project,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "placement": self.placement.model_dump(mode="json"),
+        }  # fmt: skip
 
 
 @dataclass
@@ -64,7 +123,7 @@ class JobRecord:
     cluster: str
     id: str
     name: str | None
-    status: str
+    status: JobStatus
     submitted_at: float
     ended_at: float | None
     exit_codes: dict[str, int | None]
@@ -114,9 +173,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def _cluster(row: sqlite3.Row) -> ClusterRecord:
-    return ClusterRecord(row["name"], row["provider"], json.loads(row["placement"]),
-                         row["status"], row["created_at"], row["updated_at"],
-                         row["hourly_price"], json.loads(row["nodes"]), json.loads(row["extra"]))
+    extra = json.loads(row["extra"])
+    known = {k: extra[k] for k in ClusterRecord._EXTRA if k in extra}
+    return ClusterRecord(row["name"], row["provider"],
+                         Placement.model_validate(json.loads(row["placement"])),
+                         ClusterStatus(row["status"]), row["created_at"], row["updated_at"],
+                         row["hourly_price"],
+                         [NodeAddress.from_dict(n) for n in json.loads(row["nodes"])], **known)
 
 
 def get_cluster(conn: sqlite3.Connection, name: str) -> ClusterRecord | None:
@@ -146,14 +209,10 @@ def put_cluster(conn: sqlite3.Connection, record: ClusterRecord) -> None:
         " placement=excluded.placement, status=excluded.status,"
         " updated_at=excluded.updated_at, hourly_price=excluded.hourly_price,"
         " nodes=excluded.nodes, extra=excluded.extra",
-        (record.name, record.provider, json.dumps(record.placement), record.status,
-         record.created_at, record.updated_at, record.hourly_price, json.dumps(record.nodes),
-         json.dumps(record.extra)))
-
-
-def set_cluster_status(conn: sqlite3.Connection, name: str, status: str) -> None:
-    conn.execute("UPDATE clusters SET status = ?, updated_at = ? WHERE name = ?",
-                 (status, time.time(), name))
+        (record.name, record.provider, record.placement.model_dump_json(),
+         ClusterStatus(record.status).value, record.created_at, record.updated_at,
+         record.hourly_price, json.dumps([n.to_dict() for n in record.nodes]),
+         json.dumps(record.extra())))
 
 
 def delete_cluster(conn: sqlite3.Connection, name: str) -> None:
@@ -166,7 +225,7 @@ def delete_cluster(conn: sqlite3.Connection, name: str) -> None:
 
 
 def _job(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(row["cluster"], row["id"], row["name"], row["status"],
+    return JobRecord(row["cluster"], row["id"], row["name"], JobStatus(row["status"]),
                      row["submitted_at"], row["ended_at"], json.loads(row["exit_codes"]))
 
 
@@ -181,12 +240,13 @@ def next_job_id(conn: sqlite3.Connection, cluster: str, name: str | None) -> str
     return job_id
 
 
-def update_job(conn: sqlite3.Connection, cluster: str, job_id: str, status: str,
+def update_job(conn: sqlite3.Connection, cluster: str, job_id: str, status: JobStatus | str,
                exit_codes: dict[str, int | None] | None = None) -> None:
+    status = JobStatus(status)
     ended = time.time() if status in TERMINAL_JOB_STATES else None
     conn.execute("UPDATE jobs SET status = ?, ended_at = COALESCE(ended_at, ?),"
                  " exit_codes = COALESCE(?, exit_codes) WHERE cluster = ? AND id = ?",
-                 (status, ended, None if exit_codes is None else json.dumps(exit_codes),
+                 (status.value, ended, None if exit_codes is None else json.dumps(exit_codes),
                   cluster, job_id))
 
 

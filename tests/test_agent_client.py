@@ -76,7 +76,7 @@ def test_secrets_travel_on_stdin_not_argv() -> None:
 
 def test_shell_quoting_keeps_tilde_paths_expandable() -> None:
     line = ac.status(["a"]).shell()
-    assert line == "python3 ~/.stix/agent.py status a"
+    assert line == f"python3 {ac.AGENT_FILE} status a"  # node commands run in the home
     line = ac.idle().shell(python="/opt/my python/bin/python3", agent="~/odd dir/agent.py",
                            home="~/h $x")
     assert line == ("STIX_AGENT_HOME=~/'h $x' '/opt/my python/bin/python3' "

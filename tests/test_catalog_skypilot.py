@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stix.catalog import gcp_pairing
+from stix.clouds.gcp import pairing as gcp_pairing
 from stix.catalog.loader import load_catalog
 from stix.catalog.schema import Offer
 from stix.catalog.skypilot import import_skypilot, read_skypilot_csv

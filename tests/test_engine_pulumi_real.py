@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.pulumi_cli, pytest.mark.cloud, pytest.mark.slow]
 
 def _require() -> None:
     from stix.engine.settings import find_pulumi
-    from stix.providers.aws import AwsProvider
+    from stix.clouds import registry
 
     if find_pulumi() is None:
         pytest.skip("the pulumi CLI is not installed (stix install-pulumi)")
-    if not AwsProvider().check_credentials().ok:
+    if not registry.get("aws").check_credentials().ok:
         pytest.skip("no AWS credentials here (this test creates real, billed resources)")
     if os.environ.get("STIX_RUN_CLOUD_TESTS") != "1":
         pytest.skip("set STIX_RUN_CLOUD_TESTS=1 to create real AWS resources")

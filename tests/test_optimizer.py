@@ -9,7 +9,7 @@ import pytest
 
 from stix.catalog import Catalog, Offer, load_catalog
 from stix.optimizer import DEFAULT_CPUS, DEFAULT_MEMORY, optimize
-from stix.providers.base import CredentialStatus, Provider
+from stix.clouds.base import CredentialStatus, Machines
 from stix.task import Task, parse_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -194,26 +194,30 @@ def test_rejection_summary_counts_per_constraint(catalog: Catalog) -> None:
     assert removed == {"cpus=2": 7}
 
 
-class Lab(Provider):
+class Lab(Machines):
     """Stands in for the ssh provider: one existing box in pool "rack1"."""
 
     name = "ssh"
-    provisions = False
-    uses_catalog = False
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         return CredentialStatus("ssh", True, "test")
 
-    def offers(self) -> list[Offer]:
+    def placement(self, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def allocate(self, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def offers_for(self, wants: Any) -> list[Offer]:
         return [Offer("ssh", "box", 2.0, 4.0, "L4", 2.0, 24.0, "rack1", None, 0.0, None)]
 
 
 def test_provider_offers_join_when_pinned(catalog: Catalog, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
     """Providers that list their own machines (local, ssh) are read through offers()."""
-    from stix import providers
+    from stix.clouds import registry
 
-    monkeypatch.setitem(providers._REGISTRY, "ssh", f"{__name__}:Lab")
+    monkeypatch.setitem(registry._LOADED, "ssh", Lab())
     # Two vCPUs and 2 GPUs on the box: a request for fewer is served (existing machines are
     # not sized exactly), stix's default 4+ vCPUs does not apply to them.
     chosen = optimize(task("resources: {cloud: ssh, accelerators: L4:1}"), catalog).chosen

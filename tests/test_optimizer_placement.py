@@ -62,7 +62,7 @@ def test_placement_is_complete(catalog: Catalog) -> None:
     assert p.labels == {"team": "ml"}
     assert (p.autostop_minutes, p.autostop_down) == (30, True)
     assert p.ssh_user == "stix"
-    assert p.extra == {"network_tier": "best"}
+    assert p.extra.set_fields() == {"network_tier": "best"}
     buckets = {b.mount_path: b for b in p.buckets}
     assert [b.mount_path for b in p.buckets] == ["/ckpt", "/data", "/gs"]
     assert (buckets["/ckpt"].store, buckets["/ckpt"].name, buckets["/ckpt"].create) == (

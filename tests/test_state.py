@@ -13,19 +13,24 @@ from pathlib import Path
 import pytest
 
 from stix import state
+from stix.placement import Placement
+from stix.remote.transport import NodeAddress
 
 
 def _record(name: str = "c1") -> state.ClusterRecord:
     now = time.time()
-    return state.ClusterRecord(name, "local", {"cloud": "local"}, "INIT", now, now, 0.5,
-                               [{"name": "node-0", "host": "localhost"}])
+    placement = Placement(cluster=name, cloud="local", region="local", instance_type="local",
+                          vcpus=2, memory_gib=4, hourly_price=0.0)
+    return state.ClusterRecord(name, "local", placement, state.ClusterStatus.INIT, now, now,
+                               0.5, [NodeAddress(name="node-0", host="localhost")])
 
 
 def test_cluster_roundtrip_and_jobs(stix_home: Path) -> None:
     conn = state.connect()
     state.put_cluster(conn, _record())
     got = state.require_cluster(conn, "c1")
-    assert got.placement == {"cloud": "local"} and got.nodes[0]["host"] == "localhost"
+    assert got.placement == _record().placement and got.nodes[0].host == "localhost"
+    assert got.status is state.ClusterStatus.INIT
     assert [state.next_job_id(conn, "c1", "a"), state.next_job_id(conn, "c1", "b")] == ["1", "2"]
     state.update_job(conn, "c1", "1", "FAILED", {"node-0": 3})
     job = state.get_job(conn, "c1", "1")

@@ -1,7 +1,7 @@
 """Public hardware facts the price sources leave out: GPU memory, CPU architecture.
 
-Price lists name a GPU but often not its memory (Azure, GCP billing), and no source
-says outright whether a machine type is ARM; both are fixed facts of the hardware.
+Price lists name a GPU but often not its memory, and no source says outright whether a
+machine type is ARM (each cloud's naming rules do: `Cloud.infer_arch`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ ACCELERATOR_MEMORY_GIB: dict[str, float] = {
     "P40": 24, "T4": 16, "T4g": 16, "V100": 16, "V100-32GB": 32,
 }  # fmt: skip
 
-_AZURE_ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
-_GCP_ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
 
 
 def accelerator_memory(name: str | None) -> float | None:
@@ -31,17 +29,10 @@ def parse_gpu_memory_mib(text: str) -> float | None:
 
 
 def infer_arch(cloud: str, instance_type: str) -> str:
-    """x86_64 or arm64, from the naming rules of each cloud's ARM families."""
-    if cloud == "gcp" and instance_type.startswith(_GCP_ARM_FAMILIES):
-        return "arm64"
-    if cloud == "azure" and _AZURE_ARM.match(instance_type):
-        return "arm64"
-    if cloud == "aws":
-        family = instance_type.split(".", 1)[0]
-        # Graviton families carry a "g" after the generation digit (m7g, c6gn, r8gd, x2gd).
-        if re.match(r"^[a-z]+\d+g[a-z]*$", family) or family in ("a1",):
-            return "arm64"
-    return "x86_64"
+    """x86_64 or arm64, from the naming rules of the cloud's ARM families."""
+    from stix.clouds import registry
+
+    return registry.cloud(cloud).infer_arch(instance_type)
 
 
 def normalize_arch(text: str) -> str | None:

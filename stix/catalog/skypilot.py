@@ -1,23 +1,20 @@
 """`stix catalog import skypilot DIR`: SkyPilot's public catalog → stix's catalog format.
 
-SkyPilot keeps one `<cloud>/vms.csv` per cloud with per-cloud column sets (FACTS.md).
-Two things need care: GCP lists GPUs on rows of their own (no machine type, GPU price
-only) that become offerings only when paired with a host VM row (`gcp_pairing`), and
-some copies carry unquoted commas inside a field (Azure `Generation` "V1,V2", GpuInfo).
+SkyPilot keeps one `<cloud>/vms.csv` per cloud with per-cloud column sets. The rows are
+read here; turning them into offerings is each cloud's `from_skypilot` (a cloud may list
+GPUs on rows of their own to pair with host VMs, or name zones by id). Some copies carry
+unquoted commas inside a field (a `Generation` "V1,V2", GpuInfo): those are mended.
 A row that cannot be read is reported with its file and line; the import goes on.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stix.catalog import gcp_pairing as pairing
 from stix.catalog.hardware import (
     accelerator_memory,
     infer_arch,
@@ -27,7 +24,14 @@ from stix.catalog.hardware import (
 from stix.catalog.loader import BadRow
 from stix.catalog.schema import Offer
 
-CLOUDS = ("aws", "gcp", "azure")
+
+
+def importable_clouds() -> tuple[str, ...]:
+    """The clouds whose machines come from a price catalog: those SkyPilot's files can feed."""
+    from stix.clouds import registry
+
+    return tuple(c.name for c in registry.all_clouds() if c.capabilities.uses_catalog)
+
 _REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "vCPUs", "MemoryGiB",
              "Price", "SpotPrice", "Region")  # fmt: skip
 # Columns whose text may hold commas that a careless writer left unquoted.
@@ -155,9 +159,9 @@ def _offer(cloud: str, r: SkyRow, itype: str, vcpus: float, mem: float, price: f
 
 
 def convert_rows(cloud: str, rows: Iterable[SkyRow], skipped: Counter[str]) -> list[Offer]:
-    """SkyPilot rows of one cloud → complete stix offerings (GCP GPUs paired with hosts)."""
-    if cloud == "gcp":
-        return _convert_gcp(list(rows), skipped)
+    """SkyPilot rows of one cloud → stix offerings, one machine per row (the rule for
+    clouds whose rows are whole machines; a cloud whose rows are not overrides
+    `Cloud.from_skypilot`)."""
     out = []
     for r in rows:
         if not r.instance_type:
@@ -172,128 +176,31 @@ def convert_rows(cloud: str, rows: Iterable[SkyRow], skipped: Counter[str]) -> l
     return out
 
 
-def _add(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else a + b
-
-
-def _convert_gcp(rows: list[SkyRow], skipped: Counter[str]) -> list[Offer]:
-    vms: list[SkyRow] = []
-    gpus: list[SkyRow] = []
-    for r in rows:
-        if r.instance_type:
-            if r.vcpus is None or r.memory_gib is None:
-                skipped["no vCPU or memory figure"] += 1
-            elif r.price is None:
-                skipped["no on-demand price"] += 1
-            else:
-                vms.append(r)
-        elif r.accelerator and r.accelerator.startswith("tpu-"):
-            skipped["TPU (not supported by stix yet)"] += 1
-        elif r.accelerator and r.price is not None:
-            gpus.append(r)
-        else:
-            skipped["GPU row without a price"] += 1
-    out: list[Offer] = []
-    by_zone: dict[tuple[str, str | None], list[SkyRow]] = {}
-    for vm in vms:
-        by_zone.setdefault((vm.region, vm.zone), []).append(vm)
-        if not pairing.is_bundled_family(vm.instance_type):
-            out.append(_offer("gcp", vm, vm.instance_type, vm.vcpus or 0, vm.memory_gib or 0,
-                              vm.price or 0, vm.spot_price))
-    for gpu in gpus:
-        acc = gpu.accelerator or ""
-        hosts = [vm for vm in by_zone.get((gpu.region, gpu.zone), [])
-                 if _hosts(vm, acc, gpu.count)]  # fmt: skip
-        if not hosts:
-            skipped[f"no host machine for {acc}:{gpu.count:g} in its zone"] += 1
-        for vm in hosts:
-            price = (vm.price or 0) + (gpu.price or 0)
-            spot = _add(vm.spot_price, gpu.spot_price)
-            out.append(_offer("gcp", vm, vm.instance_type, vm.vcpus or 0, vm.memory_gib or 0,
-                              price, spot, acc, gpu.count, gpu.accelerator_memory_gib))
-    return out
-
-
-def _hosts(vm: SkyRow, accelerator: str, count: float) -> bool:
-    bundle = pairing.bundled_accelerator(vm.instance_type)
-    if bundle is not None:
-        return bundle.accelerator == accelerator and bundle.count == count
-    return (pairing.attaches_to_n1(accelerator) and pairing.is_n1(vm.instance_type)
-            and pairing.n1_host_fits(accelerator, count, vm.vcpus or 0, vm.memory_gib or 0))
-
-
-_AWS_ZONE_ID = re.compile(r"^[a-z]+\d+-az\d+$")
-
-
-def read_az_mappings(path: Path) -> dict[str, str]:
-    """SkyPilot's `aws/az_mappings.csv` (AvailabilityZoneName, AvailabilityZone): id → name."""
-    if not path.is_file():
-        return {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return {r["AvailabilityZone"].strip(): r["AvailabilityZoneName"].strip()
-                for r in csv.DictReader(fh)
-                if r.get("AvailabilityZone") and r.get("AvailabilityZoneName")}  # fmt: skip
-
-
-def resolve_aws_zones(rows: list[SkyRow], mapping: dict[str, str]) -> tuple[list[SkyRow], int]:
-    """SkyPilot's AWS rows name zones by id (use1-az1), which maps to a zone name per
-    account. Map the ids `mapping` knows; rows of the others fold into one zone-less row
-    per instance type and region (cheapest prices), which launches in any zone.
-    Returns the rows and how many zone ids could not be mapped."""
-    out: list[SkyRow] = []
-    folded: dict[tuple[str, str], SkyRow] = {}
-    unmapped = 0
-    for r in rows:
-        if r.zone is None or not _AWS_ZONE_ID.match(r.zone):
-            out.append(r)
-        elif r.zone in mapping:
-            out.append(dataclasses.replace(r, zone=mapping[r.zone]))
-        else:
-            unmapped += 1
-            key = (r.instance_type, r.region)
-            prev = folded.get(key)
-            if prev is None:
-                folded[key] = dataclasses.replace(r, zone=None)
-            else:
-                folded[key] = dataclasses.replace(prev, price=_min(prev.price, r.price),
-                                                  spot_price=_min(prev.spot_price, r.spot_price))
-    return out + list(folded.values()), unmapped
-
-
-def _min(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
 def import_skypilot(source: Path, out: Path, clouds: Iterable[str] | None = None) -> ImportResult:
     """Convert `<source>/<cloud>/vms.csv` for each cloud found into `<out>/<cloud>/vms.csv`."""
     from stix.catalog.loader import write_cloud_csv
+    from stix.clouds import registry
     from stix.errors import NotFoundError, UsageError
 
+    importable = importable_clouds()
     source = Path(source)
-    wanted = tuple(clouds) if clouds else CLOUDS
-    unknown = [c for c in wanted if c not in CLOUDS]
+    wanted = tuple(clouds) if clouds else importable
+    unknown = [c for c in wanted if c not in importable]
     if unknown:
         raise UsageError(f"cannot import cloud {', '.join(unknown)}: "
-                         f"stix imports {', '.join(CLOUDS)}")
+                         f"stix imports {', '.join(importable)}")
     if not source.is_dir():
         raise NotFoundError(f"{source}: no such directory (expected SkyPilot's catalog folder)")
     found = [(c, source / c / "vms.csv") for c in wanted if (source / c / "vms.csv").is_file()]
     if not found:
         raise NotFoundError(f"{source}: no <cloud>/vms.csv for {', '.join(wanted)}",
-                            hint="point at the folder holding aws/, gcp/ and azure/")
+                            hint=f"point at the folder holding {'/, '.join(importable)}/")
     result = ImportResult(out=Path(out))
     for cloud, path in found:
         rows, bad = read_skypilot_csv(cloud, path)
         result.bad.extend(bad)
-        if cloud == "aws":
-            mapping = read_az_mappings(path.parent / "az_mappings.csv")
-            rows, unmapped = resolve_aws_zones(rows, mapping)
-            if unmapped:
-                result.notes.append(
-                    f"aws: {unmapped} rows name a zone id (like use1-az1) that "
-                    f"{path.parent / 'az_mappings.csv'} does not map to a zone name; "
-                    "they were folded into zone-less rows per region")
-        offers = convert_rows(cloud, rows, result.skipped)
+        offers = registry.cloud(cloud).from_skypilot(rows, path.parent, result.skipped,
+                                                     result.notes)
         write_cloud_csv(result.out, cloud, offers, source=f"skypilot catalog {path}")
         result.written[cloud] = len(offers)
     return result

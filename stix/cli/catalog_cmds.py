@@ -170,16 +170,16 @@ def import_catalog(
 
 
 def update(
-    cloud: list[str] = typer.Option([], "--cloud", help="Only these clouds (repeatable): "
-                                    "aws, azure, gcp. Default: all three."),
+    cloud: list[str] = typer.Option([], "--cloud", help="Only these clouds (repeatable). "
+                                    "Default: every cloud with a price source."),
     region: list[str] = typer.Option([], "--region", help="Only these regions (repeatable)."),
     out: Path | None = typer.Option(None, "--out", help="Catalog folder to write "
                                     "(default: $STIX_CATALOG_DIR, else ~/.stix/catalog)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
-    """Refresh prices from the clouds' public price sources (needs network; GCP needs
-    GOOGLE_API_KEY). Nothing is written unless every asked cloud succeeds."""
-    from stix.catalog.fetch import update_catalog
+    """Refresh prices from the clouds' public price sources (needs network; a source that
+    needs a key says which). Nothing is written unless every asked cloud succeeds."""
+    from stix.catalog.update import update_catalog
 
     target = _out_dir(out)
     result = update_catalog(cloud or None, target, regions=region or None)

@@ -242,31 +242,30 @@ def status(
     from stix import api
 
     if refresh:
-        from stix import provision
-
         for record in api.status(cluster):
-            if record.extra.get("engine"):
-                provision.refresh(record.name)
+            if record.has_stack:
+                api.refresh(record.name)
     records = api.status(cluster)
     if as_json:
-        typer.echo(json.dumps([r.__dict__ for r in records], indent=2))
+        typer.echo(json.dumps([r.to_json() for r in records], indent=2))
         return
     if not records:
         _say("no clusters; start one with `stix up examples/local-hello.yaml`")
         return
     from rich.table import Table
 
+    from stix.clouds import registry
+
     table = Table(box=None, header_style="bold")
     for col in ("NAME", "INFRA", "NODES", "$/H", "AGE", "STATUS"):
         table.add_column(col)
     now = time.time()
     for r in records:
-        region = r.placement.get("region")
-        where = r.provider + (f"/{region}" if region and r.provider != "local" else "")
+        where = registry.get(r.provider).location(r.placement)
         age = int(now - r.created_at)
         age_text = f"{age // 3600}h{age % 3600 // 60:02d}m" if age >= 3600 else f"{age // 60}m"
         table.add_row(r.name, where, str(len(r.nodes)), f"{r.hourly_price:.2f}", age_text,
-                      r.status)
+                      r.status.value)
     render.console().print(table)
 
 

@@ -22,7 +22,7 @@ def preview(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """The engine's own diff of the cluster's stack against the cloud, drift included."""
-    from stix import provision
+    from stix.cluster import stacks as provision
     from stix.cli.progress_view import ProgressView
 
     view = ProgressView()
@@ -39,7 +39,7 @@ def preview(
 
 def refresh(cluster: str = typer.Argument(..., help="Cluster name.")) -> None:
     """Read the cloud's state into the stack and the cluster record (after drift or a crash)."""
-    from stix import provision
+    from stix.cluster import stacks as provision
     from stix.cli.progress_view import ProgressView
 
     view = ProgressView()
@@ -59,8 +59,8 @@ def export(
     from stix.config import load_config
     from stix.engine.terraform.engine import TerraformEngine
     from stix.errors import UsageError
-    from stix.provision import stack_spec
-    from stix.stack import config as stack_config
+    from stix.cluster.stacks import stack_spec
+    from stix.stack import stackfile as stack_config
     from stix.stack.project import find_project
 
     if fmt != "terraform":

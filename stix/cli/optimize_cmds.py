@@ -13,7 +13,7 @@ from stix.cli import options, render
 
 if TYPE_CHECKING:
     from stix.placement import Placement
-    from stix.providers.base import CredentialStatus
+    from stix.clouds.base import CredentialStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -171,9 +171,15 @@ def check(
         mark = "[green]✓[/]" if e["ok"] else "[yellow]![/]"
         hint = f" — {e['hint']}" if e["hint"] else ""
         _note_markup(f"{mark} engine {e['engine']}: {e['detail']}{hint}")
-    if not any(s.ok for s in statuses if s.cloud not in ("local", "ssh")):
+    if not any(s.ok for s in statuses if _provisions(s.cloud)):
         _note("no cloud credentials: `stix optimize` still plans over every catalog cloud")
     return 0
+
+
+def _provisions(name: str) -> bool:
+    from stix.clouds import registry
+
+    return registry.get(name).capabilities.provisions
 
 
 def _status_dict(s: CredentialStatus) -> dict[str, Any]:

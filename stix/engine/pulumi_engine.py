@@ -19,7 +19,7 @@ from stix.engine.base import (
     EventSink,
     StackSpec,
 )
-from stix.engine.failover import classify
+from stix.engine.errors import classify
 from stix.engine.progress import from_pulumi
 from stix.engine.settings import EngineSettings, find_pulumi
 
@@ -69,7 +69,7 @@ class PulumiEngine(Engine):
             ) from None
         except errors.CommandError as exc:
             detail = f"{exc}"
-            kind = classify(detail)
+            kind = classify(detail, spec.placement.cloud)
             raise EngineError(f"cluster {spec.cluster!r}: {what} failed ({kind})\n"
                               f"{_tail(detail)}", kind=kind, detail=detail) from None
 

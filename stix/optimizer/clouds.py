@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stix.errors import UsageError
-from stix.providers.base import CredentialStatus
+from stix.clouds.base import CredentialStatus
 
 if TYPE_CHECKING:
     from stix.task import Task
@@ -14,21 +14,21 @@ if TYPE_CHECKING:
 
 def credential_report(verify: bool = False) -> list[CredentialStatus]:
     """Every registered provider's credential status, by name."""
-    from stix import providers
+    from stix.clouds import registry
 
-    return [providers.get(name).check_credentials(verify) for name in providers.names()]
+    return [registry.get(name).check_credentials(verify) for name in registry.names()]
 
 
 def default_clouds(catalog_clouds: list[str]) -> tuple[list[str] | None, str]:
     """(clouds to pass to `optimize`, a note for the user). None means every catalog cloud."""
-    from stix import providers
+    from stix.clouds import registry
 
     ready = []
     for name in catalog_clouds:
-        if name not in providers.names():
+        if not registry.served(name):
             continue
-        provider = providers.get(name)
-        if provider.uses_catalog and provider.check_credentials(verify=False).ok:
+        provider = registry.get(name)
+        if provider.capabilities.uses_catalog and provider.check_credentials(verify=False).ok:
             ready.append(name)
     if not ready:
         return None, ("no cloud credentials found: considering every catalog cloud "
@@ -50,18 +50,19 @@ def plan_clouds(task: Task, catalog_clouds: list[str]) -> tuple[list[str] | None
     return sorted(set(clouds) | set(pinned)), note
 
 
-# The cloud whose nodes can reach a bucket store with their own identity (no keys on nodes).
-STORE_CLOUD = {"s3": "aws", "gcs": "gcp", "azure": "azure"}
-
-
 def bucket_cloud(task: Task) -> str | None:
-    """The cloud the task's buckets pin it to, if any; buckets on two clouds are an error."""
+    """The cloud the task's buckets pin it to (the one whose nodes reach that store with
+    their own identity, no keys on nodes), if any; buckets on two clouds are an error."""
+    from stix.clouds import registry
+
+    owners = registry.stores()
     clouds: dict[str, str] = {}
     for target, mount in task.storage_mounts().items():
         ref = mount.bucket()
         store = mount.store or (ref.store if ref else None)
-        if store in STORE_CLOUD:
-            clouds.setdefault(STORE_CLOUD[store], target)
+        owner = owners.get(store or "", (None, ()))[0]
+        if owner is not None:
+            clouds.setdefault(owner, target)
     if len(clouds) > 1:
         where = ", ".join(f"{t} on {c}" for c, t in sorted(clouds.items()))
         raise UsageError(f"the task's buckets live on different clouds ({where}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 
 from stix.errors import UsageError
 from stix.optimizer.rank import Ranked
@@ -15,7 +16,6 @@ from stix.task import Task
 # (GCP instance names) is lowercase letters, digits and '-', starting with a letter.
 CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$")
 MAX_CLUSTER_NAME = 40
-_STORE_OF_CLOUD = {"aws": "s3", "gcp": "gcs", "azure": "azure"}
 
 
 def cluster_name(task: Task, given: str | None = None) -> str:
@@ -38,6 +38,11 @@ def cluster_name(task: Task, given: str | None = None) -> str:
 
 def buckets(task: Task, cloud: str) -> list[Bucket]:
     """Every bucket of the task: existing ones (a bucket URI source) and ones to create."""
+    from stix.clouds import registry
+
+    # A provider with no store of its own (pods, existing machines) records SkyPilot's
+    # default store; the node bootstrap then says plainly that it cannot set it up.
+    default_store = registry.store_of(cloud) or "s3"
     out = []
     for target, mount in sorted(task.storage_mounts().items()):
         ref = mount.bucket()
@@ -46,7 +51,7 @@ def buckets(task: Task, cloud: str) -> list[Bucket]:
                               mode=mount.mode, create=False, persistent=True, prefix=ref.path,
                               account=ref.account))
             continue
-        store = mount.store or _STORE_OF_CLOUD.get(cloud, "s3")
+        store = mount.store or default_store
         out.append(Bucket(store=store, name=mount.name or "", mount_path=target,
                           mode=mount.mode, create=True, persistent=mount.persistent))
     return out
@@ -58,7 +63,7 @@ def build(r: Ranked, task: Task, cluster: str) -> Placement:
     image = res.image_id
     if isinstance(image, dict):
         image = image.get(o.region)
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if res.accelerator_args:
         extra["accelerator_args"] = res.accelerator_args
     if res.network_tier:

@@ -11,7 +11,7 @@ def _stix_config() -> dict[str, Any]:
     import pulumi
 
     from stix.placement import Placement
-    from stix.stack.config import NAMESPACE, PUBLIC_KEY
+    from stix.stack.stackfile import NAMESPACE, PUBLIC_KEY
 
     # The engine hands every value over as text, structured ones as JSON: text fields stay
     # text (an Azure zone "1" is not the number 1), the others are decoded.
@@ -30,14 +30,11 @@ def _stix_config() -> dict[str, Any]:
 def main() -> None:
     import pulumi
 
-    from stix import program
-    from stix.stack.config import from_config
+    from stix.program.run import export
+    from stix.stack.stackfile import from_config
 
     placement, public_key = from_config(_stix_config(), f"stack {pulumi.get_stack()}")
-    outputs = program.build(placement, program.default_user_data(placement, public_key),
-                            public_key)
-    for key, value in outputs.items():
-        pulumi.export(key, value)
+    export(placement, public_key)
 
 
 main()

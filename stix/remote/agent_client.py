@@ -1,7 +1,8 @@
 """The stix side of the node agent: build its command lines and read its JSON replies.
+The one place the agent protocol is spelled (production and tests use these).
 
-Pure functions and dataclasses, no I/O: the SSH fan-out (or the `local` provider) sends what
-these build and hands the agent's stdout/stderr back to the parsers. Every value that
+Pure functions and dataclasses, no I/O: the fan-out (`stix.remote.fanout`) sends what these
+build over a node transport and hands the agent's stdout/stderr back to the parsers. Every value that
 reaches a shell goes through `shlex.quote`; scripts and env values travel on stdin as JSON
 (`submit --stdin-json`), never in argv, so secrets do not show in `ps` and need no quoting.
 """
@@ -19,7 +20,14 @@ from typing import Any
 
 from stix.errors import StixError, UsageError
 
-AGENT_REMOTE_PATH = "~/.stix/agent.py"  # where cloud-init / the fan-out put the agent
+# Where the agent and its scratch files live, relative to the node user's home (node
+# commands run there); cloud-init writes the agent to the same place at boot.
+STIX_DIR = ".stix"
+AGENT_FILE = f"{STIX_DIR}/agent.py"
+TMP_DIR = f"{STIX_DIR}/tmp"
+WORKDIR = "stix_workdir"  # the task's synced workdir
+# What `down` removes from a node stix does not own (ssh pools).
+CLEANUP = f"rm -rf {STIX_DIR}/agent {AGENT_FILE} {TMP_DIR} {WORKDIR}"
 AGENT_VERSION = 1  # the agent's `version` reply; re-upload the agent when it differs
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -50,7 +58,7 @@ class AgentCommand:
     args: tuple[str, ...]
     stdin: bytes = b""
 
-    def shell(self, *, python: str = "python3", agent: str = AGENT_REMOTE_PATH,
+    def shell(self, *, python: str = "python3", agent: str = AGENT_FILE,
               home: str | None = None) -> str:
         """A command line for a remote POSIX shell (what SSH runs)."""
         words = [_quote_path(python), _quote_path(agent), *map(shlex.quote, self.args)]

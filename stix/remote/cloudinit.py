@@ -38,8 +38,9 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from stix.clouds.base import Cloud
+from stix.remote.agent_client import AGENT_FILE, STIX_DIR
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
 from stix.remote.safe_templates import render_template, to_yaml
@@ -48,19 +49,8 @@ __all__ = ["CloudInitError", "NodeBootstrap", "node_hostname", "packaged_agent_s
            "render_cluster", "render_user_data", "to_yaml", "user_data_for_rank",
            "user_data_payload"]  # fmt: skip
 
-# Raw user-data size limits: AWS 16 KiB, Azure custom data 64 KiB, a GCP metadata value
-# 256 KiB. Past the limit a gzip-compressed payload is tried (cloud-init unpacks it).
-USER_DATA_LIMITS = {"aws": 16 * 1024, "azure": 64 * 1024, "gcp": 256 * 1024}
-
-_STORE_CLOUD = {"s3": "aws", "gcs": "gcp", "azure": "azure"}
-_TOOL = {("s3", "MOUNT"): "s3fs", ("s3", "COPY"): "aws", ("gcs", "MOUNT"): "gcsfuse",
-         ("gcs", "COPY"): "gcloud", ("azure", "MOUNT"): "blobfuse2",
-         ("azure", "COPY"): "azcopy"}  # fmt: skip
-_TOOL_PACKAGES = {"s3fs": ["s3fs"], "gcsfuse": ["fuse3", "gnupg"], "gcloud": ["gnupg"],
-                  "blobfuse2": ["fuse3"], "aws": ["unzip"], "azcopy": []}  # fmt: skip
 _BASE_PACKAGES = ["python3", "rsync", "cron"]
 _USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-_AZURE_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
 ACTION_SCRIPT = "/etc/stix/autostop-action.sh"
 BUCKETS_SCRIPT = "/var/lib/cloud/scripts/per-boot/stix-buckets.sh"
 
@@ -94,7 +84,9 @@ class _File:
 
 def packaged_agent_source() -> str | None:
     """The node agent's source (`stix/remote/agent.py`), or None in a tree without it."""
-    path = Path(__file__).with_name("agent.py")
+    from stix.remote.agent_client import agent_path
+
+    path = agent_path()
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
@@ -123,29 +115,32 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
         raise CloudInitError(f"cluster {placement.cluster!r}: {exc.message}") from None
     user = _check_user(placement)
     home = f"/home/{user}"
-    agent_path = f"{home}/.stix/agent.py"
+    agent_path = f"{home}/{AGENT_FILE}"
     hostname = node_hostname(placement.cluster, node.rank)
     buckets = [_bucket_context(placement, b, home) for b in placement.buckets]
     _check_distinct_paths(placement, buckets)
     tools = sorted({b["tool"] for b in buckets})
+    store_dir = buckets[0]["store_dir"] if buckets else ""
 
     files = [
         _File("/etc/stix/node.env",
               render_template("node.env.j2", env=_node_env(placement, node.rank, hostname))),
         _File("/etc/stix/node.json", _node_json(placement, node.rank, hostname)),
-        _File(ACTION_SCRIPT, render_template("autostop-action.sh.j2", cloud=placement.cloud),
+        _File(ACTION_SCRIPT, render_template("autostop-action.sh.j2",
+                                             action_template=_cloud(placement).autostop_template),
               permissions="0755"),
         _File("/etc/cron.d/stix-autostop", _cron(user, agent_path), defer=True),
     ]
     if buckets:
-        script = render_template("buckets.sh.j2", user=user, buckets=buckets, tools=tools)
+        script = render_template("buckets.sh.j2", user=user, buckets=buckets, tools=tools,
+                                 store_dir=store_dir)
         files.append(_File(BUCKETS_SCRIPT, script, permissions="0755"))
     if node.agent_source is not None:
         files.append(_File(agent_path, _gzip_b64(node.agent_source), owner=f"{user}:{user}",
                            permissions="0644", encoding="gz+b64", defer=True))
 
     runcmd: list[list[str]] = [["install", "-d", "-o", user, "-g", user, "-m", "0700",
-                                f"{home}/.stix"]]
+                                f"{home}/{STIX_DIR}"]]
     if placement.autostop_minutes is not None:
         if placement.autostop_minutes < 0:
             raise CloudInitError(f"cluster {placement.cluster!r}: autostop minutes must be "
@@ -162,7 +157,7 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     if buckets:
         packages += ["ca-certificates", "curl"]
     for tool in tools:
-        packages += [p for p in _TOOL_PACKAGES[tool] if p not in packages]
+        packages += [p for p in _tool_packages(placement)[tool] if p not in packages]
 
     text = render_template("user-data.yaml.j2", user=user, public_key=public_key,
                            hostname=hostname, packages=packages,
@@ -192,12 +187,15 @@ def user_data_for_rank(placement: Placement, public_key: str,
 
 
 def user_data_payload(text: str, cloud: str) -> bytes:
-    """The bytes to hand the cloud: the text, or gzip of it when only that fits the limit.
+    """The bytes to hand the cloud: the text, or gzip of it when only that fits the cloud's
+    user-data limit (cloud-init unpacks it).
 
     The gzip is byte-identical across runs (no timestamp), so stacks stay reproducible.
     """
+    from stix.clouds import registry
+
     raw = text.encode("utf-8")
-    limit = USER_DATA_LIMITS.get(cloud)
+    limit = registry.cloud(cloud).user_data_limit
     if limit is None or len(raw) <= limit:
         return raw
     packed = gzip.compress(raw, compresslevel=9, mtime=0)
@@ -234,38 +232,46 @@ def _node_path(placement: Placement, path: str, home: str) -> str:
     return norm
 
 
+def _cloud(placement: Placement) -> Cloud:
+    from stix.clouds import registry
+
+    return registry.cloud(placement.cloud)
+
+
+def _tool_packages(placement: Placement) -> dict[str, tuple[str, ...]]:
+    store = _cloud(placement).store
+    return {t.name: t.packages for t in store.tools.values()} if store else {}
+
+
 def _bucket_context(placement: Placement, bucket: Bucket, home: str) -> dict[str, Any]:
+    from stix.clouds import registry
+
     where = f"cluster {placement.cluster!r}, bucket {bucket.name!r}"
-    cloud = _STORE_CLOUD.get(bucket.store)
-    if cloud is None:
+    owner = registry.stores().get(bucket.store, (None, ()))[0]
+    store = registry.cloud(owner).store if owner is not None else None
+    if store is None or owner is None:
         raise CloudInitError(
             f"{where}: {bucket.store} buckets cannot be set up at boot (they need "
             "credentials, and none go into user-data)",
             hint="mount it from the task's `setup`, with credentials passed as `secrets`")
-    if cloud != placement.cloud:
+    if owner != placement.cloud:
         raise CloudInitError(
             f"{where}: a {bucket.store} bucket on a {placement.cloud} node; nodes reach "
-            f"buckets with their own cloud identity, so only {cloud} nodes can use it")
+            f"buckets with their own cloud identity, so only {owner} nodes can use it")
     name = bucket.name
-    if not name or name.startswith("-") or "/" in name or "\0" in name or (
-            bucket.store == "s3" and ":" in name):
+    if not name or name.startswith("-") or "/" in name or "\0" in name or any(
+            c in name for c in store.bad_name_chars):
         raise CloudInitError(f"{where}: not a usable bucket name")
     prefix = bucket.prefix.strip("/")
     account = bucket.account or ""
-    if bucket.store == "azure" and not _AZURE_ACCOUNT_RE.fullmatch(account):
-        raise CloudInitError(f"{where}: Azure storage account {account!r} is not valid "
-                             "(3-24 lower-case letters and digits)")
+    if store.account_pattern is not None and not re.fullmatch(store.account_pattern, account):
+        raise CloudInitError(f"{where}: storage account {account!r} of a {bucket.store} "
+                             f"bucket is not valid ({store.account_pattern})")
     mode = "COPY" if bucket.mode == "COPY" else "MOUNT"
-    if bucket.store == "s3":
-        url = f"s3://{name}/{prefix}" if prefix else f"s3://{name}"
-    elif bucket.store == "gcs":
-        url = f"gs://{name}/{prefix}" if prefix else f"gs://{name}"
-    else:
-        url = f"https://{account}.blob.core.windows.net/{quote(name, safe='')}"
-        url += f"/{quote(prefix)}" if prefix else ""
     return {
         "store": bucket.store, "mode": mode, "bucket": name, "prefix": prefix,
-        "account": account, "url": url, "tool": _TOOL[bucket.store, mode],
+        "account": account, "url": store.url(name, prefix, account),
+        "tool": store.tools[mode].name, "store_dir": store.template_dir,
         "dest": _node_path(placement, bucket.mount_path, home),
         "source": f"{name}:/{prefix}" if prefix else name,  # s3fs's bucket[:/path]
         "cached": bucket.mode == "MOUNT_CACHED",  # cache: /var/cache/stix/bucket-<i>

@@ -14,14 +14,14 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from stix.errors import StixError
-from stix.remote.agent_client import failure_message, reply_object
-from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError
+from stix.remote import agent_client as ac
+from stix.remote.agent_client import AGENT_FILE, TMP_DIR, AgentCommand, failure_message
+from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError, RunResult
 
-AGENT_PATH = ".stix/agent.py"
-TMP_DIR = ".stix/tmp"
+T = TypeVar("T")
 Sink = Callable[[bytes], None]
 Reconnector = Callable[[NodeAddress], Awaitable[NodeTransport]]
 
@@ -86,17 +86,23 @@ def shell_env_file(env: dict[str, str]) -> bytes:
 # ---------------------------------------------------------------- agent calls
 
 
-def agent_command(t: NodeTransport, *args: str) -> str:
-    return f"{t.python} {AGENT_PATH} {shlex.join(args)}"
+async def run_agent(t: NodeTransport, cmd: AgentCommand, *,
+                    on_stdout: Sink | None = None) -> RunResult:
+    """Run one agent command on a node (its stdin, if any, goes along)."""
+    return await t.run(cmd.shell(python=t.python), stdin=cmd.stdin or None,
+                       on_stdout=on_stdout)
 
 
-async def agent_json(t: NodeTransport, *args: str) -> dict[str, Any]:
-    """Run one agent command and return its JSON answer, or raise naming the node."""
-    result = await t.run(agent_command(t, *args))
+async def ask(t: NodeTransport, cmd: AgentCommand, parse: Callable[[bytes], T]) -> T:
+    """Run one agent command and parse its reply; a failure names the node."""
+    result = await run_agent(t, cmd)
     if not result.ok:
-        raise StixError(f"({t.label}) agent {args[0]} failed: "
-                        f"{failure_message(result.stderr)}")
-    return reply_object(result.stdout, f"{args[0]} on {t.label}")
+        raise ac.AgentReplyError(f"({t.label}) agent {cmd.args[0]} failed: "
+                                 f"{failure_message(result.stderr)}")
+    try:
+        return parse(result.stdout)
+    except ac.AgentReplyError as exc:
+        raise ac.AgentReplyError(f"({t.label}) {exc}") from None
 
 
 async def upload_agent(transports: list[NodeTransport]) -> None:
@@ -106,7 +112,7 @@ async def upload_agent(transports: list[NodeTransport]) -> None:
     if not source.is_file():
         raise StixError("the node agent (stix/remote/agent.py) is missing from this install")
     data = source.read_bytes()
-    await asyncio.gather(*(t.write_file(AGENT_PATH, data, 0o644) for t in transports))
+    await asyncio.gather(*(t.write_file(AGENT_FILE, data, 0o644) for t in transports))
 
 
 # ---------------------------------------------------------------- setup
@@ -150,38 +156,24 @@ async def run_setup(transports: list[NodeTransport], script: str,
 # ---------------------------------------------------------------- jobs
 
 
-async def _submit_one(t: NodeTransport, job_id: str, name: str, script: str,
-                      env: dict[str, str], cwd: str | None) -> dict[str, Any]:
-    # Script, env (secrets included) and cwd go on stdin as one JSON object: one round
-    # trip, and nothing sensitive on a command line.
-    spec: dict[str, Any] = {"script": script, "env": env}
-    if cwd:
-        spec["cwd"] = cwd
-    command = agent_command(t, "submit", "--job-id", job_id, "--name", name, "--stdin-json")
-    result = await t.run(command, stdin=json.dumps(spec).encode())
-    if not result.ok:
-        raise StixError(f"({t.label}) could not submit job {job_id}: "
-                        f"{failure_message(result.stderr)}")
-    return dict(json.loads(result.stdout))
-
-
 async def submit_job(transports: list[NodeTransport], job_id: str, name: str, script: str,
                      envs: list[dict[str, str]], cwd: str | None = None) -> None:
     """Start the job on every node with the same id; if any node refuses, cancel it on the
-    nodes that took it and raise naming the node(s)."""
+    nodes that took it and raise naming the node(s). Script, env (secrets included) and cwd
+    go on stdin: nothing sensitive on a command line."""
     results = await asyncio.gather(
-        *(_submit_one(t, job_id, name, script, e, cwd)
+        *(ask(t, ac.submit(job_id, name, script, env=e, cwd=cwd), ac.parse_submit)
           for t, e in zip(transports, envs, strict=True)), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
         started = [t for t, r in zip(transports, results, strict=True)
                    if not isinstance(r, BaseException)]
-        await asyncio.gather(*(agent_json(t, "cancel", job_id, "--grace", "2")
+        await asyncio.gather(*(ask(t, ac.cancel([job_id], grace=2), ac.parse_cancel)
                                for t in started), return_exceptions=True)
         for e in errors:
             if not isinstance(e, StixError):
                 raise e
-        raise StixError("\n".join(str(e) for e in errors))
+        raise StixError("\n".join(f"could not submit job {job_id}: {e}" for e in errors))
 
 
 @dataclass
@@ -256,9 +248,9 @@ async def follow_one(holder: list[NodeTransport], job_id: str, printer: LinePrin
         printer.feed(label, data)
 
     while True:
-        args = ["logs", job_id, "--offset", str(received)] + (["--follow"] if follow else [])
         try:
-            result = await holder[0].run(agent_command(holder[0], *args), on_stdout=on_data)
+            result = await run_agent(holder[0], ac.logs(job_id, offset=received, follow=follow),
+                                     on_stdout=on_data)
         except NodeUnreachableError as exc:
             if reconnect is None:
                 printer.flush(label)
@@ -276,11 +268,10 @@ async def follow_one(holder: list[NodeTransport], job_id: str, printer: LinePrin
                                log_bytes=received)
         break
     try:
-        info = (await agent_json(holder[0], "status", job_id))["jobs"][0]
-    except (StixError, KeyError, IndexError) as exc:
+        info = (await ask(holder[0], ac.status([job_id]), ac.parse_status))[0]
+    except (StixError, IndexError) as exc:
         return NodeOutcome(label, "LOST", reason=str(exc), log_bytes=received)
-    return NodeOutcome(label, str(info.get("status")), info.get("exit_code"),
-                       info.get("reason"), received)
+    return NodeOutcome(label, info.status, info.exit_code, info.reason, received)
 
 
 async def follow_job(transports: list[NodeTransport], job_id: str, printer: LinePrinter, *,
@@ -299,16 +290,16 @@ async def follow_job(transports: list[NodeTransport], job_id: str, printer: Line
 
 
 async def job_status(transports: list[NodeTransport], *ids: str
-                     ) -> list[dict[str, Any] | BaseException]:
-    """Each node's `status` answer (its `jobs` list), or the error reaching it."""
-    results = await asyncio.gather(*(agent_json(t, "status", *ids) for t in transports),
-                                   return_exceptions=True)
+                     ) -> list[list[ac.JobStatus] | BaseException]:
+    """Each node's jobs as it reports them, or the error reaching it."""
+    results = await asyncio.gather(*(ask(t, ac.status(ids), ac.parse_status)
+                                     for t in transports), return_exceptions=True)
     return list(results)
 
 
 async def cancel_jobs(transports: list[NodeTransport], ids: list[str] | None,
-                      grace: float = 10) -> list[dict[str, Any] | BaseException]:
-    args = ["cancel", *(ids if ids else ["--all"]), "--grace", _count(grace)]
-    results = await asyncio.gather(*(agent_json(t, *args) for t in transports),
+                      grace: float = 10) -> list[ac.CancelReply | BaseException]:
+    cmd = ac.cancel(ids or (), all_jobs=not ids, grace=grace)
+    results = await asyncio.gather(*(ask(t, cmd, ac.parse_cancel) for t in transports),
                                    return_exceptions=True)
     return list(results)

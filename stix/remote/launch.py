@@ -1,7 +1,6 @@
 """The node phase of `up` (and of `exec`): wait for the nodes → agent → sync → setup → run.
 
-It only needs node addresses, so the cloud engine reuses it after provisioning; the
-`local` and `ssh` providers call it directly.
+It only needs node addresses, so every provider uses it once its machines exist.
 """
 
 from __future__ import annotations

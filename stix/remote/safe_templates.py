@@ -1,7 +1,8 @@
 """jinja2 templates that cannot print a value unquoted: the `yaml` and `shq` filters.
 
-Shared by the cloud-init renderer: every `{{ ... }}` must end in one of the filters (or be
-an integer), else rendering fails, so a template edit cannot let a cluster name, bucket,
+Shared by the cloud-init renderer (generic templates in `templates/cloud-init/`, each
+cloud's own under `stix/clouds/<cloud>/`): every `{{ ... }}` must end in one of the filters
+(or be an integer), else rendering fails, so a template edit cannot let a cluster name, bucket,
 label or path change a document's structure or run as a command.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from stix.errors import StixError
@@ -105,8 +107,9 @@ def _environment() -> Any:
 
     from stix.paths import templates_dir
 
+    clouds = Path(__file__).resolve().parent.parent / "clouds"  # `<cloud>/...` templates
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / TEMPLATE_FOLDER)),
+        loader=jinja2.FileSystemLoader([str(templates_dir() / TEMPLATE_FOLDER), str(clouds)]),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, finalize=_finalize, auto_reload=False,
     )
@@ -116,5 +119,6 @@ def _environment() -> Any:
 
 
 def render_template(name: str, **context: Any) -> str:
-    """Render `templates/cloud-init/<name>` with the quoting filters."""
+    """Render `templates/cloud-init/<name>` (or a cloud's `stix/clouds/<cloud>/<file>`) with
+    the quoting filters."""
     return str(_environment().get_template(name).render(**context))

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stix.errors import StixError
+from stix.remote.agent_client import WORKDIR  # relative to the node home
 
 IGNORE_FILES = (".gitignore", ".stixignore")
 ALWAYS_EXCLUDED = (".git",)
-WORKDIR = "stix_workdir"  # relative to the node home
 
 
 @dataclass(frozen=True)

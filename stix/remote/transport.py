@@ -282,7 +282,7 @@ class LocalTransport(NodeTransport):
             raise StixError(f"local node {address.name} has no home directory recorded")
         self.address = address
         self.home = Path(address.local_home)
-        self.python = shlex.quote(sys.executable)
+        self.python = sys.executable
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "STIX_AGENT_HOME": str(self.home / ".stix" / "agent"),

@@ -1,9 +1,9 @@
 """What changes between two resource graphs, and what it costs per hour.
 
 Per resource: create, delete, update (with the inputs that changed) or replace, when a
-changed input cannot be updated in place (a small per-type table, conservative where
-unsure), when its provider is replaced, or when an input refers to a resource that is
-replaced in a way that forces it too.
+changed input cannot be updated in place (the type table of the resource's cloud,
+conservative where unsure), when its provider is replaced, or when an input refers to a
+resource that is replaced in a way that forces it too.
 """
 
 from __future__ import annotations
@@ -16,61 +16,6 @@ from stix.stack.graph import Graph, Resource
 
 Action = Literal["create", "update", "replace", "delete"]
 _ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3}
-
-# Inputs (path prefixes) that force replacement, per type token.
-REPLACE_ON: dict[str, tuple[str, ...]] = {
-    "aws:ec2/vpc:Vpc": ("cidrBlock",),
-    "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone"),
-    "aws:ec2/internetGateway:InternetGateway": (),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId",),
-    "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "description", "name"),
-    "aws:ec2/keyPair:KeyPair": ("publicKey", "keyName"),
-    "aws:ec2/placementGroup:PlacementGroup": ("strategy",),
-    "aws:ec2/instance:Instance": (
-        "ami", "availabilityZone", "subnetId", "keyName", "instanceMarketOptions",
-        "placementGroup", "associatePublicIpAddress", "tenancy", "rootBlockDevice.encrypted",
-    ),
-    "aws:s3/bucket:Bucket": ("bucket",),
-    "aws:iam/role:Role": ("name",),
-    "aws:iam/rolePolicy:RolePolicy": ("role", "name"),
-    "aws:iam/instanceProfile:InstanceProfile": ("name",),
-    "aws:eks/nodeGroup:NodeGroup": (
-        "clusterName", "nodeGroupName", "nodeRoleArn", "subnetIds", "instanceTypes",
-        "amiType", "capacityType", "diskSize",
-    ),
-    "gcp:compute/network:Network": ("name", "autoCreateSubnetworks"),
-    "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region"),
-    "gcp:compute/firewall:Firewall": ("name", "network", "direction"),
-    "gcp:compute/instance:Instance": (
-        "name", "zone", "bootDisk", "networkInterfaces", "scheduling.provisioningModel",
-        "scheduling.preemptible",
-    ),
-    "gcp:storage/bucket:Bucket": ("name", "location"),
-    "gcp:serviceaccount/account:Account": ("accountId",),
-    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
-    "gcp:container/nodePool:NodePool": ("name", "cluster", "location", "nodeConfig"),
-    "azure-native:compute:VirtualMachine": (
-        "vmName", "zones", "storageProfile.imageReference", "osProfile", "priority",
-        "evictionPolicy",
-    ),
-    "azure-native:network:NetworkInterface": ("networkInterfaceName",),
-    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "sku"),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName",),
-    "azure-native:network:Subnet": ("subnetName", "virtualNetworkName"),
-    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName",),
-    "azure-native:resources:ResourceGroup": ("resourceGroupName",),
-    "azure-native:storage:StorageAccount": ("accountName", "kind"),
-    "azure-native:storage:BlobContainer": ("containerName", "accountName"),
-    "azure-native:containerservice:AgentPool": (
-        "agentPoolName", "resourceName", "vmSize", "osDiskSizeGB", "scaleSetPriority",
-        "availabilityZones", "nodeTaints",
-    ),
-    "kubernetes:core/v1:Namespace": ("metadata.name",),
-    "kubernetes:core/v1:Pod": ("metadata.name", "metadata.namespace", "spec"),
-    "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP"),
-}
-# Every azure-native resource lives in one location and resource group for good.
-_AZURE_REPLACE = ("location", "resourceGroupName")
 
 
 @dataclass(frozen=True)
@@ -164,12 +109,11 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _forces(type_: str, path: str) -> bool:
-    prefixes = REPLACE_ON.get(type_, ())
-    if type_.startswith("azure-native:"):
-        prefixes = prefixes + _AZURE_REPLACE
-    if type_.startswith("pulumi:providers:"):
+    from stix.clouds.types import PROVIDER_PREFIX, replace_on
+
+    if type_.startswith(PROVIDER_PREFIX):
         return True  # a provider with other settings (region, context) is another provider
-    return any(path == p or path.startswith((p + ".", p + "[")) for p in prefixes)
+    return any(path == p or path.startswith((p + ".", p + "[")) for p in replace_on(type_))
 
 
 def input_changes(before: Resource, after: Resource) -> list[InputChange]:

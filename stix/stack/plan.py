@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stix.errors import UsageError
 from stix.placement import Placement
-from stix.stack import config as stack_config
+from stix.stack import stackfile as stack_config
 from stix.stack.diff import StackDiff, diff_graphs
 from stix.stack.graph import Graph
 from stix.stack.project import Project, find_project
@@ -96,14 +96,13 @@ def read_baseline(project: Project, cluster: str) -> Baseline:
 
 def _keep_infra_options(new: Placement, old: Placement | None) -> Placement:
     """Infra options a person set in the stack config survive a re-plan."""
-    from stix.program.common import INFRA_KEYS
-
-    if old is None:
+    if old is None or old.cloud != new.cloud:
         return new
-    kept = {k: old.extra[k] for k in INFRA_KEYS if k in old.extra and k not in new.extra}
+    current = new.extra.set_fields()
+    kept = {k: v for k, v in old.extra.user_fields().items() if k not in current}
     if not kept:
         return new
-    return new.model_copy(update={"extra": {**new.extra, **kept}})
+    return new.with_options({**current, **kept})
 
 
 def _write(path: Path, text: str) -> None:
@@ -116,7 +115,7 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
                    catalog: Catalog | None = None, write: bool = True) -> StackPlan:
     """Synthesize `placement` in `project`, diff it against the committed stack, and (when
     `write`) rewrite the two stack files if they changed."""
-    from stix import program
+    from stix.program import run as program
     from stix.stack.synth_cache import synthesize_cached
     from stix.stack.validate import check_placement
 
@@ -164,8 +163,7 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
                    start: Path | None = None) -> list[StackPlan]:
     """Plan every task of a task file (a pipeline gets one stack per task)."""
     from stix.catalog import load_catalog
-    from stix.optimizer import optimize
-    from stix.optimizer.overrides import with_overrides
+    from stix.optimizer.choose import choose
     from stix.task import load_pipeline
 
     project = find_project(start)
@@ -177,9 +175,8 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
     catalog = load_catalog()
     plans = []
     for task in tasks:
-        task = with_overrides(task, **(overrides or {}))
-        chosen = optimize(task, catalog, clouds, target=target,  # type: ignore[arg-type]
-                          cluster=cluster, candidates=1).chosen
+        chosen = choose(task, catalog=catalog, clouds=clouds, cluster=cluster,
+                        target=target, overrides=overrides, candidates=1).chosen  # type: ignore[arg-type]
         if not _provisions(chosen.cloud):
             raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
                              "which needs no stack", hint="stix up runs it directly")
@@ -189,6 +186,6 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
 
 
 def _provisions(cloud: str) -> bool:
-    from stix import providers
+    from stix.clouds import registry
 
-    return cloud in providers.names() and providers.get(cloud).provisions
+    return registry.served(cloud) and registry.get(cloud).capabilities.provisions

@@ -31,36 +31,16 @@ if TYPE_CHECKING:
 # Attributes providers compute, answered for every resource that does not set them itself.
 GENERIC_ATTRS = ("arn", "name", "email", "selfLink", "publicIp", "privateIp", "ipAddress",
                  "keyName")
-# Lookups: attributes each answers (only string-typed ones; the SDKs type-check results).
-INVOKE_ATTRS: dict[str, tuple[str, ...]] = {
-    "aws:ssm/getParameter:getParameter": ("arn", "id", "insecureValue", "type", "value"),
-    "aws:ec2/getAmi:getAmi": ("arn", "id", "imageId", "name"),
-    "gcp:compute/getImage:getImage": ("id", "name", "selfLink"),
-    "azure-native:authorization:getClientConfig": ("clientId", "objectId", "subscriptionId",
-                                                   "tenantId"),
-}
 
 
 def _nested_attrs(type_: str, key: str, state: dict[str, Any]) -> None:
-    """Computed attributes that live inside nested inputs (addresses, mostly)."""
+    """Computed attributes that live inside nested inputs (addresses, mostly): what the
+    type's cloud says its mocks answer."""
+    from stix.clouds.types import resource_type
 
-    def mark(attr: str) -> str:
-        return marker("r", key, attr)
-
-    if type_ == "gcp:compute/instance:Instance":
-        for i, nic in enumerate(state.get("networkInterfaces") or []):
-            nic.setdefault("networkIp", mark(f"networkInterfaces[{i}].networkIp"))
-            for j, ac in enumerate(nic.get("accessConfigs") or []):
-                ac.setdefault("natIp", mark(f"networkInterfaces[{i}].accessConfigs[{j}].natIp"))
-    elif type_ == "azure-native:network:NetworkInterface":
-        for i, cfg in enumerate(state.get("ipConfigurations") or []):
-            cfg.setdefault("privateIPAddress", mark(f"ipConfigurations[{i}].privateIPAddress"))
-    elif type_ == "azure-native:compute:VirtualMachine" and state.get("identity"):
-        state["identity"].setdefault("principalId", mark("identity.principalId"))
-    elif type_ == "kubernetes:core/v1:Pod":
-        state["status"] = {"podIP": mark("status.podIP"), "hostIP": mark("status.hostIP")}
-    elif type_ == "kubernetes:core/v1:Service":
-        state.setdefault("spec", {})["clusterIP"] = mark("spec.clusterIP")
+    rt = resource_type(type_)
+    if rt is not None and rt.mock is not None:
+        rt.mock.nested(state, lambda attr: marker("r", key, attr))
 
 
 def _urn_of_provider_ref(ref: str) -> str:
@@ -103,7 +83,10 @@ class _Recorder:
         with self.lock:
             self.data[key] = DataSource(type=args.token, args=clean)
         result: dict[str, Any] = dict(args.args)
-        for attr in INVOKE_ATTRS.get(args.token, ("id",)):
+        from stix.clouds.types import lookup
+
+        found = lookup(args.token)
+        for attr in found.attrs if found is not None else ("id",):
             result[attr] = marker("d", key, attr)
         return result
 
@@ -185,7 +168,7 @@ def synthesize(
     """The resource graph `placement`'s program declares; byte-identical for equal inputs."""
     import pulumi
 
-    from stix import program
+    from stix.program import run as program
 
     name = program.program_name(placement)
     recorder = _Recorder(placement.cluster)

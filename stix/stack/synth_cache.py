@@ -17,20 +17,23 @@ from pathlib import Path
 from stix.placement import Placement
 from stix.stack.graph import Graph, GraphError
 
-_SDKS = ("pulumi", "pulumi-aws", "pulumi-gcp", "pulumi-azure-native", "pulumi-kubernetes")
-
-
 @cache
 def _code_digest() -> str:
-    """Source of the programs and of synthesis, plus the SDK versions installed."""
+    """Source of the clouds (programs, type tables) and of synthesis, plus the SDK
+    versions installed."""
     from importlib import metadata
 
+    from stix.clouds import registry
+
     here = Path(__file__).resolve().parent
+    pkg = here.parent
     h = hashlib.sha256()
-    files = [*sorted((here.parent / "program").glob("*.py")), here / "synth.py", here / "graph.py"]
+    files = [*sorted((pkg / "clouds").rglob("*.py")), *sorted((pkg / "program").glob("*.py")),
+             here / "synth.py", here / "graph.py"]
     for path in files:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in _SDKS:
+        h.update(str(path.relative_to(pkg)).encode() + b"\0" + path.read_bytes() + b"\0")
+    sdks = sorted({d for c in registry.all_clouds() for d in c.sdk_distributions})
+    for name in sdks:
         try:
             h.update(f"{name}={metadata.version(name)}\0".encode())
         except metadata.PackageNotFoundError:
@@ -58,7 +61,7 @@ def cache_key(placement: Placement, public_key: str, user_data: list[str]) -> st
 
 def synthesize_cached(placement: Placement, public_key: str) -> Graph:
     """`synthesize` with the program's default user-data, through the cache."""
-    from stix import program
+    from stix.program import run as program
     from stix.stack.synth import synthesize
 
     render = program.default_user_data(placement, public_key)

@@ -12,10 +12,6 @@ from stix.placement import Placement
 if TYPE_CHECKING:
     from stix.catalog import Catalog
 
-# managed Kubernetes pools run on the underlying cloud's machines
-_MANAGED_CLOUD = {"eks": "aws", "gke": "gcp", "aks": "azure"}
-
-
 class PlacementError(StixError):
     """A placement the catalog says cannot be built."""
 
@@ -24,11 +20,9 @@ class PlacementError(StixError):
 
 def catalog_cloud(p: Placement) -> str | None:
     """Which catalog prices `p`'s machines (None: not catalog-checked, e.g. a k8s context)."""
-    if p.cloud in ("kubernetes", "k8s"):
-        return _MANAGED_CLOUD.get(str(p.extra.get("managed")))
-    if p.cloud in ("aws", "gcp", "azure"):
-        return p.cloud
-    return None
+    from stix.clouds import registry
+
+    return registry.cloud(p.cloud).catalog_cloud(p)
 
 
 def check_placement(p: Placement, catalog: Catalog | None = None) -> None:
@@ -50,7 +44,9 @@ def check_placement(p: Placement, catalog: Catalog | None = None) -> None:
         regions = ", ".join(sorted({o.region for o in offers})[:6])
         raise PlacementError(f"{where}: {p.instance_type} is not sold in {cloud} {p.region} "
                              f"(it is in {regions}...)")  # fmt: skip
-    if p.zone and p.cloud != "azure":
+    from stix.clouds import registry
+
+    if p.zone and registry.get(cloud).capabilities.zoned_prices:
         zoned = [o for o in in_region if o.zone in (None, p.zone)]
         if not zoned:
             zones = ", ".join(sorted({o.zone or "" for o in in_region}))

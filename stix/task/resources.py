@@ -18,27 +18,22 @@ from stix.task.values import (
     parse_quantity,
 )
 
-# Clouds stix provisions, plus SkyPilot's other cloud names so that their task files load
-# (the optimizer then says plainly that stix does not serve that cloud).
-STIX_CLOUDS = ("aws", "gcp", "azure", "kubernetes", "ssh", "local")
-OTHER_CLOUDS = (
-    "lambda", "runpod", "oci", "ibm", "scp", "paperspace", "cudo", "fluidstack", "do", "vast",
-    "nebius", "vsphere", "hyperbolic", "seeweb", "primeintellect",
-)
-_CLOUD_ALIASES = {"k8s": "kubernetes", "lambdalabs": "lambda", "lambda_cloud": "lambda"}
-
-
 def canonical_cloud(value: Any) -> str | None:
+    """The provider a task's `cloud` names (SkyPilot's other cloud names load too; the
+    optimizer then says plainly that stix does not serve that cloud)."""
+    from stix.clouds import registry
+
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"cloud must be a name like 'aws', got {value!r}")
-    name = _CLOUD_ALIASES.get(value.strip().lower(), value.strip().lower())
-    if name in ("", "*"):
+        raise ValueError(f"cloud must be a name like {registry.names()[0]!r}, got {value!r}")
+    if value.strip() in ("", "*"):
         return None
-    if name not in STIX_CLOUDS + OTHER_CLOUDS:
-        raise ValueError(f"unknown cloud {value!r}{did_you_mean(name, STIX_CLOUDS)}; "
-                         f"stix knows {', '.join(STIX_CLOUDS)}")
+    name = registry.canonical(value)
+    if name is None:
+        served = registry.names()
+        raise ValueError(f"unknown cloud {value!r}{did_you_mean(value.strip().lower(), served)}; "
+                         f"stix knows {', '.join(served)}")
     return name
 
 
@@ -191,10 +186,12 @@ class JobRecovery(StrictModel):
 
 
 def _infra_parts(infra: str) -> tuple[str | None, str | None, str | None]:
+    from stix.clouds import registry
+
     head, _, rest = infra.strip().partition("/")
     cloud = canonical_cloud(head) if head.strip() not in ("", "*") else None
-    if cloud == "kubernetes":
-        # A context name may itself hold '/', e.g. an EKS ARN.
+    if cloud is not None and registry.location_form(cloud) == "context":
+        # A kubeconfig context name may itself hold '/', e.g. an EKS ARN.
         return cloud, rest.strip() or None, None
     parts = [p.strip() for p in rest.split("/")] if rest else []
     if len(parts) > 2:

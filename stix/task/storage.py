@@ -10,10 +10,29 @@ from pydantic import Field, field_validator, model_validator
 
 from stix.task.base import StrictModel
 
-STORES = ("s3", "gcs", "azure", "r2", "ibm", "oci", "nebius")
-_SCHEMES = {"s3": "s3", "gs": "gcs", "r2": "r2", "cos": "ibm", "oci": "oci", "nebius": "nebius"}
-_AZURE = re.compile(r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/"
-                    r"(?P<container>[^/]+)(?:/(?P<path>.*))?$")
+_BLOB_URL = re.compile(r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/"
+                       r"(?P<container>[^/]+)(?:/(?P<path>.*))?$")
+
+
+def _schemes() -> dict[str, str]:
+    """URI scheme → store, from the registry (every store SkyPilot knows)."""
+    from stix.clouds import registry
+
+    return {scheme: store for store, (_, schemes) in registry.stores().items()
+            for scheme in schemes}
+
+
+def _store_names() -> list[str]:
+    from stix.clouds import registry
+
+    return sorted(registry.stores())
+
+
+def _blob_store() -> str:
+    """The store whose buckets are named by an https blob URL (containers in accounts)."""
+    from stix.clouds import registry
+
+    return next(store for store, (_, schemes) in registry.stores().items() if not schemes)
 
 
 @dataclass(frozen=True)
@@ -26,11 +45,13 @@ class BucketRef:
 
 def parse_bucket_uri(uri: str) -> BucketRef | None:
     """The bucket a URI names, or None when it is not a bucket URI (a local path)."""
-    match = _AZURE.match(uri)
+    match = _BLOB_URL.match(uri)
     if match:
-        return BucketRef("azure", match["container"], match["path"] or "", match["account"])
+        return BucketRef(_blob_store(), match["container"], match["path"] or "",
+                         match["account"])
+    schemes = _schemes()
     scheme, sep, rest = uri.partition("://")
-    if not sep or scheme.lower() not in _SCHEMES:
+    if not sep or scheme.lower() not in schemes:
         if sep and scheme.lower() in ("http", "https"):
             return None
         if sep:
@@ -39,7 +60,7 @@ def parse_bucket_uri(uri: str) -> BucketRef | None:
     bucket, _, path = rest.partition("/")
     if not bucket:
         raise ValueError(f"storage URI {uri!r} names no bucket")
-    return BucketRef(_SCHEMES[scheme.lower()], bucket, path)
+    return BucketRef(schemes[scheme.lower()], bucket, path)
 
 
 class StorageMount(StrictModel):
@@ -48,7 +69,7 @@ class StorageMount(StrictModel):
 
     name: str | None = None
     source: str | list[str] | None = None
-    store: Literal["s3", "gcs", "azure", "r2", "ibm", "oci", "nebius"] | None = None
+    store: str | None = Field(None, json_schema_extra={"enum": _store_names()})
     mode: Literal["MOUNT", "COPY", "MOUNT_CACHED"] = "MOUNT"
     persistent: bool = True
     config: dict[str, Any] | None = None
@@ -57,7 +78,14 @@ class StorageMount(StrictModel):
     @field_validator("store", mode="before")
     @classmethod
     def _store(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        from stix.clouds import registry
+
+        known = registry.stores()
+        if value.lower() not in known:
+            raise ValueError(f"unknown store {value!r}; stores: {', '.join(sorted(known))}")
+        return value.lower()
 
     @field_validator("mode", mode="before")
     @classmethod

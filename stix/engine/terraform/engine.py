@@ -25,7 +25,7 @@ from stix.engine.base import (
     ResourceEvent,
     StackSpec,
 )
-from stix.engine.failover import classify
+from stix.engine.errors import classify
 from stix.engine.terraform.events import parse_line
 from stix.paths import stix_home
 
@@ -161,7 +161,7 @@ class TerraformEngine(Engine):
                     f"cluster {spec.cluster!r}: another operation holds the Terraform state lock",
                     hint=f"wait for it, or if it crashed: terraform force-unlock in {wd}",
                 )
-            kind = classify(detail)
+            kind = classify(detail, spec.placement.cloud)
             lines = [ln for ln in detail.splitlines() if ln.strip()][-15:]
             raise EngineError(f"cluster {spec.cluster!r}: terraform {what} failed ({kind})\n"
                               + "\n".join("  " + ln for ln in lines), kind=kind, detail=detail)

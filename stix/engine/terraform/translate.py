@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stix.engine.terraform.types import DATA, PROVIDERS, RESOURCES, TfType
+from stix.engine.terraform import types
+from stix.engine.terraform.types import TfType
 from stix.errors import StixError
 from stix.stack.graph import Graph, Resource
 
@@ -43,10 +44,10 @@ class _Names:
             self.resources[key] = (tf_type, _unique(res.name, tf_type, taken))
         self.data: dict[str, tuple[str, str]] = {}
         for key, ds in sorted(graph.data.items()):
-            if ds.type not in DATA:
+            source = types.data_source(ds.type)
+            if source is None:
                 raise TranslationError(f"no Terraform data source for lookup {ds.type}")
-            self.data[key] = (DATA[ds.type], _unique("d_" + key.rsplit("::", 1)[-1],
-                                                     DATA[ds.type], taken))
+            self.data[key] = (source, _unique("d_" + key.rsplit("::", 1)[-1], source, taken))
 
     def ref(self, value: dict[str, str]) -> str:
         attr = snake(value["attr"])
@@ -75,13 +76,13 @@ def _is_provider(res: Resource) -> bool:
 
 
 def _tf_type(token: str) -> TfType:
-    try:
-        return RESOURCES[token]
-    except KeyError:
+    found = types.resource(token)
+    if found is None:
         raise TranslationError(
             f"the Terraform back end has no mapping for {token}; use the pulumi engine for "
             "this stack"
-        ) from None
+        )
+    return found
 
 
 def _value(value: Any, names: _Names, keep_keys: bool = False, verbatim: bool = False) -> Any:
@@ -139,16 +140,13 @@ def _provider_blocks(
         if not _is_provider(res):
             continue
         package = res.type.removeprefix("pulumi:providers:")
-        if package not in PROVIDERS:
+        tf = types.provider(package)
+        if tf is None:
             raise TranslationError(f"the Terraform back end does not support provider {package}")
-        tf_name, source = PROVIDERS[package]
-        block: dict[str, Any] = {}
-        for key in ("region", "project", "zone"):
-            if key in res.inputs:
-                block[key] = res.inputs[key]
-        block.update(overrides.get(tf_name, {}))
-        providers[tf_name] = block
-        required[tf_name] = {"source": source, "version": ">= 5.0"}
+        block: dict[str, Any] = {k: res.inputs[k] for k in tf.keys if k in res.inputs}
+        block.update(overrides.get(tf.name, {}))
+        providers[tf.name] = block
+        required[tf.name] = {"source": tf.source, "version": ">= 5.0"}
     return providers, required
 
 

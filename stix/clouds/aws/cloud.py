@@ -1,0 +1,106 @@
+"""AWS as stix knows it: EC2 instances in a VPC, S3 buckets, EKS node pools."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stix.clouds.aws.options import AwsOptions
+from stix.clouds.base import (
+    Capabilities,
+    Cloud,
+    CredentialStatus,
+    ErrorKind,
+    InfraOptions,
+    Lookup,
+    ResourceType,
+    Store,
+    StoreTool,
+    UserData,
+)
+
+if TYPE_CHECKING:
+    from stix.catalog.schema import Offer
+    from stix.placement import Placement
+
+
+class S3(Store):
+    def url(self, bucket: str, prefix: str, account: str) -> str:
+        return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+class AwsCloud(Cloud):
+    name = "aws"
+    capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="eks",
+                                autostop=("stop", "down"))
+    options_model: ClassVar[type[InfraOptions]] = AwsOptions
+    pulumi_packages = ("aws",)
+    sdk_distributions = ("pulumi", "pulumi-aws")
+    terraform_provider = ("aws", "hashicorp/aws")
+    terraform_provider_keys = ("region",)
+    user_data_limit = 16 * 1024
+    error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
+        ("capacity", r"InsufficientInstanceCapacity|InsufficientHostCapacity|"
+                     r"Unsupported: .*(instance type|availability zone)"),
+        ("spot", r"SpotMaxPriceTooLow|MaxSpotInstanceCountExceeded|InsufficientSpotCapacity"),
+        ("quota", r"VcpuLimitExceeded|InstanceLimitExceeded"),
+        ("credentials", r"NoCredentialProviders|AuthFailure|UnauthorizedOperation|"
+                        r"InvalidClientTokenId|ExpiredToken"),
+    )
+    store = S3("s3", {"MOUNT": StoreTool("s3fs", ("s3fs",)), "COPY": StoreTool("aws", ("unzip",))},
+               template_dir="aws", bad_name_chars=":")
+    autostop_template = "aws/autostop-action.sh.j2"
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        from stix.clouds.aws.credentials import check
+
+        return check(verify)
+
+    def build(self, placement: Placement, user_data: UserData,
+              public_key: str) -> dict[str, Any]:
+        from stix.clouds.aws.program import build
+
+        return build(placement, user_data, public_key)
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        from stix.clouds.aws.types import TYPES
+
+        return TYPES
+
+    def lookups(self) -> tuple[Lookup, ...]:
+        from stix.clouds.aws.types import LOOKUPS
+
+        return LOOKUPS
+
+    def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
+        return {"aws:region": placement.region}
+
+    def infer_arch(self, instance_type: str) -> str:
+        family = instance_type.split(".", 1)[0]
+        # Graviton families carry a "g" after the generation digit (m7g, c6gn, r8gd, x2gd).
+        if re.match(r"^[a-z]+\d+g[a-z]*$", family) or family in ("a1",):
+            return "arm64"
+        return "x86_64"
+
+    price_source = "the AWS Price List bulk files (no credentials)"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.aws.prices import fetch
+
+        return fetch(opener, base, regions=regions)
+
+    def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
+                      notes: list[str]) -> list[Offer]:
+        from stix.clouds.aws.skypilot import convert
+
+        return convert(rows, folder, skipped, notes)
+
+    def build_node_pool(self, placement: Placement, cluster: str,
+                        labels: dict[str, str]) -> Any:
+        """An EKS managed node group for `placement` in the existing cluster `cluster`."""
+        from stix.clouds.aws.eks import node_group
+
+        return node_group(placement, cluster, labels)

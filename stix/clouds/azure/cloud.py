@@ -1,0 +1,98 @@
+"""Azure as stix knows it: VMs in a resource group and virtual network (azure-native),
+blob containers, AKS agent pools. Prices are per region (no zone column)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from stix.clouds.azure.options import AzureOptions
+from stix.clouds.base import (
+    Capabilities,
+    Cloud,
+    CredentialStatus,
+    ErrorKind,
+    InfraOptions,
+    Lookup,
+    ResourceType,
+    Store,
+    StoreTool,
+    UserData,
+)
+
+if TYPE_CHECKING:
+    from stix.placement import Placement
+
+_ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
+
+
+class BlobStore(Store):
+    def url(self, bucket: str, prefix: str, account: str) -> str:
+        url = f"https://{account}.blob.core.windows.net/{quote(bucket, safe='')}"
+        return url + (f"/{quote(prefix)}" if prefix else "")
+
+
+class AzureCloud(Cloud):
+    name = "azure"
+    capabilities = Capabilities(zoned_prices=False, stop_start=True, managed_kubernetes="aks",
+                                autostop=("stop", "down"))
+    options_model: ClassVar[type[InfraOptions]] = AzureOptions
+    pulumi_packages = ("azure-native",)
+    sdk_distributions = ("pulumi", "pulumi-azure-native")
+    user_data_limit = 64 * 1024  # custom data
+    # Every azure-native resource lives in one location and resource group for good.
+    replace_on_all = ("location", "resourceGroupName")
+    error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
+        ("capacity", r"SkuNotAvailable|AllocationFailed|ZonalAllocationFailed|"
+                     r"OverconstrainedAllocationRequest"),
+        ("spot", r"OperationNotAllowed.*LowPriority"),
+        ("quota", r"QuotaExceeded|OperationNotAllowed.*quota"),
+        ("credentials", r"AuthorizationFailed"),
+    )
+    store = BlobStore("azure", {"MOUNT": StoreTool("blobfuse2", ("fuse3",)),
+                                "COPY": StoreTool("azcopy")},
+                      template_dir="azure", account_pattern=r"[a-z0-9]{3,24}")
+    autostop_template = "azure/autostop-action.sh.j2"
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        from stix.clouds.azure.credentials import check
+
+        return check(verify)
+
+    def build(self, placement: Placement, user_data: UserData,
+              public_key: str) -> dict[str, Any]:
+        from stix.clouds.azure.program import build
+
+        return build(placement, user_data, public_key)
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        from stix.clouds.azure.types import TYPES
+
+        return TYPES
+
+    def lookups(self) -> tuple[Lookup, ...]:
+        from stix.clouds.azure.types import LOOKUPS
+
+        return LOOKUPS
+
+    def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
+        return {"azure-native:location": placement.region}
+
+    def infer_arch(self, instance_type: str) -> str:
+        return "arm64" if _ARM.match(instance_type) else "x86_64"
+
+    price_source = "the Azure Retail Prices API (no credentials)"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.azure.prices import fetch
+
+        return fetch(opener, base, regions=regions)
+
+    def build_node_pool(self, placement: Placement, cluster: str,
+                        labels: dict[str, str]) -> Any:
+        """An AKS agent pool for `placement` in the existing cluster `cluster`."""
+        from stix.clouds.azure.aks import agent_pool
+
+        return agent_pool(placement, cluster, labels)

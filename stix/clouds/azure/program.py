@@ -1,0 +1,190 @@
+"""Azure (azure-native): VMs in a stack-owned resource group and virtual network.
+
+Declares: provider (location), resource group (or `extra.resource_group`), virtual
+network, network security group (SSH and the task's ports from `extra.ssh_cidrs`; Azure's
+default rules already allow traffic inside the virtual network), subnet, and per node a
+public IP (unless `extra.private`), a NIC and a VM (Spot priority with a Delete eviction
+policy when spot; cloud-init as base64 custom data; SSH key only, no password). Buckets
+the task creates on Azure become a storage account and a blob container, which each node's
+managed identity may use (Storage Blob Data Contributor on exactly that container).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stix.clouds import common as c
+from stix.clouds.azure.options import AzureOptions
+from stix.clouds.images import image_ref
+from stix.placement import Bucket, Placement
+
+DISK = {"low": "Standard_LRS", "medium": "StandardSSD_LRS", "high": "Premium_LRS",
+        "ultra": "Premium_LRS"}  # fmt: skip
+
+# Azure's built-in "Storage Blob Data Contributor" role
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+
+
+def image_reference(p: Placement) -> dict[str, str]:
+    """A marketplace URN `publisher:offer:sku:version`, or a full image resource id."""
+    ref = image_ref(p)
+    if ref.startswith("/"):
+        return {"id": ref}
+    parts = ref.split(":")
+    if len(parts) != 4:
+        raise c.ProgramError(f"placement {p.cluster}: Azure image {ref!r} is neither a "
+                             "publisher:offer:sku:version URN nor an image resource id")
+    return dict(zip(("publisher", "offer", "sku", "version"), parts, strict=True))
+
+
+def custom_data(text: str) -> str:
+    from stix.remote.cloudinit import user_data_payload
+
+    return base64.b64encode(user_data_payload(text, "azure")).decode("ascii")
+
+
+def storage_account_name(p: Placement, bucket: Bucket) -> str:
+    """The bucket's account, or one derived from the cluster (3-24 lowercase alnum)."""
+    if bucket.account:
+        return bucket.account
+    return ("stix" + re.sub(r"[^a-z0-9]", "", p.cluster.lower()))[:24]
+
+
+def _security_rules(p: Placement) -> list[dict[str, Any]]:
+    cidrs = c.ssh_cidrs(p)
+    ports = ["22"] + [r.text for r in c.port_ranges(p)]
+    return [{
+        "name": "stix-allow-in", "priority": 1000, "direction": "Inbound", "access": "Allow",
+        "protocol": "Tcp", "source_address_prefixes": cidrs, "source_port_range": "*",
+        "destination_address_prefix": "*", "destination_port_ranges": ports,
+    }]  # fmt: skip
+
+
+def build(placement: Placement, user_data_for_rank: Callable[[int], str],
+          public_key: str) -> dict[str, Any]:  # fmt: skip
+    import pulumi
+    import pulumi_azure_native as az
+
+    p = placement
+    tags = c.labels(p)
+    loc = p.region
+    provider = az.Provider(c.name(p, "azure"), location=loc)
+    opts = pulumi.ResourceOptions(provider=provider)
+    o = c.options(p, AzureOptions)
+    rg: Any = o.resource_group
+    if not rg:
+        rg = az.resources.ResourceGroup(c.name(p, "rg"), resource_group_name=f"stix-{p.cluster}",
+                                        location=loc, tags=tags, opts=opts).name
+    vnet = az.network.VirtualNetwork(
+        c.name(p, "vnet"), virtual_network_name=c.name(p, "vnet"), resource_group_name=rg,
+        location=loc, tags=tags, opts=opts,
+        address_space={"address_prefixes": [o.vpc_cidr or c.DEFAULT_VPC_CIDR]},
+    )  # fmt: skip
+    nsg = az.network.NetworkSecurityGroup(
+        c.name(p, "nsg"), network_security_group_name=c.name(p, "nsg"), resource_group_name=rg,
+        location=loc, security_rules=_security_rules(p), tags=tags, opts=opts,
+    )  # fmt: skip
+    subnet = az.network.Subnet(
+        c.name(p, "subnet"), subnet_name=c.name(p, "subnet"), resource_group_name=rg,
+        virtual_network_name=vnet.name, network_security_group={"id": nsg.id},
+        address_prefix=o.subnet_cidr or c.DEFAULT_SUBNET_CIDR, opts=opts,
+    )  # fmt: skip
+    containers = _buckets(p, rg, tags, opts)
+
+    os_disk = {"create_option": "FromImage", "disk_size_gb": p.disk_size, "delete_option": "Delete",
+               "managed_disk": {"storage_account_type": DISK[c.tier(p)]}}  # fmt: skip
+    spot: dict[str, Any] = {}
+    if p.use_spot:
+        spot = {"priority": "Spot", "eviction_policy": "Delete",
+                "billing_profile": {"max_price": -1}}
+    nodes = []
+    for rank in range(p.num_nodes):
+        node = c.node_name(p, rank)
+        ip_config: dict[str, Any] = {"name": "ipconfig", "subnet": {"id": subnet.id},
+                                     "private_ip_allocation_method": "Dynamic"}  # fmt: skip
+        public_ip = None
+        if not c.is_private(p):
+            pip = az.network.PublicIPAddress(
+                f"{node}-ip", public_ip_address_name=f"{node}-ip", resource_group_name=rg,
+                location=loc, public_ip_allocation_method="Static", sku={"name": "Standard"},
+                tags=tags, opts=opts,
+            )  # fmt: skip
+            ip_config["public_ip_address"] = {"id": pip.id}
+            public_ip = pip.ip_address
+        nic = az.network.NetworkInterface(
+            f"{node}-nic", network_interface_name=f"{node}-nic", resource_group_name=rg,
+            location=loc, ip_configurations=[ip_config], tags=tags, opts=opts,
+        )  # fmt: skip
+        vm = az.compute.VirtualMachine(
+            node, vm_name=node, resource_group_name=rg, location=loc,
+            hardware_profile={"vm_size": p.instance_type},
+            storage_profile={"image_reference": image_reference(p), "os_disk": os_disk},
+            os_profile={
+                "computer_name": node, "admin_username": p.ssh_user,
+                "custom_data": custom_data(user_data_for_rank(rank)),
+                "linux_configuration": {"disable_password_authentication": True, "ssh": {
+                    "public_keys": [{"path": f"/home/{p.ssh_user}/.ssh/authorized_keys",
+                                     "key_data": public_key}]}},
+            },
+            network_profile={"network_interfaces": [
+                {"id": nic.id, "primary": True, "delete_option": "Delete"}]},
+            zones=[p.zone] if p.zone else None,
+            identity={"type": "SystemAssigned"} if containers else None,
+            tags={**tags, "stix-node-rank": str(rank)}, opts=opts, **spot,
+        )  # fmt: skip
+        _container_access(p, node, vm, containers, opts)
+        private_ip = nic.ip_configurations.apply(
+            lambda cfgs: cfgs[0].private_ip_address if cfgs else None)
+        nodes.append({"name": node, "private_ip": private_ip, "public_ip": public_ip})
+    return c.outputs(nodes, p.ssh_user, region=loc, resource_group=rg)
+
+
+def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any]:
+    """A storage account and blob container per bucket the task creates on Azure."""
+    import pulumi_azure_native as az
+
+    accounts: dict[str, Any] = {}
+    containers = []
+    for i, b in enumerate(x for x in p.buckets if x.store == "azure" and x.create):
+        name = storage_account_name(p, b)
+        if name not in accounts:
+            accounts[name] = az.storage.StorageAccount(
+                c.name(p, f"storage-{name}"), account_name=name, resource_group_name=rg,
+                location=p.region, kind="StorageV2", sku={"name": "Standard_LRS"},
+                allow_blob_public_access=False, minimum_tls_version="TLS1_2",
+                enable_https_traffic_only=True, tags=tags, opts=opts,
+            )  # fmt: skip
+        containers.append(az.storage.BlobContainer(
+            c.name(p, f"bucket-{i}"), container_name=b.name, account_name=accounts[name].name,
+            resource_group_name=rg, public_access="None", opts=opts,
+        ))  # fmt: skip
+    return containers
+
+
+def _container_access(p: Placement, node: str, vm: Any, containers: list[Any],
+                      opts: Any) -> None:  # fmt: skip
+    """The node's managed identity may read and write exactly the task's containers."""
+    import uuid
+
+    import pulumi
+    import pulumi_azure_native as az
+
+    if not containers:
+        return
+    client = az.authorization.get_client_config_output(
+        opts=pulumi.InvokeOutputOptions(provider=opts.provider))
+    role = pulumi.Output.concat("/subscriptions/", client.subscription_id,
+                                "/providers/Microsoft.Authorization/roleDefinitions/",
+                                BLOB_DATA_CONTRIBUTOR)  # fmt: skip
+    principal = vm.identity.apply(lambda i: i.principal_id if i else None)
+    for i, container in enumerate(containers):
+        az.authorization.RoleAssignment(
+            f"{node}-bucket-{i}-access", principal_id=principal, principal_type="ServicePrincipal",
+            role_definition_id=role, scope=container.id,
+            role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                f"stix:{p.cluster}:{node}:{i}")),
+            opts=opts,
+        )  # fmt: skip

@@ -1,0 +1,341 @@
+"""What a provider is to stix: the one interface clouds and existing machines implement.
+
+A *cloud* (`Cloud`) is a package `stix/clouds/<name>/` whose object answers everything
+generic code needs to know about it — credentials, capabilities, infra options, its Pulumi
+program, the resource types that program emits, failover errors, storage, the node-side
+autostop action, prices. *Machines* stix does not provision (`stix/machines/`: this
+machine, ssh node pools) implement the same `Provider` part and hand out existing hosts
+instead of declaring a stack. Generic code asks `stix.clouds.get(name)` and reads these
+attributes; it never compares a provider's name with a literal.
+
+Everything here is plain data and small methods; a provider SDK is imported only inside
+a cloud's program or its `--verify` credential check.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from stix.catalog.schema import Offer
+    from stix.placement import Placement
+    from stix.remote.transport import NodeAddress
+    from stix.task import Resources, Task
+
+UserData = Callable[[int], str]
+StopMode = Literal["stop", "down"]
+ErrorKind = Literal["capacity", "spot", "quota", "credentials"]
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """Whether stix can act on a provider, and how the user can fix it when not."""
+
+    cloud: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do; generic code branches on these, never on names."""
+
+    provisions: bool = True  # stix creates the machines (through an IaC engine)
+    uses_catalog: bool = True  # offers come from catalog_data/<name>/vms.csv
+    zoned_prices: bool = True  # catalog rows name a zone (False: priced per region)
+    spot: bool = True
+    stop_start: bool = False  # machines can be stopped and started again
+    # How nodes run the task: "ssh" (agent, sync, setup, run over SSH) or None when the
+    # node phase is not available on this provider yet (said so after provisioning).
+    node_access: Literal["ssh"] | None = "ssh"
+    terraform: bool = False  # the resource graph translates to Terraform JSON
+    managed_kubernetes: str | None = None  # the service a node pool is added to (eks...)
+    autostop: tuple[StopMode, ...] = ()  # what a node can do to itself when idle
+
+
+class InfraOptions(BaseModel):
+    """Infra options of one stack (`stix:extra` in the stack file). Options a person sets
+    there survive re-plans; unknown keys are an error naming the key.
+
+    Every field defaults to None (unset), so a stack file lists only what was set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Task fields recorded for the program (not infra options a person sets).
+    network_tier: str | None = Field(None, description="the task's network_tier")
+    accelerator_args: dict[str, Any] | None = Field(None, description="the task's "
+                                                    "accelerator_args")
+
+    TASK_FIELDS: ClassVar[frozenset[str]] = frozenset({"network_tier", "accelerator_args"})
+
+    def set_fields(self) -> dict[str, Any]:
+        """The options that are set, as JSON values (what the stack file holds)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def user_fields(self) -> dict[str, Any]:
+        """Options a person set (kept by `stix plan` when it rewrites the stack)."""
+        return {k: v for k, v in self.set_fields().items() if k not in self.TASK_FIELDS}
+
+
+_CIDR = re.compile(r"[0-9a-fA-F:.]+/\d{1,3}")
+
+
+class NetworkOptions(InfraOptions):
+    """Options every VM cloud with its own network understands."""
+
+    ssh_cidrs: list[str] | None = Field(None, description="CIDRs allowed to reach SSH and "
+                                        "the task's ports")
+    vpc_cidr: str | None = Field(None, description="CIDR of a stack-owned network")
+    subnet_cidr: str | None = Field(None, description="CIDR of a stack-owned subnet")
+    private: bool | None = Field(None, description="no public addresses (reach nodes "
+                                 "over a VPN or bastion)")
+
+    @field_validator("ssh_cidrs", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("ssh_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str] | None) -> list[str] | None:
+        for cidr in value or []:
+            if not _CIDR.fullmatch(cidr):
+                raise ValueError(f"{cidr!r} is not a CIDR")
+        return value
+
+    @field_validator("vpc_cidr", "subnet_cidr")
+    @classmethod
+    def _cidr(cls, value: str | None) -> str | None:
+        if value is not None and not _CIDR.fullmatch(value):
+            raise ValueError(f"{value!r} is not a CIDR")
+        return value
+
+
+@dataclass(frozen=True)
+class MockAnswer:
+    """What the offline mocks answer for a resource type, beyond echoing its inputs:
+    computed attributes nested inside inputs (addresses, mostly). `nested(state, mark)`
+    fills them in, `mark(attr)` giving the marker of one attribute."""
+
+    nested: Callable[[dict[str, Any], Callable[[str], str]], None]
+
+
+@dataclass(frozen=True)
+class TerraformType:
+    """How one Pulumi type maps to Terraform: bridged providers share schemas, so the
+    type name and a few exceptions to the camelCase → snake_case rule are enough."""
+
+    name: str
+    # Fields holding maps (user keys, never snake-cased).
+    maps: frozenset[str] = frozenset({"tags", "tagsAll", "labels"})
+    # List-of-object attributes whose items need every key in Terraform JSON.
+    full_items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Pulumi-only inputs dropped here (moved to the provider block or meaningless in TF).
+    drop: frozenset[str] = frozenset({"region"})
+    # Pulumi names (often plural list blocks) whose Terraform name differs.
+    renames: dict[str, str] = field(default_factory=dict)
+    # Pulumi auto-names these from the logical name (plus a random suffix); Terraform gets
+    # the logical name as `name` or, for a `*_prefix` field, as a prefix.
+    autoname: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One resource type a program emits: what forces replacement, what the mocks answer,
+    and its Terraform type (None where the cloud has no Terraform translation)."""
+
+    token: str
+    replace_on: tuple[str, ...]  # input paths (prefixes) that cannot change in place
+    terraform: TerraformType | None = None
+    mock: MockAnswer | None = None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A provider lookup (invoke) a program makes: the attributes the mocks answer (only
+    string-typed ones; the SDKs type-check results) and its Terraform data source."""
+
+    token: str
+    attrs: tuple[str, ...]
+    terraform: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreTool:
+    """The node-side tool for one bucket mode and the apt packages it needs."""
+
+    name: str
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Store:
+    """A bucket store a cloud's nodes reach with their own identity (no keys on nodes).
+
+    Its node-side shell lives in `stix/clouds/<template_dir>/`: `bucket-install.sh.j2`
+    (the tools), `bucket-copy.sh.j2` and `bucket-mount.sh.j2` (one bucket `b`)."""
+
+    name: str  # the task's `store:` value
+    tools: dict[str, StoreTool]  # mode (MOUNT | COPY) → tool
+    template_dir: str
+    # Characters this store refuses in bucket names beyond the generic rules.
+    bad_name_chars: str = ""
+    account_pattern: str | None = None  # a store whose containers live in an account
+
+    def url(self, bucket: str, prefix: str, account: str) -> str:
+        raise NotImplementedError
+
+
+class Provider(ABC):
+    """What clouds and existing machines share: a name, credentials, offers, and how the
+    cluster layer reaches their nodes."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    options_model: ClassVar[type[InfraOptions]] = InfraOptions
+
+    @abstractmethod
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        """Look for credentials (env vars, config files). `verify` asks the provider;
+        without it no network call is made."""
+
+    def offers_for(self, wants: Sequence[Any]) -> list[Offer]:
+        """Offers outside the CSV catalog, for these requirements
+        (`stix.optimizer.wants.Want`s): existing machines, or pods sized to a request."""
+        return []
+
+    def location(self, placement: Placement) -> str:
+        """How `stix status` names where a cluster runs."""
+        return f"{self.name}/{placement.region}"
+
+    def no_node_phase(self, outputs: dict[str, Any]) -> str:
+        """What to tell the user after provisioning when `capabilities.node_access` is
+        None (setup and run cannot reach the nodes yet)."""
+        return (f"the {self.name} nodes are up; stix does not run setup and run on "
+                f"{self.name} nodes yet")
+
+
+class Cloud(Provider):
+    """A provider whose machines stix declares as a stack and creates through an engine.
+
+    Subclasses set the class attributes and implement `build` (in their program module)
+    and `check_credentials`; the rest has defaults that fit a plain VM cloud."""
+
+    # Pulumi packages whose resource types the program emits ("aws" for aws:ec2/...).
+    pulumi_packages: ClassVar[tuple[str, ...]] = ()
+    # Distributions of the Pulumi SDKs the program uses (for the synthesis cache key).
+    sdk_distributions: ClassVar[tuple[str, ...]] = ()
+    # Terraform provider (name, registry source) for the Terraform engine, and which
+    # settings of the Pulumi provider resource go into its provider block.
+    terraform_provider: ClassVar[tuple[str, str] | None] = None
+    terraform_provider_keys: ClassVar[tuple[str, ...]] = ()
+    # Raw user-data size the cloud accepts (None: no limit stix knows of).
+    user_data_limit: ClassVar[int | None] = None
+    # Input paths that force replacement on every resource type of this cloud.
+    replace_on_all: ClassVar[tuple[str, ...]] = ()
+    # Failover: the cloud's own error codes in engine output, per kind, tried in order.
+    error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = ()
+    # Its bucket store (None: tasks on this cloud cannot create or mount buckets).
+    store: ClassVar[Store | None] = None
+    # The node-side autostop action template (under stix/clouds/), when `autostop` is set.
+    autostop_template: ClassVar[str | None] = None
+
+    # -- program -------------------------------------------------------------------------
+
+    def program_name(self, placement: Placement) -> str:
+        """The program that builds `placement` (recorded in its resource graph)."""
+        return self.name
+
+    @abstractmethod
+    def build(self, placement: Placement, user_data: UserData,
+              public_key: str) -> dict[str, Any]:
+        """Declare the placement's resources in the running Pulumi program; return its
+        outputs (`nodes`, `head_ip`, `ssh_user`, ...)."""
+
+    def resource_types(self) -> Iterable[ResourceType]:
+        """Every resource type the program may emit."""
+        return ()
+
+    def lookups(self) -> Iterable[Lookup]:
+        """Every lookup (invoke) the program may make."""
+        return ()
+
+    def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
+        """The provider's own config keys (`aws:region`, ...) for the Pulumi CLI."""
+        return {}
+
+    def catalog_cloud(self, placement: Placement) -> str | None:
+        """Which catalog prices the placement's machines (None: not catalog-checked)."""
+        return self.name
+
+    def infer_arch(self, instance_type: str) -> str:
+        """x86_64 or arm64, from the cloud's naming rules (price lists rarely say)."""
+        return "x86_64"
+
+    def default_user(self) -> str:
+        return "stix"
+
+    def build_node_pool(self, placement: Placement, cluster: str,
+                        labels: dict[str, str]) -> Any:
+        """Declare a node pool for `placement` in the existing managed Kubernetes cluster
+        `cluster` (clouds whose `capabilities.managed_kubernetes` is set)."""
+        from stix.errors import StixError
+
+        raise StixError(f"{self.name} has no managed Kubernetes service stix adds pools to")
+
+    # -- prices --------------------------------------------------------------------------
+
+    # Where `stix catalog update` reads the cloud's prices (None: it cannot update them).
+    price_source: ClassVar[str | None] = None
+
+    def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
+                      notes: list[str]) -> list[Offer]:
+        """SkyPilot catalog rows (`stix.catalog.skypilot.SkyRow`) of this cloud → offers;
+        `folder` holds the cloud's other SkyPilot files."""
+        from stix.catalog.skypilot import convert_rows
+
+        return convert_rows(self.name, rows, skipped)
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        """Fresh offers from the cloud's public price source (`stix catalog update`)."""
+        from stix.errors import UsageError
+
+        raise UsageError(f"stix cannot update {self.name}'s prices from a price source yet")
+
+
+class Machines(Provider):
+    """Existing machines (this machine, ssh node pools): stix hands whole hosts to a
+    cluster and takes them back; nothing is provisioned, nothing is priced."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        provisions=False, uses_catalog=False, zoned_prices=False, spot=False)
+
+    @abstractmethod
+    def placement(self, task: Task, cluster: str, resources: Resources) -> Placement:
+        """The Placement for `task` on these machines (an error says why it cannot fit)."""
+
+    @abstractmethod
+    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
+        """Nodes for a new cluster. Called inside a state transaction that also records the
+        cluster, so two clusters never get the same machines."""
+
+    def release(self, nodes: list[NodeAddress]) -> None:
+        """Give the machines back (local: delete node homes). Missing things are fine."""
+
+    def idle_action(self, cluster: str, down: bool) -> str | None:
+        """What the node agent runs when the cluster has been idle (None: stix does not
+        stop or tear down these machines on idle)."""
+        return None

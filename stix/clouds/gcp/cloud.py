@@ -1,0 +1,110 @@
+"""GCP as stix knows it: Compute Engine VMs (GPUs attached to N1 or built into A2/A3/A4/G2),
+GCS buckets, GKE node pools."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stix.clouds.base import (
+    Capabilities,
+    Cloud,
+    CredentialStatus,
+    ErrorKind,
+    InfraOptions,
+    Lookup,
+    ResourceType,
+    Store,
+    StoreTool,
+    UserData,
+)
+from stix.clouds.gcp.options import GcpOptions
+
+if TYPE_CHECKING:
+    from stix.catalog.schema import Offer
+    from stix.placement import Placement
+
+_ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
+
+
+class Gcs(Store):
+    def url(self, bucket: str, prefix: str, account: str) -> str:
+        return f"gs://{bucket}/{prefix}" if prefix else f"gs://{bucket}"
+
+
+class GcpCloud(Cloud):
+    name = "gcp"
+    capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="gke",
+                                autostop=("stop", "down"))
+    options_model: ClassVar[type[InfraOptions]] = GcpOptions
+    pulumi_packages = ("gcp",)
+    sdk_distributions = ("pulumi", "pulumi-gcp")
+    terraform_provider = ("google", "hashicorp/google")
+    terraform_provider_keys = ("region", "project", "zone")
+    user_data_limit = 256 * 1024  # one metadata value
+    error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
+        ("capacity", r"ZONE_RESOURCE_POOL_EXHAUSTED|RESOURCE_POOL_EXHAUSTED|ResourceExhausted|"
+                     r"does not have enough resources available"),
+        ("spot", r"Preemptible.*quota"),
+        ("quota", r"QUOTA_EXCEEDED|Quota '.*' exceeded"),
+        ("credentials", r"could not find default credentials|invalid_grant|Unauthenticated"),
+    )
+    store = Gcs("gcs", {"MOUNT": StoreTool("gcsfuse", ("fuse3", "gnupg")),
+                        "COPY": StoreTool("gcloud", ("gnupg",))},
+                template_dir="gcp")
+    autostop_template = "gcp/autostop-action.sh.j2"
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        from stix.clouds.gcp.credentials import check
+
+        return check(verify)
+
+    def build(self, placement: Placement, user_data: UserData,
+              public_key: str) -> dict[str, Any]:
+        from stix.clouds.gcp.program import build
+
+        return build(placement, user_data, public_key)
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        from stix.clouds.gcp.types import TYPES
+
+        return TYPES
+
+    def lookups(self) -> tuple[Lookup, ...]:
+        from stix.clouds.gcp.types import LOOKUPS
+
+        return LOOKUPS
+
+    def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
+        out: dict[str, Any] = {"gcp:region": placement.region}
+        if placement.zone:
+            out["gcp:zone"] = placement.zone
+        project = placement.extra.set_fields().get("project")
+        if project:
+            out["gcp:project"] = project
+        return out
+
+    def infer_arch(self, instance_type: str) -> str:
+        return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
+
+    price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY)"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.gcp.prices import fetch
+
+        return fetch(opener, base, regions=regions)
+
+    def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
+                      notes: list[str]) -> list[Offer]:
+        from stix.clouds.gcp.skypilot import convert
+
+        return convert(rows, skipped)
+
+    def build_node_pool(self, placement: Placement, cluster: str,
+                        labels: dict[str, str]) -> Any:
+        """A GKE node pool for `placement` in the existing cluster `cluster`."""
+        from stix.clouds.gcp.gke import node_pool
+
+        return node_pool(placement, cluster, labels)

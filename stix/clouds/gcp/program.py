@@ -1,0 +1,179 @@
+"""GCP: Compute Engine instances in a stack-owned (or existing) VPC network.
+
+Declares: provider (project from `extra.project` or the environment; region and zone),
+network + subnetwork unless `extra.network`/`subnet_id` name existing ones, firewall rules
+(SSH and the task's ports from `extra.ssh_cidrs` to the cluster's network tag; everything
+between the cluster's nodes), GCS buckets the task creates, a service account that can use
+exactly the task's GCS buckets, and one instance per node: N1 hosts get guest
+accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is the SPOT provisioning model;
+GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stix.clouds import common as c
+from stix.clouds.gcp.options import GcpOptions
+from stix.clouds.images import image_ref
+from stix.placement import Placement
+
+DISK = {"low": "pd-standard", "medium": "pd-balanced", "high": "pd-ssd", "ultra": "pd-extreme"}
+
+# stix accelerator name -> GCP accelerator type (N1 guest accelerators)
+ACCELERATOR_TYPES = {
+    "T4": "nvidia-tesla-t4", "P4": "nvidia-tesla-p4", "V100": "nvidia-tesla-v100",
+    "P100": "nvidia-tesla-p100", "K80": "nvidia-tesla-k80",
+}  # fmt: skip
+BUNDLED_FAMILIES = ("a2-", "a3-", "a4-", "g2-")
+
+
+def guest_accelerators(p: Placement) -> list[dict[str, Any]]:
+    """N1-style attached GPUs; empty for CPU machines and families with GPUs built in."""
+    if p.accelerator is None or p.instance_type.startswith(BUNDLED_FAMILIES):
+        return []
+    kind = ACCELERATOR_TYPES.get(p.accelerator.name)
+    if kind is None:
+        raise c.ProgramError(f"placement {p.cluster}: {p.accelerator.name} cannot be attached "
+                             f"to {p.instance_type} on GCP")
+    return [{"type": kind, "count": int(p.accelerator.count)}]
+
+
+_GCP_LABEL_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+def gcp_labels(placement: Placement) -> dict[str, str]:
+    """GCP label rules: lowercase letters, digits, '_' and '-', at most 63 characters."""
+    out = {}
+    for key, value in c.labels(placement).items():
+        k = _GCP_LABEL_BAD.sub("_", key.lower())[:63]
+        if not k or not k[0].isalpha():
+            k = ("l" + k)[:63]
+        out[k] = _GCP_LABEL_BAD.sub("_", value.lower())[:63]
+    return out
+
+
+def _zone(p: Placement) -> str:
+    if not p.zone:
+        raise c.ProgramError(f"placement {p.cluster}: GCP instances need a zone")
+    return p.zone
+
+
+def build(placement: Placement, user_data_for_rank: Callable[[int], str],
+          public_key: str) -> dict[str, Any]:  # fmt: skip
+    import pulumi
+    import pulumi_gcp as gcp
+
+    p = placement
+    zone = _zone(p)
+    labels = gcp_labels(p)
+    tag = f"stix-{p.cluster}"
+    provider = gcp.Provider(c.name(p, "gcp"), project=c.options(p, GcpOptions).project,
+                            region=p.region, zone=zone)  # fmt: skip
+    opts = pulumi.ResourceOptions(provider=provider)
+    network, subnetwork = _network(p, opts)
+    _firewalls(p, network, tag, opts)
+    account = _bucket_access(p, labels, opts)
+
+    disk_type = DISK[c.tier(p)]
+    gpus = guest_accelerators(p)
+    scheduling: dict[str, Any] = {"on_host_maintenance": "TERMINATE" if p.accelerator
+                                  else "MIGRATE", "automatic_restart": not p.use_spot}  # fmt: skip
+    if p.use_spot:
+        scheduling.update(provisioning_model="SPOT", preemptible=True,
+                          instance_termination_action="DELETE")
+    access = [] if c.is_private(p) else [{"network_tier": "PREMIUM"}]
+    nodes = []
+    for rank in range(p.num_nodes):
+        node = c.node_name(p, rank)
+        inst = gcp.compute.Instance(
+            node, name=node, machine_type=p.instance_type, zone=zone,
+            boot_disk={"auto_delete": True, "initialize_params": {
+                "image": image_ref(p), "size": p.disk_size, "type": disk_type,
+                "labels": labels}},
+            network_interfaces=[{"subnetwork": subnetwork, "access_configs": access}],
+            guest_accelerators=gpus or None, scheduling=scheduling,
+            metadata={"user-data": user_data_for_rank(rank), "enable-oslogin": "FALSE",
+                      "block-project-ssh-keys": "TRUE"},
+            service_account=({"email": account.email, "scopes": ["cloud-platform"]}
+                             if account is not None else None),
+            labels={**labels, "stix-node-rank": str(rank)}, tags=[tag],
+            allow_stopping_for_update=True, opts=opts,
+        )  # fmt: skip
+        nic = inst.network_interfaces.apply(lambda n: n[0])
+        nodes.append({
+            "name": node,
+            "private_ip": nic.apply(lambda n: n.network_ip),
+            "public_ip": None if c.is_private(p) else nic.apply(
+                lambda n: n.access_configs[0].nat_ip if n.access_configs else None),
+        })  # fmt: skip
+    return c.outputs(nodes, p.ssh_user, region=p.region, zone=zone)
+
+
+def _network(p: Placement, opts: Any) -> tuple[Any, Any]:
+    import pulumi_gcp as gcp
+
+    o = c.options(p, GcpOptions)
+    network, subnet = o.network, o.subnet_id
+    if network or subnet:
+        if not (network and subnet):
+            raise c.ProgramError(f"placement {p.cluster}: extra.network and extra.subnet_id "
+                                 "go together on GCP")
+        return network, subnet
+    if c.is_private(p):
+        raise c.ProgramError(
+            f"placement {p.cluster}: private nodes need an existing subnetwork with Cloud NAT",
+            hint="set extra.network and extra.subnet_id in the stack config",
+        )
+    net = gcp.compute.Network(c.name(p, "net"), name=c.name(p, "net"),
+                              auto_create_subnetworks=False, opts=opts)
+    sub = gcp.compute.Subnetwork(
+        c.name(p, "subnet"), name=c.name(p, "subnet"), network=net.id, region=p.region,
+        ip_cidr_range=o.subnet_cidr or c.DEFAULT_SUBNET_CIDR, opts=opts,
+    )  # fmt: skip
+    return net.id, sub.id
+
+
+def _firewalls(p: Placement, network: Any, tag: str, opts: Any) -> None:
+    import pulumi_gcp as gcp
+
+    ports = ["22"] + [r.text for r in c.port_ranges(p)]
+    gcp.compute.Firewall(
+        c.name(p, "allow-in"), name=c.name(p, "allow-in"), network=network,
+        direction="INGRESS", allows=[{"protocol": "tcp", "ports": ports}],
+        source_ranges=c.ssh_cidrs(p), target_tags=[tag], opts=opts,
+    )  # fmt: skip
+    if p.num_nodes > 1:
+        gcp.compute.Firewall(
+            c.name(p, "allow-internal"), name=c.name(p, "allow-internal"), network=network,
+            direction="INGRESS", allows=[{"protocol": "all"}], source_tags=[tag],
+            target_tags=[tag], opts=opts,
+        )  # fmt: skip
+
+
+def _bucket_access(p: Placement, labels: dict[str, str], opts: Any) -> Any:
+    """GCS buckets to create, and a service account that can use exactly the task's."""
+    import pulumi
+    import pulumi_gcp as gcp
+
+    gcs = [b for b in p.buckets if b.store == "gcs"]
+    if not gcs:
+        return None
+    account = gcp.serviceaccount.Account(
+        c.name(p, "sa"), account_id=f"stix-{p.cluster}"[:30].rstrip("-"),
+        display_name=f"stix cluster {p.cluster}", opts=opts,
+    )  # fmt: skip
+    member = pulumi.Output.concat("serviceAccount:", account.email)
+    for i, b in enumerate(gcs):
+        bucket: Any = b.name
+        if b.create:
+            bucket = gcp.storage.Bucket(
+                c.name(p, f"bucket-{i}"), name=b.name, location=p.region.upper(),
+                uniform_bucket_level_access=True, force_destroy=not b.persistent,
+                labels=labels, opts=opts,
+            ).name  # fmt: skip
+        gcp.storage.BucketIAMMember(c.name(p, f"bucket-{i}-access"), bucket=bucket,
+                                    role="roles/storage.objectAdmin", member=member, opts=opts)
+    return account

@@ -1,0 +1,43 @@
+"""Every resource type the GCP program (and the GKE node pool) emits: what forces its
+replacement, what the mocks answer, and its Terraform type (the provider is bridged)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stix.clouds.base import Lookup, MockAnswer, ResourceType, TerraformType
+
+
+def _instance_addresses(state: dict[str, Any], mark: Callable[[str], str]) -> None:
+    for i, nic in enumerate(state.get("networkInterfaces") or []):
+        nic.setdefault("networkIp", mark(f"networkInterfaces[{i}].networkIp"))
+        for j, ac in enumerate(nic.get("accessConfigs") or []):
+            ac.setdefault("natIp", mark(f"networkInterfaces[{i}].accessConfigs[{j}].natIp"))
+
+
+TYPES = (
+    ResourceType("gcp:compute/network:Network", ("name", "autoCreateSubnetworks"),
+                 TerraformType("google_compute_network")),
+    ResourceType("gcp:compute/subnetwork:Subnetwork", ("name", "network", "region"),
+                 TerraformType("google_compute_subnetwork")),
+    ResourceType("gcp:compute/firewall:Firewall", ("name", "network", "direction"),
+                 TerraformType("google_compute_firewall")),
+    ResourceType("gcp:compute/instance:Instance", (
+        "name", "zone", "bootDisk", "networkInterfaces", "scheduling.provisioningModel",
+        "scheduling.preemptible",
+    ), TerraformType("google_compute_instance", maps=frozenset({"labels", "metadata"})),
+        MockAnswer(_instance_addresses)),
+    ResourceType("gcp:storage/bucket:Bucket", ("name", "location"),
+                 TerraformType("google_storage_bucket")),
+    ResourceType("gcp:serviceaccount/account:Account", ("accountId",),
+                 TerraformType("google_service_account")),
+    ResourceType("gcp:storage/bucketIAMMember:BucketIAMMember", ("bucket", "role", "member"),
+                 TerraformType("google_storage_bucket_iam_member")),
+    ResourceType("gcp:container/nodePool:NodePool", ("name", "cluster", "location", "nodeConfig"),
+                 TerraformType("google_container_node_pool")),
+)
+
+LOOKUPS = (
+    Lookup("gcp:compute/getImage:getImage", ("id", "name", "selfLink"), "google_compute_image"),
+)

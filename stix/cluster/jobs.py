@@ -1,0 +1,331 @@
+"""Jobs on an up cluster: exec, queue, logs, cancel, autostop, and how to ssh in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from stix import state
+from stix.cluster.node_phase import resolve_secrets, run_spec
+from stix.errors import NotFoundError, StixError, UsageError
+from stix.remote import agent_client as ac
+from stix.remote.fanout import JobOutcome, LinePrinter
+from stix.remote.transport import NodeAddress, NodeTransport
+from stix.state import ClusterRecord, JobStatus
+from stix.task import Task
+
+Say = Callable[[str], None]
+CONNECT_TIMEOUT = 20.0
+ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class ExecResult:
+    cluster: str
+    job_id: str
+    outcome: JobOutcome | None
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code if self.outcome else 0
+
+
+def _pick(record: ClusterRecord, node: int | None) -> list[NodeAddress]:
+    addresses = record.nodes
+    if node is None:
+        return addresses
+    if not 0 <= node < len(addresses):
+        raise UsageError(f"--node {node}: cluster {record.name!r} has nodes "
+                         f"0..{len(addresses) - 1}")
+    return [addresses[node]]
+
+
+async def _open(addresses: list[NodeAddress]) -> list[NodeTransport]:
+    from stix.remote.wait import wait_for_nodes
+
+    return await wait_for_nodes(addresses, CONNECT_TIMEOUT)
+
+
+async def _close(transports: list[NodeTransport]) -> None:
+    await asyncio.gather(*(t.close() for t in transports))
+
+
+def exec_task(cluster: str, task: Task | None = None, command: str | None = None, *,
+              env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
+              detach_run: bool = False, printer: LinePrinter | None = None,
+              say: Say = _quiet) -> ExecResult:
+    """Run a task's `run` (files synced, no setup) or a shell command as a new job."""
+    if (task is None) == (command is None):
+        raise UsageError("give a task file or a command")
+    if task is None:
+        task = Task(run=command, envs=env or {})
+        name = command.splitlines()[0][:60] if command else "exec"
+    else:
+        name = task.name or "exec"
+    task = resolve_secrets(task, secrets or {})
+    return asyncio.run(_exec(cluster, task, name, detach_run, printer, say))
+
+
+async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
+                printer: LinePrinter | None, say: Say) -> ExecResult:
+    from stix.remote import launch
+
+    conn = state.connect()
+    record = state.require_cluster(conn, cluster)
+    holder = state.lock_holder(conn, cluster)
+    if holder and holder["operation"] == "down":
+        raise state.ClusterBusyError(f"cluster {cluster!r} is being taken down")
+    addresses = record.nodes
+    printer = printer or LinePrinter(prefix=len(addresses) > 1)
+    transports = await _open(addresses)
+    try:
+        job_id = state.next_job_id(conn, cluster, name)
+        spec = run_spec(task, record, job_id, name)
+        if record.workdir:
+            spec.remote_cwd = ac.WORKDIR
+        try:
+            # The agent is there since `up`; exec skips re-uploading it (latency).
+            await launch.prepare(transports, addresses, spec, printer, setup=False,
+                                 upload_agent=False, say=say)
+            await launch.start_run(transports, addresses, spec)
+        except BaseException:
+            state.update_job(conn, cluster, job_id, JobStatus.FAILED)
+            raise
+        state.update_job(conn, cluster, job_id, JobStatus.RUNNING)
+        say(f"job {job_id} submitted")
+        if detach_run:
+            return ExecResult(cluster, job_id, None)
+        outcome = await launch.follow(transports, job_id, printer)
+        state.update_job(conn, cluster, job_id, outcome.status, outcome.exit_codes())
+        return ExecResult(cluster, job_id, outcome)
+    finally:
+        await _close(transports)
+
+
+def _merge(states: list[str]) -> JobStatus:
+    if any(s in ACTIVE for s in states):
+        return JobStatus.RUNNING if JobStatus.RUNNING in states else JobStatus.PENDING
+    for s in (JobStatus.FAILED, JobStatus.UNKNOWN, JobStatus.CANCELLED):
+        if s in states:
+            return s
+    return JobStatus.SUCCEEDED if states else JobStatus.UNKNOWN
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def queue(cluster: str) -> list[dict[str, Any]]:
+    """Every job of the cluster as the nodes report it (merged), newest last; the state DB
+    is updated on the way, and answers for nodes that cannot be reached."""
+    return asyncio.run(_queue(cluster))
+
+
+async def _ask_status(address: NodeAddress) -> list[ac.JobStatus] | StixError:
+    from stix.remote import fanout
+    from stix.remote.transport import connect
+
+    try:
+        t = await connect(address, CONNECT_TIMEOUT)
+    except StixError as exc:
+        return exc
+    try:
+        return await fanout.ask(t, ac.status(), ac.parse_status)
+    except StixError as exc:
+        return exc
+    finally:
+        await t.close()
+
+
+async def _queue(cluster: str) -> list[dict[str, Any]]:
+    conn = state.connect()
+    record = state.require_cluster(conn, cluster)
+    addresses = record.nodes
+    answers = await asyncio.gather(*(_ask_status(a) for a in addresses))
+    known = {j.id: j for j in state.list_jobs(conn, cluster)}
+    per_job: dict[str, dict[str, ac.JobStatus]] = {}
+    for a, answer in zip(addresses, answers, strict=True):
+        if not isinstance(answer, StixError):
+            for job in answer:
+                per_job.setdefault(job.job_id, {})[a.name] = job
+    unreachable = [a.name for a, ans in zip(addresses, answers, strict=True)
+                   if isinstance(ans, StixError)]
+    rows = []
+    for job_id in sorted(set(per_job) | set(known), key=lambda i: (len(i), i)):
+        nodes = per_job.get(job_id, {})
+        statuses: list[str] = []
+        for a, answer in zip(addresses, answers, strict=True):
+            if a.name in nodes:
+                statuses.append(nodes[a.name].status)
+            elif isinstance(answer, StixError):
+                statuses.append(JobStatus.UNKNOWN)
+        db = known.get(job_id)
+        merged = _merge(statuses) if statuses else (db.status if db else JobStatus.UNKNOWN)
+        codes = {n: j.exit_code for n, j in nodes.items()}
+        if db is not None and nodes and db.status != merged:
+            state.update_job(conn, cluster, job_id, merged, codes)
+        first = next(iter(nodes.values()), None)
+        ended = [j.ended_at for j in nodes.values() if j.ended_at is not None]
+        rows.append({"job_id": job_id,
+                     "name": (first.name if first else None) or (db.name if db else None),
+                     "status": JobStatus(merged).value,
+                     "submitted_at": _iso(first.submitted_at) if first else None,
+                     "started_at": _iso(first.started_at) if first else None,
+                     "ended_at": _iso(max(ended)) if ended else None,
+                     "exit_codes": codes, "unreachable": unreachable})
+    return rows
+
+
+def _latest_job(conn: Any, cluster: str) -> str:
+    jobs = state.list_jobs(conn, cluster)
+    if not jobs:
+        raise NotFoundError(f"cluster {cluster!r} has no jobs yet")
+    return jobs[-1].id
+
+
+def logs(cluster: str, job_id: str | None = None, *, follow: bool = False,
+         node: int | None = None, printer: LinePrinter | None = None) -> JobOutcome:
+    """Print a job's log (the latest job by default) from every node, or one; with
+    `follow`, until the job ends, re-attaching after a dropped connection."""
+    conn = state.connect()
+    record = state.require_cluster(conn, cluster)
+    job_id = job_id or _latest_job(conn, cluster)
+    addresses = _pick(record, node)
+    printer = printer or LinePrinter(prefix=len(addresses) > 1)
+    return asyncio.run(_logs(addresses, job_id, follow, printer))
+
+
+async def _logs(addresses: list[NodeAddress], job_id: str, follow: bool,
+                printer: LinePrinter) -> JobOutcome:
+    from stix.remote import launch
+
+    transports = await _open(addresses)
+    try:
+        return await launch.follow(transports, job_id, printer, follow=follow)
+    finally:
+        await _close(transports)
+
+
+def cancel(cluster: str, job_ids: list[str] | None = None, *, all_jobs: bool = False,
+           grace: float = 10) -> dict[str, list[str]]:
+    """Cancel jobs on every node; {"cancelled": [...], "already_done": [...]}."""
+    if bool(job_ids) == all_jobs:
+        raise UsageError("give job ids or --all (not both)")
+    return asyncio.run(_cancel(cluster, job_ids if not all_jobs else None, grace))
+
+
+def _ids(values: set[str]) -> list[str]:
+    return sorted(values, key=lambda i: (len(i), i))
+
+
+async def _cancel(cluster: str, ids: list[str] | None, grace: float) -> dict[str, list[str]]:
+    from stix.remote import fanout
+
+    conn = state.connect()
+    record = state.require_cluster(conn, cluster)
+    transports = await _open(record.nodes)
+    try:
+        answers = await fanout.cancel_jobs(transports, ids, grace)
+    finally:
+        await _close(transports)
+    errors = [str(a) for a in answers if isinstance(a, BaseException)]
+    if errors:
+        raise StixError("cancel failed:\n" + "\n".join(f"  {e}" for e in errors))
+    replies = [a for a in answers if isinstance(a, ac.CancelReply)]
+    cancelled = _ids({str(i) for a in replies for i in a.cancelled})
+    done = _ids({str(i) for a in replies for i in a.already_done} - set(cancelled))
+    for job_id in cancelled:
+        state.update_job(conn, cluster, job_id, JobStatus.CANCELLED)
+    return {"cancelled": cancelled, "already_done": done}
+
+
+def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = False,
+             cancel: bool = False) -> dict[str, Any]:
+    """Set (or with `cancel`, clear) the cluster's idle auto-stop. Cloud nodes check it every
+    minute (cloud-init's cron) and stop or terminate themselves; existing machines act only
+    where their provider has an idle action (a local cluster is torn down, `down` only)."""
+    from stix.clouds import registry
+
+    conn = state.connect()
+    record = state.require_cluster(conn, cluster)
+    if not cancel and idle_minutes is None:
+        raise UsageError("give -i/--idle-minutes MIN, or --cancel")
+    provider = registry.get(record.provider)
+    if record.has_stack:
+        modes = provider.capabilities.autostop
+        wanted = "down" if down else "stop"
+        if not cancel and wanted not in modes:
+            raise StixError(f"cluster {cluster!r} on {record.provider}: its nodes cannot "
+                            f"{wanted} themselves when idle"
+                            + (f" (they can: {', '.join(modes)})" if modes else ""))
+        return asyncio.run(_autostop_cloud(record, idle_minutes, down, cancel))
+    machines = registry.machines(record.provider)
+    action = machines.idle_action(record.name, down)
+    if not cancel and action is None:
+        if machines.idle_action(record.name, True) is not None:
+            raise UsageError(f"a {record.provider} cluster cannot stop its machines; use "
+                             "--down to tear the cluster down when idle")
+        raise StixError(f"cluster {cluster!r} runs on your own {record.provider} machines: "
+                        "stix does not stop or tear down those on idle")
+    return asyncio.run(_autostop_watched(conn, record, idle_minutes, action, cancel))
+
+
+async def _autostop_watched(conn: Any, record: ClusterRecord, minutes: float | None,
+                            action: str | None, cancel: bool) -> dict[str, Any]:
+    """Machines without cron: the head's agent keeps the setting, a detached watcher
+    checks it (and runs `action`, a stix command on this machine)."""
+    from stix.remote import fanout
+
+    transports = await _open(record.nodes[:1])
+    t = transports[0]
+    try:
+        if cancel:
+            return vars(await fanout.ask(t, ac.autostop_disable(), ac.parse_autostop))
+        assert minutes is not None and action is not None
+        await fanout.upload_agent([t])
+        answer = await fanout.ask(t, ac.autostop_set(minutes, action=action), ac.parse_autostop)
+        watcher = await fanout.ask(t, ac.autostop_watch(interval=30), ac.parse_watch)
+        record.autostop_watcher_pid = watcher.pid
+        state.put_cluster(conn, record)
+        return vars(answer)
+    finally:
+        await _close(transports)
+
+
+async def _autostop_cloud(record: ClusterRecord, minutes: float | None, down: bool,
+                          cancel: bool) -> dict[str, Any]:
+    """Every node saves the setting; its own cron check acts on it (no watcher here)."""
+    from stix.remote import fanout
+    from stix.remote.cloudinit import ACTION_SCRIPT
+
+    transports = await _open(record.nodes)
+    try:
+        if cancel:
+            cmd = ac.autostop_disable()
+        else:
+            assert minutes is not None
+            cmd = ac.autostop_set(minutes, action=f"sudo -n {ACTION_SCRIPT} "
+                                                  f"{'down' if down else 'stop'}")
+        answers = await asyncio.gather(*(fanout.ask(t, cmd, ac.parse_autostop)
+                                         for t in transports))
+        return vars(answers[0])
+    finally:
+        await _close(transports)
+
+
+def ssh_command(cluster: str, node: int | None = None) -> tuple[list[str], str | None]:
+    """(argv, working directory) for an interactive shell on a node (head by default)."""
+    from stix.remote.transport import LocalTransport, SshTransport
+
+    record = state.require_cluster(state.connect(), cluster)
+    address = _pick(record, node or 0)[0]
+    if address.local_home:
+        return LocalTransport(address).interactive_argv(), address.local_home
+    return SshTransport(address, None).interactive_argv(), None

@@ -1,0 +1,179 @@
+"""`up`, `down` and `status` for every kind of cluster: a stack through the engine
+(`stacks`), or existing machines (`machines`); then the node phase all of them share.
+
+Each operation holds the cluster's lock in the state DB only while it changes the cluster
+(allocation or provisioning, sync, setup, submit; or teardown); following a job's logs
+happens outside it, so `stix down` from another terminal is never blocked by a terminal
+showing logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stix import state
+from stix.cluster import node_phase
+from stix.errors import StixError, UsageError
+from stix.remote.fanout import JobOutcome, LinePrinter
+from stix.state import ClusterRecord
+from stix.task import Task
+
+Say = Callable[[str], None]
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class UpResult:
+    cluster: str
+    created: bool
+    job_id: str | None
+    outcome: JobOutcome | None  # None when the run was detached or the task has no run
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code if self.outcome else 0
+
+
+def check_cluster_name(name: str) -> str:
+    if not CLUSTER_NAME.match(name):
+        raise UsageError(f"cluster name {name!r}: use letters, digits, '-' and '_' "
+                         "(start with a letter or digit, at most 63)")
+    return name
+
+
+def default_cluster_name(task: Task) -> str:
+    import os
+
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", task.name or "").strip("-_")[:40]
+    return base or f"stix-{os.urandom(3).hex()}"
+
+
+def up(task_file: str | Path, *, cluster: str | None = None,
+       env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
+       detach_run: bool = False, printer: LinePrinter | None = None,
+       say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+       confirm: Callable[[str], bool] | None = None,
+       on_event: Callable[[Any], None] | None = None) -> UpResult:
+    """Load the task, place it (a stack through the engine, or existing machines), and run
+    the node phase."""
+    from stix.task import load_task
+
+    task = node_phase.resolve_secrets(load_task(task_file, env), secrets or {})
+    name = check_cluster_name(cluster or default_cluster_name(task))
+    conn = state.connect()
+    with contextlib.ExitStack() as held:
+        held.enter_context(state.cluster_lock(conn, name, "up"))
+        record = state.get_cluster(conn, name)
+        created = record is None
+        if _on_machines(task, record):
+            record = _machines_up(conn, task, name, record, say)
+        else:
+            from stix.cluster import stacks
+
+            record = stacks.provision(task, name, engine_name=engine, confirm=confirm,
+                                      on_event=on_event, say=say, conn=conn).record
+            node_phase.write_ssh_config(conn)
+            if infra_only:
+                return UpResult(name, created, None, None)
+        note = _no_node_phase(record)
+        if note is not None:
+            say(note)
+            return UpResult(name, created, None, None)
+        lock = held.pop_all()
+    return asyncio.run(_node_phase(conn, record, task, lock, created, detach_run, printer, say))
+
+
+def _on_machines(task: Task, record: ClusterRecord | None) -> bool:
+    """Whether the cluster runs on existing machines (no stack)."""
+    from stix.clouds import registry
+
+    if record is not None:
+        return not record.has_stack
+    clouds = {c.cloud for c in task.resources.candidates()}
+    if not clouds or None in clouds:
+        return False
+    return all(registry.served(c) and not registry.get(c).capabilities.provisions
+               for c in clouds if c is not None)
+
+
+def _machines_up(conn: Any, task: Task, name: str, record: ClusterRecord | None,
+                 say: Say) -> ClusterRecord:
+    from stix.cluster import machines
+
+    if record is None:
+        record = machines.allocate(conn, task, name, say)
+        node_phase.write_ssh_config(conn)
+    elif task.num_nodes != len(record.nodes):
+        raise StixError(f"cluster {name!r} has {len(record.nodes)} node(s) but the task "
+                        f"wants {task.num_nodes}", hint=f"`stix down {name}` first")
+    return record
+
+
+def _no_node_phase(record: ClusterRecord) -> str | None:
+    """Why setup and run cannot go to this cluster's nodes (None: they can)."""
+    from stix.clouds import registry
+
+    provider = registry.get(record.provider)
+    if provider.capabilities.node_access is not None:
+        return None
+    return provider.no_node_phase(record.outputs)
+
+
+async def _node_phase(conn: Any, record: ClusterRecord, task: Task,
+                      lock: contextlib.ExitStack, created: bool, detach_run: bool,
+                      printer: LinePrinter | None, say: Say) -> UpResult:
+    printer = printer or LinePrinter(prefix=len(record.nodes) > 1)
+    with lock:
+        transports, job_id = await node_phase.start_on_nodes(conn, record, task, printer, say)
+    outcome = await node_phase.finish_on_nodes(conn, record, transports, job_id, detach_run,
+                                               printer)
+    return UpResult(record.name, created, job_id, outcome)
+
+
+def status(cluster: str | None = None) -> list[ClusterRecord]:
+    conn = state.connect()
+    if cluster is not None:
+        return [state.require_cluster(conn, cluster)]
+    return state.list_clusters(conn)
+
+
+def down(cluster: str, *, say: Say = _quiet, purge: bool = False,
+         on_event: Callable[[Any], None] | None = None) -> bool:
+    """Tear the cluster down: destroy its stack, or cancel its jobs, clean its nodes and
+    release its machines; forget it. False when there was no such cluster (already down is
+    not an error)."""
+    conn = state.connect()
+    existing = state.get_cluster(conn, cluster)
+    if existing is None:
+        return False
+    if existing.has_stack:
+        from stix.cluster import stacks
+
+        return stacks.destroy(cluster, purge=purge, on_event=on_event, say=say)
+    from stix.cluster import machines
+
+    with state.cluster_lock(conn, cluster, "down"):
+        record = state.get_cluster(conn, cluster)
+        if record is None:
+            return False
+        entry = state.record_start(conn, cluster, "down")
+        try:
+            asyncio.run(node_phase.clean_nodes(record, say))
+            machines.release(record)
+            state.delete_cluster(conn, cluster)
+            node_phase.write_ssh_config(conn)
+        except BaseException as exc:
+            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            raise
+        state.record_end(conn, entry, "SUCCEEDED")
+    return True

@@ -1,0 +1,278 @@
+"""Clusters backed by a stack: plan → engine up (with failover) → nodes; and destroy,
+preview, refresh. The node phase that follows is shared with every provider.
+
+Every engine call holds the cluster's lock in the state DB, and every attempt is kept in
+the operation history, so an interrupted `up` leaves a record that `status`, `refresh` and
+`destroy` recover from: the stack config on disk always names what may exist.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stix import state
+from stix.engine.base import Engine, EngineError, EventSink, StackSpec
+from stix.errors import NotFoundError, StixError, UsageError
+from stix.placement import Placement
+from stix.remote.transport import NodeAddress
+from stix.state import ClusterRecord, ClusterStatus
+from stix.task import Task
+
+Say = Callable[[str], None]
+Confirm = Callable[[str], bool]
+
+
+@dataclass
+class Attempt:
+    placement: Placement
+    ok: bool
+    reason: str = ""
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def engine_for(name: str | None) -> Engine:
+    from stix.config import load_config
+    from stix.engine import get_engine
+
+    return get_engine(name, load_config())
+
+
+def stack_spec(project_dir: Path, placement: Placement, public_key: str) -> StackSpec:
+    """What an engine needs for `placement`: the inline program and, for engines that
+    translate it, the resource graph (the same program under mocks)."""
+
+    def program() -> None:
+        from stix.program.run import export
+
+        export(placement, public_key)
+
+    def synthesize() -> Any:
+        from stix.stack.synth_cache import synthesize_cached
+
+        return synthesize_cached(placement, public_key)
+
+    return StackSpec(placement.cluster, project_dir, placement, program,
+                     synthesize=synthesize)
+
+
+def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[NodeAddress]:
+    """The nodes `up` records, from the program's outputs (same shape for every cloud)."""
+    from stix.keys import private_key_path
+
+    user = str(outputs.get("ssh_user") or placement.ssh_user)
+    nodes = []
+    for i, node in enumerate(outputs.get("nodes") or []):
+        host = node.get("public_ip") or node.get("private_ip")
+        if not host:
+            raise StixError(f"cluster {placement.cluster!r}: node {i} has no address in the "
+                            "stack outputs", hint=f"stix refresh {placement.cluster}")
+        nodes.append(NodeAddress(name=str(node.get("name") or f"{placement.cluster}-{i}"),
+                                 host=str(host), user=user,
+                                 identity_file=str(private_key_path()),
+                                 internal_ip=node.get("private_ip")))
+    return nodes
+
+
+def describe(p: Placement) -> str:
+    where = "/".join(x for x in (p.cloud, p.region, p.zone) if x)
+    market = "spot" if p.use_spot else "on-demand"
+    return f"{p.num_nodes}× {p.instance_type} {market} in {where} (${p.total_hourly_price:.2f}/h)"
+
+
+@dataclass
+class Provisioned:
+    record: ClusterRecord
+    attempts: list[Attempt]
+    changed: bool
+
+
+def provision(task: Task, cluster: str, *, engine_name: str | None = None,
+              clouds: list[str] | None = None, confirm: Confirm | None = None,
+              on_event: EventSink | None = None, say: Say = _quiet,
+              conn: sqlite3.Connection) -> Provisioned:
+    """Make the cluster's infrastructure match the task. Call with the cluster lock held."""
+    from stix.catalog import load_catalog
+    from stix.cluster.failover import RETRIABLE, after_failure, block_for
+    from stix.config import load_config
+    from stix.optimizer.choose import choose
+    from stix.stack import report
+    from stix.stack.plan import plan_placement
+    from stix.stack.project import find_project
+
+    config = load_config()
+    engine = engine_for(engine_name)
+    engine.check()
+    project = find_project()
+    catalog = load_catalog()
+    record = state.get_cluster(conn, cluster)
+    if record is not None:
+        if record.engine and record.engine != engine.name:
+            raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
+                             f"engine; use --engine {record.engine}")
+        placement = record.placement
+        if task.num_nodes != placement.num_nodes:
+            raise StixError(f"cluster {cluster!r} has {placement.num_nodes} node(s) but the task "
+                            f"wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
+        candidates = [placement]
+    else:
+        result = choose(task, catalog=catalog, clouds=clouds, cluster=cluster, candidates=50)
+        candidates = result.candidates
+        placement = result.chosen
+    plan = plan_placement(placement, project, catalog=catalog)
+    public_key = _public_key(project, cluster)
+    if record is not None and plan.diff.empty and record.status == ClusterStatus.UP:
+        say(f"cluster {cluster}: infrastructure unchanged")
+        return Provisioned(record, [], False)
+    say(report.text(plan.diff, f"cluster {cluster}: {describe(placement)}"))
+    if confirm is not None and not confirm(f"Create/update cluster {cluster}?"):
+        raise StixError("cancelled; nothing was changed (the stack files were written)")
+    now = time.time()
+    if record is None:
+        record = ClusterRecord(cluster, placement.cloud, placement, ClusterStatus.PROVISIONING,
+                               now, now, placement.total_hourly_price, [], engine=engine.name,
+                               project=str(project.root))
+    record.status = ClusterStatus.PROVISIONING
+    state.put_cluster(conn, record)
+    attempts: list[Attempt] = []
+    blocks = []
+    while True:
+        entry = state.record_start(conn, cluster, f"provision {describe(placement)}")
+        spec = stack_spec(project.root, placement, public_key)
+        try:
+            result_up = engine.up(spec, on_event)
+        except EngineError as exc:
+            attempts.append(Attempt(placement, False, exc.kind))
+            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            if exc.kind not in RETRIABLE or len(attempts) >= config.max_failover_attempts:
+                record.status = ClusterStatus.FAILED
+                state.put_cluster(conn, record)
+                raise
+            blocks.append(block_for(placement, exc.kind, str(exc)))
+            say(f"attempt {len(attempts)} failed ({exc.kind}): {describe(placement)}; "
+                "removing what it created")
+            engine.destroy(spec, on_event)
+            nxt = after_failure(placement, candidates, blocks, catalog)
+            if nxt is None:
+                record.status = ClusterStatus.FAILED
+                state.put_cluster(conn, record)
+                tried = "; ".join(f"{describe(a.placement)}: {a.reason}" for a in attempts)
+                raise StixError(
+                    f"cluster {cluster!r}: no placement left to try ({tried})") from exc
+            placement = nxt
+            say(f"failing over to {describe(placement)}")
+            plan_placement(placement, project, catalog=catalog)
+            record.placement = placement
+            record.hourly_price = placement.total_hourly_price
+            state.put_cluster(conn, record)
+            continue
+        state.record_end(conn, entry, "SUCCEEDED")
+        attempts.append(Attempt(placement, True))
+        break
+    record.nodes = nodes_from_outputs(result_up.outputs, placement)
+    record.placement = placement
+    record.hourly_price = placement.total_hourly_price
+    record.status = ClusterStatus.PROVISIONED
+    record.outputs = result_up.outputs
+    state.put_cluster(conn, record)
+    return Provisioned(record, attempts, True)
+
+
+def _public_key(project: Any, cluster: str) -> str:
+    from stix.stack import stackfile
+
+    return stackfile.read(project.config_path(cluster))[1]
+
+
+def spec_for_record(record: ClusterRecord) -> StackSpec:
+    """The stack of an existing cluster, from its stack config (what may exist in the cloud),
+    falling back to the placement recorded at launch."""
+    from stix.stack import stackfile
+    from stix.stack.project import Project
+
+    root = Path(record.project or ".")
+    path = Project(root).config_path(record.name)
+    if path.is_file():
+        placement, key = stackfile.read(path)
+    else:
+        from stix.keys import public_key_text
+
+        placement, key = record.placement, public_key_text()
+    return stack_spec(root, placement, key)
+
+
+def _stack_record(conn: sqlite3.Connection, cluster: str) -> ClusterRecord:
+    record = state.get_cluster(conn, cluster)
+    if record is None:
+        raise NotFoundError(f"no cluster named {cluster!r}", hint="stix status lists them")
+    if not record.has_stack:
+        raise UsageError(f"cluster {cluster!r} runs on {record.provider}; it has no stack")
+    return record
+
+
+def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = None,
+            say: Say = _quiet) -> bool:
+    """Destroy every resource of the cluster's stack and forget it. Already gone: False."""
+    conn = state.connect()
+    if state.get_cluster(conn, cluster) is None:
+        return False
+    with state.cluster_lock(conn, cluster, "destroy"):
+        record = _stack_record(conn, cluster)
+        engine = engine_for(record.engine)
+        spec = spec_for_record(record)
+        entry = state.record_start(conn, cluster, "destroy")
+        record.status = ClusterStatus.DESTROYING
+        state.put_cluster(conn, record)
+        try:
+            result = engine.destroy(spec, on_event)
+            engine.remove(spec)
+        except BaseException as exc:
+            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            record.status = ClusterStatus.DESTROY_FAILED
+            state.put_cluster(conn, record)
+            raise
+        state.record_end(conn, entry, "SUCCEEDED", f"deleted {result.changes.get('delete', 0)}")
+        state.delete_cluster(conn, cluster)
+        if purge:
+            from stix.stack.project import Project
+
+            project = Project(Path(record.project or "."))
+            for path in (project.config_path(cluster), project.graph_path(cluster)):
+                path.unlink(missing_ok=True)
+            say(f"removed the stack files of {cluster}")
+    return True
+
+
+def preview(cluster: str, on_event: EventSink | None = None) -> dict[str, int]:
+    """The engine's own diff of the stack against the cloud (drift included)."""
+    conn = state.connect()
+    record = _stack_record(conn, cluster)
+    return engine_for(record.engine).preview(spec_for_record(record), on_event).changes
+
+
+_RECOVERED = (ClusterStatus.PROVISIONING, ClusterStatus.DESTROY_FAILED, ClusterStatus.FAILED)
+
+
+def refresh(cluster: str, on_event: EventSink | None = None) -> ClusterRecord:
+    """Read the cloud's truth into the stack state and the cluster record."""
+    conn = state.connect()
+    with state.cluster_lock(conn, cluster, "refresh"):
+        record = _stack_record(conn, cluster)
+        engine = engine_for(record.engine)
+        spec = spec_for_record(record)
+        engine.refresh(spec, on_event)
+        outputs = engine.outputs(spec)
+        if outputs:
+            record.nodes = nodes_from_outputs(outputs, spec.placement)
+            record.outputs = outputs
+            if record.status in _RECOVERED:
+                record.status = ClusterStatus.PROVISIONED
+        state.put_cluster(conn, record)
+        return record

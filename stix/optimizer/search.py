@@ -1,0 +1,175 @@
+"""One optimize call: a task → ranked feasible placements over the enabled clouds.
+
+Offers come from the price catalog for providers that use it, and from the provider
+itself for the others (`capabilities.uses_catalog` off: this machine, ssh node pools,
+Kubernetes pods), which are considered only when the task pins them or `clouds` names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from stix.errors import UsageError
+from stix.optimizer.explain import Context, NothingFitsError, reason
+from stix.optimizer.filters import LazyRun, build_filters, run_chain
+from stix.optimizer.index import OfferIndex, Segment, index_for
+from stix.optimizer.placements import build, cluster_name
+from stix.optimizer.rank import Target, ranked, top_distinct
+from stix.optimizer.result import OptimizeResult, Rejection
+from stix.optimizer.wants import Choice, Want, choices
+
+if TYPE_CHECKING:
+    from stix.catalog import Catalog
+    from stix.task import Task
+
+class _Search:
+    """One optimize call: the pools per cloud, and the runs made so far."""
+
+    def __init__(self, catalog: Catalog, enabled: list[str], non_catalog: dict[str, bool],
+                 wants: list[Want]) -> None:
+        from stix.catalog import Catalog
+
+        self.wants = wants
+        self.index = index_for(catalog)
+        self.enabled = enabled
+        self.non_catalog = non_catalog  # cloud → True for providers listing their own offers
+        extras = []
+        for cloud in sorted(c for c, own in non_catalog.items() if own):
+            from stix.clouds import registry
+
+            extras.extend(registry.get(cloud).offers_for(self.wants))
+        self.extra = OfferIndex(Catalog(extras))
+        self.runs: dict[int, LazyRun] = {}
+
+    def segments(self, want: Want, clouds: Iterable[str]) -> list[Segment]:
+        out: list[Segment] = []
+        for cloud in clouds:
+            own = self.non_catalog.get(cloud, False)
+            idx = self.extra if own else self.index
+            if want.accelerator is not None:
+                name = idx.resolve_accelerator(want.accelerator.name)
+                offers = [] if name is None else idx.pool(
+                    cloud, accelerator=name, instance_type=None, spot=want.spot)
+            elif own and want.instance_type is None:
+                offers = idx.all_in(cloud, spot=want.spot)
+            else:
+                offers = idx.pool(cloud, accelerator=None, instance_type=want.instance_type,
+                                  spot=want.spot)
+            out.append(Segment(cloud, offers, provisioned=not own))
+        return out
+
+    def run(self, i: int, want: Want) -> LazyRun:
+        if i not in self.runs:
+            clouds = [c for c in self.enabled if want.cloud is None or c == want.cloud]
+            self.runs[i] = LazyRun.start(want, self.segments(want, clouds),
+                                         build_filters(want, None))
+        return self.runs[i]
+
+    def rejections(self) -> list[Rejection]:
+        out: list[Rejection] = []
+        for i in sorted(self.runs):
+            full = self.runs[i].full_chain()
+            out.extend(Rejection(full.want.label, s.filter.label, s.removed)
+                       for s in full.stages if s.removed)
+        return out
+
+    def evaluate(self, choice: Choice, numbering: dict[int, int]) -> list[tuple[int, LazyRun]]:
+        """Feasible runs for `choice`: the first feasible option when ordered, else all."""
+        found: list[tuple[int, LazyRun]] = []
+        for option in choice.options:
+            if isinstance(option, Choice):
+                got = self.evaluate(option, numbering)
+            else:
+                i = numbering[id(option)]
+                run = self.run(i, option)
+                got = [(i, run)] if run.feasible else []
+            if got and choice.ordered:
+                return got
+            found.extend(got)
+        return found
+
+
+def _served_check(wants: list[Want], clouds: list[str] | None, served: list[str]) -> None:
+    for want in wants:
+        if want.cloud is not None and want.cloud not in served:
+            raise UsageError(f"resources pin cloud {want.cloud!r}, which stix does not serve; "
+                             f"it serves {', '.join(served)}")
+    for cloud in clouds or []:
+        if cloud not in served:
+            raise UsageError(f"cloud {cloud!r} is not one stix serves ({', '.join(served)})")
+
+
+def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
+             target: Target = "cost", cluster: str | None = None, *,
+             candidates: int = 10) -> OptimizeResult:
+    """Rank the placements that fit `task`; raise NothingFitsError (naming the constraint)
+    when none does. `clouds` restricts the choice (default: every catalog cloud stix serves,
+    plus clouds the task pins)."""
+    from stix.catalog import load_catalog
+    from stix.clouds import registry
+    from stix.optimizer.clouds import bucket_cloud
+
+    if target not in ("cost", "time"):
+        raise UsageError(f"target must be 'cost' or 'time', got {target!r}")
+    if candidates < 1:
+        raise UsageError(f"candidates must be at least 1, got {candidates}")
+    name = cluster_name(task, cluster)
+    catalog = catalog if catalog is not None else load_catalog()
+    served = registry.names()
+    tree = choices(task)
+    wants = tree.wants()
+    asked = sorted(set(clouds)) if clouds is not None else None
+    _served_check(wants, asked, served)
+    if asked is not None:
+        enabled = asked
+    else:
+        pinned = {w.cloud for w in wants if w.cloud is not None}
+        enabled = sorted((set(catalog.clouds) & set(served)) | pinned)
+    non_catalog = {c: not registry.get(c).capabilities.uses_catalog for c in enabled}
+    pinned_by_bucket = bucket_cloud(task)
+    if pinned_by_bucket is not None:
+        if pinned_by_bucket not in enabled:
+            raise UsageError(f"the task's buckets are on {pinned_by_bucket}, which is not among "
+                             f"the clouds considered ({', '.join(enabled)})")
+        enabled = [c for c in enabled if c == pinned_by_bucket or non_catalog[c]]
+    search = _Search(catalog, enabled, non_catalog, wants)
+    numbering = {id(w): i for i, w in enumerate(wants)}
+    feasible = search.evaluate(tree, numbering)
+    if not feasible:
+        _explain(search, wants, served, catalog)
+    stream, best = ranked(feasible, target)
+    top = top_distinct(stream, candidates)
+    placements = [build(r, task, name) for r in top]
+    by_identity = {r.identity: p for r, p in zip(top, placements, strict=True)}
+    per_cloud = {c: by_identity.get(r.identity) or build(r, task, name) for c, r in best.items()}
+    return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,
+                          clouds=enabled, target=target, notes=_notes(catalog, served),
+                          count_rejections=search.rejections)  # fmt: skip
+
+
+def _explain(search: _Search, wants: list[Want], served: list[str], catalog: Catalog) -> None:
+    """Re-run every alternative over every served cloud, with the cloud filter, to find the
+    constraint that removed the last candidates; raise with one reason per alternative."""
+    everywhere = sorted({c for c in catalog.clouds if c in served} | set(search.enabled))
+    ctx = Context(enabled=search.enabled, served=served, index=search.index, extra=search.extra,
+                  own=frozenset(c for c, own in search.non_catalog.items() if own))
+    reasons = []
+    for want in wants:
+        run = run_chain(want, search.segments(want, everywhere),
+                        build_filters(want, search.enabled))
+        text = reason(run, ctx) if not run.feasible else "no offer fits"
+        reasons.append(text if len(wants) == 1 else f"{want.label}: {text}")
+    raise NothingFitsError(reasons)
+
+
+def _notes(catalog: Catalog, served: list[str]) -> list[str]:
+    notes = []
+    unserved = [c for c in catalog.clouds if c not in served]
+    if unserved:
+        notes.append(f"the catalog lists {', '.join(unserved)}, which stix does not serve: "
+                     "ignored")
+    if catalog.bad_rows:
+        notes.append(f"{len(catalog.bad_rows)} bad catalog rows skipped (first: "
+                     f"{catalog.bad_rows[0]})")
+    return notes
