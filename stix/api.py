@@ -51,23 +51,11 @@ __all__ = sorted([*_LAZY, "task_schema"])
 
 if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
     from stix.catalog import load_catalog as load_catalog
-    from stix.catalog.update import update_catalog as update_catalog
     from stix.catalog.gpus import gpu_offers as gpu_offers
     from stix.catalog.gpus import gpu_summary as gpu_summary
     from stix.catalog.skypilot import import_skypilot as import_skypilot
     from stix.catalog.summary import catalog_summary as catalog_summary
-    from stix.cluster.lifecycle import UpResult as UpResult
-    from stix.cluster.lifecycle import down as down
-    from stix.cluster.lifecycle import status as status
-    from stix.cluster.lifecycle import up as up
-    from stix.engine import get_engine as get_engine
-    from stix.errors import ClusterBusyError as ClusterBusyError
-    from stix.errors import NotFoundError as NotFoundError
-    from stix.errors import StixError as StixError
-    from stix.errors import TaskError as TaskError
-    from stix.errors import UsageError as UsageError
-    from stix.state import ClusterRecord as ClusterRecord
-    from stix.state import ClusterStatus as ClusterStatus
+    from stix.catalog.update import update_catalog as update_catalog
     from stix.cluster.jobs import ExecResult as ExecResult
     from stix.cluster.jobs import autostop as autostop
     from stix.cluster.jobs import cancel as cancel
@@ -75,6 +63,19 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.cluster.jobs import logs as logs
     from stix.cluster.jobs import queue as queue
     from stix.cluster.jobs import ssh_command as ssh_command
+    from stix.cluster.lifecycle import UpResult as UpResult
+    from stix.cluster.lifecycle import down as down
+    from stix.cluster.lifecycle import status as status
+    from stix.cluster.lifecycle import up as up
+    from stix.cluster.stacks import destroy as destroy
+    from stix.cluster.stacks import preview as preview
+    from stix.cluster.stacks import refresh as refresh
+    from stix.engine import get_engine as get_engine
+    from stix.errors import ClusterBusyError as ClusterBusyError
+    from stix.errors import NotFoundError as NotFoundError
+    from stix.errors import StixError as StixError
+    from stix.errors import TaskError as TaskError
+    from stix.errors import UsageError as UsageError
     from stix.keys import ensure_key_pair as ensure_key_pair
     from stix.keys import public_key_text as public_key_text
     from stix.optimizer import NothingFitsError as NothingFitsError
@@ -83,9 +84,6 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.optimizer.clouds import credential_report as credential_report
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
-    from stix.cluster.stacks import destroy as destroy
-    from stix.cluster.stacks import preview as preview
-    from stix.cluster.stacks import refresh as refresh
     from stix.remote.cloudinit import render_user_data as render_user_data
     from stix.stack.diff import diff_graphs as diff_graphs
     from stix.stack.plan import plan_placement as plan_placement
@@ -94,6 +92,8 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.stack.project import init_project as init_project
     from stix.stack.synth import synthesize as synthesize
     from stix.stack.validate import check_placement as check_placement
+    from stix.state import ClusterRecord as ClusterRecord
+    from stix.state import ClusterStatus as ClusterStatus
     from stix.task import AcceleratorReq as AcceleratorReq
     from stix.task import Accelerators as Accelerators
     from stix.task import Pipeline as Pipeline

@@ -14,10 +14,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
-    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from stix.clouds.base import InfraOptions
 
@@ -82,28 +84,34 @@ class Placement(BaseModel):
     autostop_minutes: int | None = None
     autostop_down: bool = False
     extra: SerializeAsAny[InfraOptions] = Field(
-        default_factory=InfraOptions,
+        default_factory=InfraOptions, validate_default=True,
         description="the provider's infra options (its `options_model`), `stix:extra` in the "
                     "stack file")
 
-    @model_validator(mode="before")
+    @field_validator("extra", mode="before")
     @classmethod
-    def _typed_options(cls, data: Any) -> Any:
+    def _typed_options(cls, value: Any, info: ValidationInfo) -> InfraOptions:
         """`extra` is validated by the options model of the placement's provider."""
-        if not isinstance(data, dict):
-            return data
         from stix.clouds import registry
 
-        cloud = data.get("cloud")
+        cloud = info.data.get("cloud")
         model = (registry.get(cloud).options_model
-                 if isinstance(cloud, str) and registry.served(registry.canonical(cloud) or "")
-                 else InfraOptions)
-        raw = data.get("extra")
-        if not isinstance(raw, model):
-            if isinstance(raw, InfraOptions):
-                raw = raw.set_fields()
-            data = {**data, "extra": model.model_validate(raw or {})}
-        return data
+                 if isinstance(cloud, str) and registry.served(cloud) else InfraOptions)
+        if isinstance(value, model):
+            return value
+        if isinstance(value, InfraOptions):
+            value = value.set_fields()
+        try:
+            return model.model_validate(value or {})
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(x) for x in err["loc"])
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(sorted(model.model_fields))
+                message = f"extra.{where}: {cloud} has no such infra option (it has: {known})"
+            else:
+                message = f"extra.{where}: {err['msg']}".replace(".: ", ": ")
+            raise PydanticCustomError("infra_option", message) from None
 
     @field_serializer("extra")
     def _set_options(self, value: InfraOptions) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from stix.catalog import COLUMNS, Catalog, Offer, load_catalog
+from stix.catalog.hardware import ACCELERATOR_MEMORY_GIB
 from stix.task.values import KNOWN_ACCELERATORS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,12 +31,8 @@ GPUS_SOLD = {
     "gcp": {"T4", "P4", "P100", "V100", "L4", "A100", "A100-80GB", "H100", "H200", "B200"},
     "azure": {"T4", "A10", "V100", "A100", "A100-80GB", "H100", "H100-NVL", "H200"},
 }  # fmt: skip
-# Memory per accelerator, GiB: one name always means one memory size.
-GPU_MEMORY = {
-    "T4": 16, "P4": 8, "P100": 16, "V100": 16, "V100-32GB": 32, "A10": 24, "A10G": 24,
-    "L4": 24, "L40S": 48, "A100": 40, "A100-80GB": 80, "H100": 80, "H100-NVL": 94,
-    "H200": 141, "B200": 180,
-}  # fmt: skip
+# Memory per accelerator, GiB: one name always means one memory size (the hardware table).
+GPU_MEMORY = ACCELERATOR_MEMORY_GIB
 # Names the snapshot uses beyond stix.task.values.KNOWN_ACCELERATORS (reported upstream):
 # Azure's NCads H100 v5 carries the 94 GB H100 NVL, which is not an 80 GB H100.
 # A region name prefix per geography, so each cloud covers the US, Europe and Asia.
@@ -215,7 +212,7 @@ def test_known_offerings_have_their_published_shape() -> None:
 
 
 def test_generator_reproduces_the_shipped_files() -> None:
-    """The CSVs are exactly what catalog_data/_build/gen.py writes from its fact tables.
+    """The CSVs are exactly what catalog_data/_build/gen.py writes from each cloud's facts.
 
     If the shipped snapshot is ever replaced by `stix catalog update` output, retire this
     test together with catalog_data/_build/.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stix.clouds.gcp import pairing as gcp_pairing
 from stix.catalog.loader import load_catalog
 from stix.catalog.schema import Offer
 from stix.catalog.skypilot import import_skypilot, read_skypilot_csv
+from stix.clouds.gcp import pairing as gcp_pairing
 from stix.errors import NotFoundError, UsageError
 
 SRC = Path(__file__).parent / "fixtures" / "skypilot_catalog"

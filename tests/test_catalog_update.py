@@ -14,6 +14,8 @@ from typing import IO
 
 import pytest
 
+from stix.catalog.loader import Catalog, load_catalog
+from stix.catalog.schema import Offer
 from stix.catalog.update import (
     CredentialsError,
     FetchError,
@@ -25,8 +27,6 @@ from stix.catalog.update import (
 from stix.clouds.aws import prices as aws
 from stix.clouds.azure import prices as azure
 from stix.clouds.gcp import prices as gcp
-from stix.catalog.loader import Catalog, load_catalog
-from stix.catalog.schema import Offer
 
 PRICES = Path(__file__).parent / "fixtures" / "prices"
 

@@ -2,7 +2,7 @@
 
 Each rendered variant passes the real `cloud-init schema --config-file` and a JSON-schema
 validation against the schema file the cloud-init package ships (the CLI misses unknown
-top-level keys, FACTS.md), every shell script in it passes `bash -n`, and the agent it
+top-level keys), every shell script in it passes `bash -n`, and the agent it
 carries decodes, with cloud-init's own write_files code, to the agent's source. Hostile
 values are checked by parsing the YAML back and by running the rendered scripts with real
 bash: only the cloud tools (s3fs, gcsfuse, ... which need a cloud) are recorders on PATH.

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.pulumi_cli, pytest.mark.cloud, pytest.mark.slow]
 
 
 def _require() -> None:
-    from stix.engine.settings import find_pulumi
     from stix.clouds import registry
+    from stix.engine.settings import find_pulumi
 
     if find_pulumi() is None:
         pytest.skip("the pulumi CLI is not installed (stix install-pulumi)")

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from stix.config import Config
 from stix.engine.base import (
     ClusterBusyError,
     EngineError,
@@ -26,6 +25,7 @@ from stix.engine.base import (
 from stix.engine.pulumi_engine import PulumiEngine
 from stix.engine.settings import resolve
 from stix.placement import Placement
+from stix.user_config import Config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

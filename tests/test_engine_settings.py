@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from stix.config import Config, load_config
 from stix.engine.settings import ensure_passphrase, resolve
 from stix.errors import TaskError
+from stix.user_config import Config, load_config
 
 
 def test_defaults_are_embedded(stix_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from stix.config import Config
 from stix.engine.base import ClusterBusyError, EngineError, ResourceEvent, StackSpec
 from stix.engine.terraform.engine import TerraformEngine, workdir
+from stix.user_config import Config
 from tests.tf_support import (
     PUBLIC_KEY,
     VARIANTS,

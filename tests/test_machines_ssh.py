@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from stix import api, state
-from stix.errors import StixError
 from stix.clouds.registry import get
+from stix.errors import StixError
 from stix.machines.ssh import load_pools
 from stix.task import parse_tasks
 

@@ -4,12 +4,13 @@ tests/fixtures/catalog_small (read the three vms.csv files beside each case)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from stix.catalog import Catalog, Offer, load_catalog
-from stix.optimizer import DEFAULT_CPUS, DEFAULT_MEMORY, optimize
 from stix.clouds.base import CredentialStatus, Machines
+from stix.optimizer import DEFAULT_CPUS, DEFAULT_MEMORY, optimize
 from stix.task import Task, parse_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures"

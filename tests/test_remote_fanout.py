@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from stix.remote import agent_client as ac
 from stix.remote import fanout, launch
 from stix.remote.fanout import LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
@@ -225,7 +226,7 @@ def test_cancel_on_every_node(sshd_nodes: Callable[[int], list[Any]], sshd_hosts
         return answers, await follow
 
     answers, outcome = _go(go())
-    assert all(a == {"cancelled": ["1"], "already_done": []} for a in answers), answers
+    assert all(a == ac.CancelReply(cancelled=["1"], already_done=[]) for a in answers), answers
     assert outcome.status == "CANCELLED"
     assert {n.status for n in outcome.nodes} == {"CANCELLED"}
 
@@ -248,13 +249,13 @@ def test_shell_metacharacters_run_exactly_as_written(
                                [spec.env_for(addresses, r) for r in range(2)], LinePrinter(out))
         await launch.start_run(ts, addresses, spec)
         result = await launch.follow(ts, "1", LinePrinter(out))
-        return result, await fanout.job_status(ts, "1")
+        return result, [await fanout.ask(t, ac.status(["1"]), ac.parse_status) for t in ts]
 
     outcome, status = _go(go())
     assert outcome.status == "SUCCEEDED", outcome.summary()
     for a in addresses:
         assert out.of(f"{a.name}, {a.ip}") == [f"setup:{META}", META, "c1"]
-    assert all(s["jobs"][0]["name"] == META for s in status)
+    assert all(s[0].name == META for s in status)
 
 
 def test_setup_failure_names_the_node(sshd_nodes: Callable[[int], list[Any]],

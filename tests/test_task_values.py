@@ -68,13 +68,6 @@ def test_cpus_rejects(bad: object) -> None:
         parse_quantity(bad, "cpus")
 
 
-def test_quantity_admits() -> None:
-    assert Quantity(4, True).admits(8)
-    assert not Quantity(4, True).admits(2)
-    assert Quantity(4).admits(4.0)
-    assert not Quantity(4).admits(8)
-
-
 @pytest.mark.parametrize(
     ("value", "expected"), [(256, 256), ("256", 256), ("256GB", 256), ("1TB", 1024)]
 )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from stix.config import Config
 from stix.engine.terraform.engine import find_mirror
 from stix.placement import Bucket, Placement
+from stix.user_config import Config
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPmN2bUbq0dsm1PQPLU8nT3VuK3eTa1sMGvDcyT/Ch0j stix"
 

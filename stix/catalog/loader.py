@@ -51,11 +51,6 @@ def _opt_float(text: str, name: str) -> float | None:
     return None if text.strip() == "" else _float(text, name)
 
 
-def parse_row(cloud: str, row: list[str]) -> Offer:
-    """One CSV row → Offer, or ValueError saying what is wrong with it."""
-    return Offer(*_check_row(cloud, row))
-
-
 def _check_row(cloud: str, row: Sequence[str]) -> Row:
     """The careful path: every field checked, with a message naming the bad one."""
     if len(row) != _NCOL:
@@ -124,12 +119,6 @@ def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
             except ValueError as exc:
                 bad.append(BadRow(str(path), reader.line_num, str(exc)))
     return rows, bad
-
-
-def read_cloud_csv(cloud: str, path: Path) -> tuple[list[Offer], list[BadRow]]:
-    """Every good row of one `vms.csv` as an Offer, and every bad one with its line."""
-    rows, bad = _read_rows(cloud, path)
-    return [Offer(*r) for r in rows], bad
 
 
 # ---- on-disk cache of parsed files -------------------------------------------------------

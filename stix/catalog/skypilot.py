@@ -25,7 +25,6 @@ from stix.catalog.loader import BadRow
 from stix.catalog.schema import Offer
 
 
-
 def importable_clouds() -> tuple[str, ...]:
     """The clouds whose machines come from a price catalog: those SkyPilot's files can feed."""
     from stix.clouds import registry

@@ -22,8 +22,8 @@ def preview(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """The engine's own diff of the cluster's stack against the cloud, drift included."""
-    from stix.cluster import stacks as provision
     from stix.cli.progress_view import ProgressView
+    from stix.cluster import stacks as provision
 
     view = ProgressView()
     try:
@@ -39,8 +39,8 @@ def preview(
 
 def refresh(cluster: str = typer.Argument(..., help="Cluster name.")) -> None:
     """Read the cloud's state into the stack and the cluster record (after drift or a crash)."""
-    from stix.cluster import stacks as provision
     from stix.cli.progress_view import ProgressView
+    from stix.cluster import stacks as provision
 
     view = ProgressView()
     try:
@@ -56,12 +56,12 @@ def export(
     fmt: str = typer.Option("terraform", "--format", help="Only 'terraform' for now."),
 ) -> None:
     """Write a cluster's stack as Terraform JSON, for teams that apply it themselves."""
-    from stix.config import load_config
+    from stix.cluster.stacks import stack_spec
     from stix.engine.terraform.engine import TerraformEngine
     from stix.errors import UsageError
-    from stix.cluster.stacks import stack_spec
     from stix.stack import stackfile as stack_config
     from stix.stack.project import find_project
+    from stix.user_config import load_config
 
     if fmt != "terraform":
         raise UsageError(f"--format {fmt!r}: only 'terraform' is supported")

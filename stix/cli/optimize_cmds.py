@@ -12,8 +12,8 @@ import typer
 from stix.cli import options, render
 
 if TYPE_CHECKING:
-    from stix.placement import Placement
     from stix.clouds.base import CredentialStatus
+    from stix.placement import Placement
 
 
 def register(app: typer.Typer) -> None:

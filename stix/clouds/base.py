@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from stix.catalog.schema import Offer
-    from stix.placement import Placement
+    from stix.placement import Bucket, Placement
     from stix.remote.transport import NodeAddress
     from stix.task import Resources, Task
 
@@ -194,6 +194,10 @@ class Store:
     bad_name_chars: str = ""
     account_pattern: str | None = None  # a store whose containers live in an account
 
+    def account(self, cluster: str, bucket: Bucket) -> str:
+        """The account holding the bucket (stores with `account_pattern`)."""
+        return bucket.account or ""
+
     def url(self, bucket: str, prefix: str, account: str) -> str:
         raise NotImplementedError
 
@@ -284,9 +288,6 @@ class Cloud(Provider):
         """x86_64 or arm64, from the cloud's naming rules (price lists rarely say)."""
         return "x86_64"
 
-    def default_user(self) -> str:
-        return "stix"
-
     def build_node_pool(self, placement: Placement, cluster: str,
                         labels: dict[str, str]) -> Any:
         """Declare a node pool for `placement` in the existing managed Kubernetes cluster
@@ -299,6 +300,8 @@ class Cloud(Provider):
 
     # Where `stix catalog update` reads the cloud's prices (None: it cannot update them).
     price_source: ClassVar[str | None] = None
+    # The module holding the cloud's facts for the shipped snapshot (`rows()`, `IMAGES`).
+    snapshot: ClassVar[str | None] = None
 
     def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
                       notes: list[str]) -> list[Offer]:

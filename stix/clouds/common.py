@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from stix.errors import StixError
 from stix.clouds.base import InfraOptions
+from stix.errors import StixError
 from stix.placement import Placement
 
 MANAGED_BY = "stix"
 DEFAULT_VPC_CIDR = "10.42.0.0/16"
 DEFAULT_SUBNET_CIDR = "10.42.0.0/20"
 DEFAULT_SSH_CIDR = "0.0.0.0/0"
-O = TypeVar("O", bound=InfraOptions)
+Opts = TypeVar("Opts", bound=InfraOptions)
 
 class ProgramError(StixError):
     """A placement a program cannot build as asked (missing option, unsupported combo)."""
@@ -70,7 +70,7 @@ def labels(placement: Placement) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def options(placement: Placement, model: type[O]) -> O:
+def options(placement: Placement, model: type[Opts]) -> Opts:
     """The placement's infra options as the cloud's own model."""
     value = placement.extra
     if not isinstance(value, model):

@@ -14,6 +14,7 @@ from pathlib import Path
 from stix.errors import StixError
 from stix.placement import Placement
 
+
 class ImageError(StixError):
     """No image can be chosen for a placement."""
 

@@ -58,6 +58,8 @@ ELSEWHERE: dict[str, tuple[str, ...]] = {
     "paperspace": (), "cudo": (), "fluidstack": (), "do": (), "vast": (), "nebius": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip
+# The store SkyPilot records for a bucket on a provider without a store of its own.
+DEFAULT_STORE = "s3"
 # Bucket stores SkyPilot knows whose cloud stix does not serve: (store, URI schemes).
 ELSEWHERE_STORES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("r2", ("r2",)), ("ibm", ("cos",)), ("oci", ("oci",)), ("nebius", ("nebius",)))

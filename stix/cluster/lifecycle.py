@@ -15,14 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.cluster import node_phase
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.state import ClusterRecord
-from stix.task import Task
+
+if TYPE_CHECKING:
+    from stix.task import Task
 
 Say = Callable[[str], None]
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")

@@ -39,8 +39,8 @@ def _quiet(_: str) -> None:
 
 
 def engine_for(name: str | None) -> Engine:
-    from stix.config import load_config
     from stix.engine import get_engine
+    from stix.user_config import load_config
 
     return get_engine(name, load_config())
 
@@ -101,11 +101,11 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     """Make the cluster's infrastructure match the task. Call with the cluster lock held."""
     from stix.catalog import load_catalog
     from stix.cluster.failover import RETRIABLE, after_failure, block_for
-    from stix.config import load_config
     from stix.optimizer.choose import choose
     from stix.stack import report
     from stix.stack.plan import plan_placement
     from stix.stack.project import find_project
+    from stix.user_config import load_config
 
     config = load_config()
     engine = engine_for(engine_name)

@@ -2,7 +2,8 @@
 
 The project is the directory holding `Pulumi.yaml`; stack config lives in `stacks/`
 (`stackConfigDir`), which only the pulumi CLI understands — so stix never lets the SDK
-save project or stack settings (FACTS.md) and writes those files itself.
+save project or stack settings (the Python SDK drops `stackConfigDir` when it saves
+`Pulumi.yaml`) and writes those files itself.
 """
 
 from __future__ import annotations

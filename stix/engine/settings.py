@@ -13,8 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from stix.config import Config
 from stix.paths import stix_home
+from stix.user_config import Config
 
 
 @dataclass(frozen=True)

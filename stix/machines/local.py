@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 from stix.catalog.schema import Offer
+from stix.clouds.base import CredentialStatus, Machines
 from stix.errors import StixError
+from stix.machines.fit import wanted_accelerator
 from stix.paths import stix_home
 from stix.placement import Placement, PlacementAccelerator
-from stix.clouds.base import CredentialStatus, Machines
-from stix.machines.fit import wanted_accelerator
 from stix.remote.transport import NodeAddress
 from stix.task import Resources, Task
 

@@ -32,11 +32,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stix.catalog.schema import Offer
+from stix.clouds.base import CredentialStatus, InfraOptions, Machines
 from stix.errors import StixError
+from stix.machines.fit import wanted_accelerator
 from stix.paths import stix_home
 from stix.placement import Placement, PlacementAccelerator
-from stix.clouds.base import CredentialStatus, InfraOptions, Machines
-from stix.machines.fit import wanted_accelerator
 from stix.remote.transport import NodeAddress
 from stix.task import AcceleratorReq, Resources, Task
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stix.errors import UsageError
 from stix.clouds.base import CredentialStatus
+from stix.errors import UsageError
 
 if TYPE_CHECKING:
     from stix.task import Task

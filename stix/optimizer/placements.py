@@ -42,7 +42,7 @@ def buckets(task: Task, cloud: str) -> list[Bucket]:
 
     # A provider with no store of its own (pods, existing machines) records SkyPilot's
     # default store; the node bootstrap then says plainly that it cannot set it up.
-    default_store = registry.store_of(cloud) or "s3"
+    default_store = registry.store_of(cloud) or registry.DEFAULT_STORE
     out = []
     for target, mount in sorted(task.storage_mounts().items()):
         ref = mount.bucket()

@@ -2,9 +2,10 @@
 The one place the agent protocol is spelled (production and tests use these).
 
 Pure functions and dataclasses, no I/O: the fan-out (`stix.remote.fanout`) sends what these
-build over a node transport and hands the agent's stdout/stderr back to the parsers. Every value that
-reaches a shell goes through `shlex.quote`; scripts and env values travel on stdin as JSON
-(`submit --stdin-json`), never in argv, so secrets do not show in `ps` and need no quoting.
+build over a node transport and hands the agent's stdout/stderr back to the parsers. Every
+value that reaches a shell goes through `shlex.quote`; scripts and env values travel on
+stdin as JSON (`submit --stdin-json`), never in argv, so secrets do not show in `ps` and
+need no quoting.
 """
 
 from __future__ import annotations

@@ -36,13 +36,12 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from stix.clouds.base import Cloud
-from stix.remote.agent_client import AGENT_FILE, STIX_DIR
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
+from stix.remote.agent_client import AGENT_FILE, STIX_DIR
 from stix.remote.safe_templates import render_template, to_yaml
 
 __all__ = ["CloudInitError", "NodeBootstrap", "node_hostname", "packaged_agent_source",
@@ -263,7 +262,7 @@ def _bucket_context(placement: Placement, bucket: Bucket, home: str) -> dict[str
             c in name for c in store.bad_name_chars):
         raise CloudInitError(f"{where}: not a usable bucket name")
     prefix = bucket.prefix.strip("/")
-    account = bucket.account or ""
+    account = store.account(placement.cluster, bucket)
     if store.account_pattern is not None and not re.fullmatch(store.account_pattern, account):
         raise CloudInitError(f"{where}: storage account {account!r} of a {bucket.store} "
                              f"bucket is not valid ({store.account_pattern})")

@@ -289,14 +289,6 @@ async def follow_job(transports: list[NodeTransport], job_id: str, printer: Line
     return JobOutcome(job_id, list(outcomes))
 
 
-async def job_status(transports: list[NodeTransport], *ids: str
-                     ) -> list[list[ac.JobStatus] | BaseException]:
-    """Each node's jobs as it reports them, or the error reaching it."""
-    results = await asyncio.gather(*(ask(t, ac.status(ids), ac.parse_status)
-                                     for t in transports), return_exceptions=True)
-    return list(results)
-
-
 async def cancel_jobs(transports: list[NodeTransport], ids: list[str] | None,
                       grace: float = 10) -> list[ac.CancelReply | BaseException]:
     cmd = ac.cancel(ids or (), all_jobs=not ids, grace=grace)

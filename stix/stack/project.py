@@ -1,7 +1,7 @@
 """A stix project: a directory holding `Pulumi.yaml` and `stacks/` (one file pair per cluster).
 
 `Pulumi.yaml` is written by stix, never by the Pulumi SDK: the SDK does not know
-`stackConfigDir` and would drop it on save (FACTS.md), which the Pulumi CLI needs to find
+`stackConfigDir` and would drop it on save, which the Pulumi CLI needs to find
 `stacks/Pulumi.<cluster>.yaml`.
 """
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from stix.placement import Placement
 from stix.stack.graph import Graph, GraphError
 
+
 @cache
 def _code_digest() -> str:
     """Source of the clouds (programs, type tables) and of synthesis, plus the SDK

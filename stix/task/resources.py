@@ -18,6 +18,7 @@ from stix.task.values import (
     parse_quantity,
 )
 
+
 def canonical_cloud(value: Any) -> str | None:
     """The provider a task's `cloud` names (SkyPilot's other cloud names load too; the
     optimizer then says plainly that stix does not serve that cloud)."""

@@ -22,7 +22,7 @@ def _schemes() -> dict[str, str]:
             for scheme in schemes}
 
 
-def _store_names() -> list[str]:
+def _store_names() -> list[Any]:
     from stix.clouds import registry
 
     return sorted(registry.stores())

@@ -69,9 +69,6 @@ class Quantity:
     value: float
     at_least: bool = False
 
-    def admits(self, offered: float) -> bool:
-        return offered >= self.value if self.at_least else math.isclose(offered, self.value)
-
     def __str__(self) -> str:
         return fmt_number(self.value) + ("+" if self.at_least else "")
 

@@ -84,6 +84,7 @@ class AwsCloud(Cloud):
             return "arm64"
         return "x86_64"
 
+    snapshot = "stix.clouds.aws.snapshot"
     price_source = "the AWS Price List bulk files (no credentials)"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,

@@ -17,10 +17,10 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 
-from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
 from stix.catalog.hardware import accelerator_memory, infer_arch
 from stix.catalog.loader import Catalog
 from stix.catalog.schema import Offer
+from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
 
 HOST = "https://pricing.us-east-1.amazonaws.com"
 OFFER_INDEX = "/offers/v1.0/aws/index.json"

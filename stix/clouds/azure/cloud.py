@@ -22,12 +22,19 @@ from stix.clouds.base import (
 )
 
 if TYPE_CHECKING:
-    from stix.placement import Placement
+    from stix.placement import Bucket, Placement
 
 _ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
 
 
 class BlobStore(Store):
+    def account(self, cluster: str, bucket: Bucket) -> str:
+        """The bucket's storage account, or one derived from the cluster (3-24 lowercase
+        alphanumerics) for containers the stack creates."""
+        if bucket.account:
+            return bucket.account
+        return ("stix" + re.sub(r"[^a-z0-9]", "", cluster.lower()))[:24]
+
     def url(self, bucket: str, prefix: str, account: str) -> str:
         url = f"https://{account}.blob.core.windows.net/{quote(bucket, safe='')}"
         return url + (f"/{quote(prefix)}" if prefix else "")
@@ -82,6 +89,7 @@ class AzureCloud(Cloud):
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if _ARM.match(instance_type) else "x86_64"
 
+    snapshot = "stix.clouds.azure.snapshot"
     price_source = "the Azure Retail Prices API (no credentials)"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,

@@ -12,9 +12,9 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
 from stix.catalog.loader import Catalog
 from stix.catalog.schema import Offer
+from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
 
 API = "https://prices.azure.com/api/retail/prices"
 MAX_PAGES = 5000  # the whole VM price list is ~1000 pages of 100; a loop guard, not a limit

@@ -12,14 +12,14 @@ managed identity may use (Storage Blob Data Contributor on exactly that containe
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable
 from typing import Any
 
 from stix.clouds import common as c
+from stix.clouds.azure.cloud import AzureCloud
 from stix.clouds.azure.options import AzureOptions
 from stix.clouds.images import image_ref
-from stix.placement import Bucket, Placement
+from stix.placement import Placement
 
 DISK = {"low": "Standard_LRS", "medium": "StandardSSD_LRS", "high": "Premium_LRS",
         "ultra": "Premium_LRS"}  # fmt: skip
@@ -44,13 +44,6 @@ def custom_data(text: str) -> str:
     from stix.remote.cloudinit import user_data_payload
 
     return base64.b64encode(user_data_payload(text, "azure")).decode("ascii")
-
-
-def storage_account_name(p: Placement, bucket: Bucket) -> str:
-    """The bucket's account, or one derived from the cluster (3-24 lowercase alnum)."""
-    if bucket.account:
-        return bucket.account
-    return ("stix" + re.sub(r"[^a-z0-9]", "", p.cluster.lower()))[:24]
 
 
 def _security_rules(p: Placement) -> list[dict[str, Any]]:
@@ -149,7 +142,7 @@ def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any
     accounts: dict[str, Any] = {}
     containers = []
     for i, b in enumerate(x for x in p.buckets if x.store == "azure" and x.create):
-        name = storage_account_name(p, b)
+        name = AzureCloud.store.account(p.cluster, b)
         if name not in accounts:
             accounts[name] = az.storage.StorageAccount(
                 c.name(p, f"storage-{name}"), account_name=name, resource_group_name=rg,

@@ -88,6 +88,7 @@ class GcpCloud(Cloud):
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
 
+    snapshot = "stix.clouds.gcp.snapshot"
     price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY)"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,

@@ -15,9 +15,9 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from stix.catalog.update import CredentialsError, FetchError, FetchResult, Opener, read_json
 from stix.catalog.loader import Catalog
 from stix.catalog.schema import Offer
+from stix.catalog.update import CredentialsError, FetchError, FetchResult, Opener, read_json
 
 API = "https://cloudbilling.googleapis.com/v1"
 COMPUTE_SERVICE = "6F81-5844-456A"  # Compute Engine's service id in the billing catalog

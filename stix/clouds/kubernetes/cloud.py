@@ -31,7 +31,8 @@ MANAGED_PROGRAM = "kubernetes-managed"
 class KubernetesCloud(Cloud):
     name = "kubernetes"
     # Setup and run inside pods (over kubectl exec) are not built yet: node_access None.
-    capabilities = Capabilities(uses_catalog=False, zoned_prices=False, node_access=None)
+    capabilities = Capabilities(uses_catalog=False, zoned_prices=False, spot=False,
+                                node_access=None)
     options_model: ClassVar[type[InfraOptions]] = KubernetesOptions
     pulumi_packages = ("kubernetes",)
     sdk_distributions = ("pulumi", "pulumi-kubernetes")

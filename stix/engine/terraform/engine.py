@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from stix.config import Config
 from stix.engine.base import (
     ClusterBusyError,
     Engine,
@@ -28,6 +27,7 @@ from stix.engine.base import (
 from stix.engine.errors import classify
 from stix.engine.terraform.events import parse_line
 from stix.paths import stix_home
+from stix.user_config import Config
 
 _MIRROR_CANDIDATES = ("~/.terraform.d/plugins", "/usr/share/terraform/plugins",
                       "/usr/local/share/terraform/plugins", "/opt/tf-plugins")

@@ -5,7 +5,9 @@ Azure prices per region (no zone column): a row's zone is empty.
 
 from __future__ import annotations
 
-from model import Family, Shape, sized
+from collections.abc import Iterator
+
+from stix.catalog.snapshot import Family, Image, Row, Shape, discount, places, row, sized
 
 AZURE_REGIONS = (
     "eastus", "eastus2", "centralus", "northcentralus", "southcentralus", "westus",
@@ -112,4 +114,40 @@ AZURE: tuple[Family, ...] = (
     ), spot=(0.4, 0.6), gpu=True, where=regions(
         "eastus", "eastus2", "southcentralus", "westus3", "westeurope", "swedencentral",
         "uksouth", "japaneast", "southeastasia")),
+)
+
+
+def rows() -> Iterator[Row]:
+    """The snapshot's rows of this cloud."""
+    everywhere = dict.fromkeys(AZURE_REGIONS, "")
+    for fam in AZURE:
+        for region, _ in places(fam, everywhere):
+            assert region in everywhere, region
+            factor = AZURE_FACTORS[region][1 if fam.gpu else 0]
+            for shape in fam.shapes:
+                price = shape.price * factor
+                spot = None
+                if fam.spot and region not in fam.no_spot_regions:
+                    spot = price * (1 - discount(fam.spot, "azure", shape.name, region))
+                yield row(shape, region, "", price, spot)
+
+
+# Boot images (see catalog_data/README.md): references that resolve at deploy time.
+_HPC_NOTE = ("Azure Ubuntu-HPC image (microsoft-dsvm): NVIDIA driver, CUDA, InfiniBand; "
+             "NVadsA10_v5 needs the GRID driver (NvidiaGpuDriverLinux extension)")  # fmt: skip
+IMAGES: tuple[Image, ...] = (
+    ("ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest",
+     "Marketplace URN (Hyper-V gen2); default CPU image"),
+    ("ubuntu-22.04-arm64", "*", "ubuntu-22.04",
+     "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-arm64:latest",
+     "Marketplace URN; default for Dpsv5"),
+    ("ubuntu-24.04-x86_64", "*", "ubuntu-24.04", "Canonical:ubuntu-24_04-lts:server:latest",
+     "Marketplace URN (gen2)"),
+    ("ubuntu-24.04-arm64", "*", "ubuntu-24.04",
+     "Canonical:ubuntu-24_04-lts:server-arm64:latest", "Marketplace URN"),
+    ("gpu-ubuntu-22.04-x86_64", "*", "ubuntu-22.04", "microsoft-dsvm:ubuntu-hpc:2204:latest",
+     _HPC_NOTE + "; default GPU image"),
+    ("gpu-ubuntu-24.04-x86_64", "*", "ubuntu-24.04", "microsoft-dsvm:ubuntu-hpc:2404:latest",
+     _HPC_NOTE),
 )

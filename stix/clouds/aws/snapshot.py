@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from model import Family, Shape, sized
+from collections.abc import Iterator
+
+from stix.catalog.snapshot import Family, Image, Row, Shape, discount, places, row, sized
 
 AWS_ZONES = {
     "us-east-1": "abcdf", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
@@ -128,4 +130,45 @@ AWS: tuple[Family, ...] = (
     # NVIDIA B200: no spot market.
     Family((Shape("p6-b200.48xlarge", 192, 2048, 113.9328, "B200", 8),), spot=None,
            where={"us-east-1": "ab", "us-east-2": "ab", "us-west-2": "abc"}, gpu=True),
+)
+
+
+def rows() -> Iterator[Row]:
+    """The snapshot's rows of this cloud."""
+    for fam in AWS:
+        for region, suffixes in places(fam, AWS_ZONES):
+            assert set(suffixes) <= set(AWS_ZONES[region]), (region, suffixes)
+            factor = AWS_FACTORS[region][1 if fam.gpu else 0]
+            for shape in fam.shapes:
+                price = shape.price * factor
+                for s in suffixes:
+                    zone = region + s
+                    spot = None
+                    if fam.spot and region not in fam.no_spot_regions:
+                        spot = price * (1 - discount(fam.spot, "aws", shape.name, zone))
+                    yield row(shape, region, zone, price, spot)
+
+
+# Boot images (see catalog_data/README.md): references that resolve at deploy time.
+_SSM_UBUNTU = ("resolve:ssm:/aws/service/canonical/ubuntu/server/{v}/stable/current/{a}/hvm/{d}"
+               "/ami-id")
+_SSM_DLAMI = ("resolve:ssm:/aws/service/deeplearning/ami/{a}/base-oss-nvidia-driver-gpu-ubuntu-"
+              "{v}/latest/ami-id")
+_DLAMI_NOTE = ("AWS Deep Learning Base OSS NVIDIA Driver GPU AMI: driver, CUDA, Docker, "
+               "NVIDIA container toolkit, EFA; for G4dn/G5/G6/G6e/P4/P5/P6")  # fmt: skip
+IMAGES: tuple[Image, ...] = (
+    ("ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     _SSM_UBUNTU.format(v="22.04", a="amd64", d="ebs-gp2"),
+     "Canonical public SSM parameter; default CPU image"),
+    ("ubuntu-22.04-arm64", "*", "ubuntu-22.04",
+     _SSM_UBUNTU.format(v="22.04", a="arm64", d="ebs-gp2"),
+     "Canonical public SSM parameter; default for Graviton"),
+    ("ubuntu-24.04-x86_64", "*", "ubuntu-24.04",
+     _SSM_UBUNTU.format(v="24.04", a="amd64", d="ebs-gp3"), "Canonical public SSM parameter"),
+    ("ubuntu-24.04-arm64", "*", "ubuntu-24.04",
+     _SSM_UBUNTU.format(v="24.04", a="arm64", d="ebs-gp3"), "Canonical public SSM parameter"),
+    ("gpu-ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     _SSM_DLAMI.format(v="22.04", a="x86_64"), _DLAMI_NOTE + "; default GPU image"),
+    ("gpu-ubuntu-24.04-x86_64", "*", "ubuntu-24.04",
+     _SSM_DLAMI.format(v="24.04", a="x86_64"), _DLAMI_NOTE),
 )

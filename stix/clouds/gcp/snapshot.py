@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from model import Attach, Family, Shape, sized
+from collections.abc import Iterator
+
+from stix.catalog.snapshot import Attach, Family, Image, Row, Shape, discount, places, row, sized
 
 GCP_ZONES = {
     "us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-east5": "abc",
@@ -160,4 +162,63 @@ GCP_ATTACH: tuple[Attach, ...] = (
         4: ("n1-standard-16", "n1-standard-32", "n1-standard-64"),
     }, {"us-central1": "ac", "us-east4": "abc", "us-west2": "bc", "europe-west4": "bc",
         "asia-southeast1": "bc"}),
+)
+
+
+def rows() -> Iterator[Row]:
+    """The snapshot's rows of this cloud."""
+    for fam in GCP:
+        for region, suffixes in places(fam, GCP_ZONES):
+            assert set(suffixes) <= set(GCP_ZONES[region]), (region, suffixes)
+            factor = GCP_FACTORS[region][1 if fam.gpu else 0]
+            for shape in fam.shapes:
+                price = shape.price * factor
+                spot = None
+                if fam.spot:  # GCP sets spot prices per region
+                    spot = price * (1 - discount(fam.spot, "gcp", shape.name, region))
+                for s in suffixes:
+                    yield row(shape, region, region + "-" + s, price, spot)
+    n1_spot = next(f.spot for f in GCP if f.shapes[0].name.startswith("n1-"))
+    assert n1_spot is not None
+    for att in GCP_ATTACH:
+        for region, suffixes in att.where.items():
+            assert set(suffixes) <= set(GCP_ZONES[region]), (region, suffixes)
+            cpu_f, gpu_f = GCP_FACTORS[region]
+            acc_price = att.price * gpu_f
+            acc_spot = acc_price * (1 - discount(att.spot, "gcp", att.acc, region))
+            for count, hosts in att.hosts.items():
+                for host_name in hosts:
+                    host = N1_BY_NAME[host_name]
+                    host_price = host.price * cpu_f
+                    host_spot = host_price * (1 - discount(n1_spot, "gcp", host.name, region))
+                    price = host_price + count * acc_price
+                    spot = host_spot + count * acc_spot
+                    for s in suffixes:
+                        yield row(host, region, region + "-" + s, price, spot, att.acc, count)
+
+
+# Boot images (see catalog_data/README.md): references that resolve at deploy time.
+_GCP_FAMILY = "projects/{p}/global/images/family/{f}"
+_DLVM_NOTE = ("Google Deep Learning VM (common, CUDA 12.9, driver 580): for N1+GPU, G2, "
+              "A2, A3, A4")  # fmt: skip
+IMAGES: tuple[Image, ...] = (
+    ("ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     _GCP_FAMILY.format(p="ubuntu-os-cloud", f="ubuntu-2204-lts"),
+     "Canonical image family; default CPU image"),
+    ("ubuntu-22.04-arm64", "*", "ubuntu-22.04",
+     _GCP_FAMILY.format(p="ubuntu-os-cloud", f="ubuntu-2204-lts-arm64"),
+     "Canonical image family; default for T2A/C4A"),
+    ("ubuntu-24.04-x86_64", "*", "ubuntu-24.04",
+     _GCP_FAMILY.format(p="ubuntu-os-cloud", f="ubuntu-2404-lts-amd64"),
+     "Canonical image family"),
+    ("ubuntu-24.04-arm64", "*", "ubuntu-24.04",
+     _GCP_FAMILY.format(p="ubuntu-os-cloud", f="ubuntu-2404-lts-arm64"),
+     "Canonical image family"),
+    ("gpu-ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     _GCP_FAMILY.format(p="deeplearning-platform-release",
+                        f="common-cu129-ubuntu-2204-nvidia-580"),
+     _DLVM_NOTE + "; default GPU image"),
+    ("gpu-ubuntu-24.04-x86_64", "*", "ubuntu-24.04",
+     _GCP_FAMILY.format(p="deeplearning-platform-release",
+                        f="common-cu129-ubuntu-2404-nvidia-580"), _DLVM_NOTE),
 )

@@ -1,0 +1,1 @@
+"""Azure: VMs in a resource group, blob containers, AKS agent pools (`cloud.AzureCloud`)."""

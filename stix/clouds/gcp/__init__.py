@@ -1,0 +1,1 @@
+"""GCP: Compute Engine VMs, GCS buckets, GKE node pools (`cloud.GcpCloud`)."""
