@@ -23,6 +23,7 @@ from typing import Any
 from stix.errors import ClusterBusyError, NotFoundError
 from stix.paths import stix_home
 from stix.placement import Placement
+from stix.remote.agent_client import TERMINAL, JobState
 from stix.remote.transport import NodeAddress
 
 BUSY_TIMEOUT_MS = 10_000
@@ -61,19 +62,18 @@ class ClusterStatus(str, Enum):
         return self.value
 
 
-class JobStatus(str, Enum):
-    PENDING = "PENDING"
+class OpStatus(str, Enum):
+    """An operation in the history: running, or how it ended."""
+
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    UNKNOWN = "UNKNOWN"  # no node could say
 
     def __str__(self) -> str:
         return self.value
 
 
-TERMINAL_JOB_STATES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+TERMINAL_JOB_STATES = TERMINAL
 
 
 @dataclass
@@ -123,7 +123,7 @@ class JobRecord:
     cluster: str
     id: str
     name: str | None
-    status: JobStatus
+    status: JobState
     submitted_at: float
     ended_at: float | None
     exit_codes: dict[str, int | None]
@@ -225,7 +225,7 @@ def delete_cluster(conn: sqlite3.Connection, name: str) -> None:
 
 
 def _job(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(row["cluster"], row["id"], row["name"], JobStatus(row["status"]),
+    return JobRecord(row["cluster"], row["id"], row["name"], JobState(row["status"]),
                      row["submitted_at"], row["ended_at"], json.loads(row["exit_codes"]))
 
 
@@ -240,9 +240,9 @@ def next_job_id(conn: sqlite3.Connection, cluster: str, name: str | None) -> str
     return job_id
 
 
-def update_job(conn: sqlite3.Connection, cluster: str, job_id: str, status: JobStatus | str,
+def update_job(conn: sqlite3.Connection, cluster: str, job_id: str, status: JobState | str,
                exit_codes: dict[str, int | None] | None = None) -> None:
-    status = JobStatus(status)
+    status = JobState(status)
     ended = time.time() if status in TERMINAL_JOB_STATES else None
     conn.execute("UPDATE jobs SET status = ?, ended_at = COALESCE(ended_at, ?),"
                  " exit_codes = COALESCE(?, exit_codes) WHERE cluster = ? AND id = ?",
@@ -272,10 +272,10 @@ def record_start(conn: sqlite3.Connection, cluster: str, operation: str,
     return int(cur.lastrowid or 0)
 
 
-def record_end(conn: sqlite3.Connection, entry_id: int, status: str,
+def record_end(conn: sqlite3.Connection, entry_id: int, status: OpStatus,
                detail: str | None = None) -> None:
     conn.execute("UPDATE history SET status = ?, ended_at = ?, detail = COALESCE(?, detail)"
-                 " WHERE id = ?", (status, time.time(), detail, entry_id))
+                 " WHERE id = ?", (OpStatus(status).value, time.time(), detail, entry_id))
 
 
 def history(conn: sqlite3.Connection, cluster: str | None = None) -> list[HistoryEntry]:

@@ -80,7 +80,7 @@ run: echo hi
         assert status.returncode == 0, status.stderr
         record = json.loads(status.stdout)[0]
         assert record["provider"] == "aws" and len(record["nodes"]) == 2
-        assert record["engine"] == "terraform" and record["status"] == "UP"
+        assert record["engine"] == "terraform" and record["status"] == "PROVISIONED"
         assert record["hourly_price"] > 0
 
         down = stix(project, stix_home, "destroy", "e2e", "--yes")

@@ -38,11 +38,13 @@ def _pairs(pairs: list[str], flag: str) -> dict[str, str]:
 
 
 def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
+    from stix.remote.agent_client import JobState
+
     if outcome is None:
         if job_id is not None:
             _say(f"job {job_id} runs detached; follow it with `stix logs {cluster} {job_id} -f`")
         return 0
-    if outcome.status == "SUCCEEDED":
+    if outcome.status == JobState.SUCCEEDED:
         from rich.markup import escape
 
         render.err_console().print(f"[green]✓[/] {escape(outcome.summary())}")
@@ -170,12 +172,13 @@ def logs(
 ) -> int:
     """Print a job's output from every node, each line prefixed by its node."""
     from stix import api
+    from stix.remote.agent_client import JobState
 
     outcome = api.logs(cluster, job, follow=follow, node=node)
-    lost = [n for n in outcome.nodes if n.status == "LOST"]
+    lost = [n for n in outcome.nodes if n.status == JobState.LOST]
     for n in lost:
         render.error(f"({n.label}) {n.reason}")
-    if follow and outcome.status != "SUCCEEDED":
+    if follow and outcome.status != JobState.SUCCEEDED:
         render.error(outcome.summary())
         return int(outcome.exit_code)
     return 1 if lost else 0

@@ -12,14 +12,15 @@ from stix import state
 from stix.cluster.node_phase import resolve_secrets, run_spec
 from stix.errors import NotFoundError, StixError, UsageError
 from stix.remote import agent_client as ac
+from stix.remote.agent_client import JobState
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
-from stix.state import ClusterRecord, JobStatus
+from stix.state import ClusterRecord
 from stix.task import Task
 
 Say = Callable[[str], None]
 CONNECT_TIMEOUT = 20.0
-ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+ACTIVE = (JobState.PENDING, JobState.RUNNING)
 
 
 def _quiet(_: str) -> None:
@@ -96,9 +97,9 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
                                  upload_agent=False, say=say)
             await launch.start_run(transports, addresses, spec)
         except BaseException:
-            state.update_job(conn, cluster, job_id, JobStatus.FAILED)
+            state.update_job(conn, cluster, job_id, JobState.FAILED)
             raise
-        state.update_job(conn, cluster, job_id, JobStatus.RUNNING)
+        state.update_job(conn, cluster, job_id, JobState.RUNNING)
         say(f"job {job_id} submitted")
         if detach_run:
             return ExecResult(cluster, job_id, None)
@@ -109,13 +110,13 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
         await _close(transports)
 
 
-def _merge(states: list[str]) -> JobStatus:
+def _merge(states: list[str]) -> JobState:
     if any(s in ACTIVE for s in states):
-        return JobStatus.RUNNING if JobStatus.RUNNING in states else JobStatus.PENDING
-    for s in (JobStatus.FAILED, JobStatus.UNKNOWN, JobStatus.CANCELLED):
+        return JobState.RUNNING if JobState.RUNNING in states else JobState.PENDING
+    for s in (JobState.FAILED, JobState.UNKNOWN, JobState.CANCELLED):
         if s in states:
             return s
-    return JobStatus.SUCCEEDED if states else JobStatus.UNKNOWN
+    return JobState.SUCCEEDED if states else JobState.UNKNOWN
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -165,9 +166,9 @@ async def _queue(cluster: str) -> list[dict[str, Any]]:
             if a.name in nodes:
                 statuses.append(nodes[a.name].status)
             elif isinstance(answer, StixError):
-                statuses.append(JobStatus.UNKNOWN)
+                statuses.append(JobState.UNKNOWN)
         db = known.get(job_id)
-        merged = _merge(statuses) if statuses else (db.status if db else JobStatus.UNKNOWN)
+        merged = _merge(statuses) if statuses else (db.status if db else JobState.UNKNOWN)
         codes = {n: j.exit_code for n, j in nodes.items()}
         if db is not None and nodes and db.status != merged:
             state.update_job(conn, cluster, job_id, merged, codes)
@@ -175,7 +176,7 @@ async def _queue(cluster: str) -> list[dict[str, Any]]:
         ended = [j.ended_at for j in nodes.values() if j.ended_at is not None]
         rows.append({"job_id": job_id,
                      "name": (first.name if first else None) or (db.name if db else None),
-                     "status": JobStatus(merged).value,
+                     "status": JobState(merged).value,
                      "submitted_at": _iso(first.submitted_at) if first else None,
                      "started_at": _iso(first.started_at) if first else None,
                      "ended_at": _iso(max(ended)) if ended else None,
@@ -242,7 +243,7 @@ async def _cancel(cluster: str, ids: list[str] | None, grace: float) -> dict[str
     cancelled = _ids({str(i) for a in replies for i in a.cancelled})
     done = _ids({str(i) for a in replies for i in a.already_done} - set(cancelled))
     for job_id in cancelled:
-        state.update_job(conn, cluster, job_id, JobStatus.CANCELLED)
+        state.update_job(conn, cluster, job_id, JobState.CANCELLED)
     return {"cancelled": cancelled, "already_done": done}
 
 

@@ -21,7 +21,7 @@ from stix import state
 from stix.cluster import node_phase
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
-from stix.state import ClusterRecord
+from stix.state import ClusterRecord, OpStatus
 
 if TYPE_CHECKING:
     from stix.task import Task
@@ -175,7 +175,7 @@ def down(cluster: str, *, say: Say = _quiet, purge: bool = False,
             state.delete_cluster(conn, cluster)
             node_phase.write_ssh_config(conn)
         except BaseException as exc:
-            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            state.record_end(conn, entry, OpStatus.FAILED, str(exc)[:2000])
             raise
-        state.record_end(conn, entry, "SUCCEEDED")
+        state.record_end(conn, entry, OpStatus.SUCCEEDED)
     return True

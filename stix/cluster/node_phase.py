@@ -14,7 +14,7 @@ from stix import state
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
-from stix.state import ClusterRecord, ClusterStatus, JobStatus
+from stix.state import ClusterRecord, ClusterStatus, JobState, OpStatus
 
 if TYPE_CHECKING:
     from stix.remote.launch import RunSpec
@@ -94,15 +94,15 @@ async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: 
         state.put_cluster(conn, record)
         if job_id is not None:
             await launch.start_run(transports, addresses, spec)
-            state.update_job(conn, record.name, job_id, JobStatus.RUNNING)
+            state.update_job(conn, record.name, job_id, JobState.RUNNING)
             say(f"job {job_id} submitted")
     except BaseException as exc:
-        state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+        state.record_end(conn, entry, OpStatus.FAILED, str(exc)[:2000])
         if job_id is not None:
-            state.update_job(conn, record.name, job_id, JobStatus.FAILED)
+            state.update_job(conn, record.name, job_id, JobState.FAILED)
         await launch.close_all(transports)
         raise
-    state.record_end(conn, entry, "SUCCEEDED")
+    state.record_end(conn, entry, OpStatus.SUCCEEDED)
     return transports, job_id
 
 

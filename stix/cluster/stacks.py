@@ -20,7 +20,7 @@ from stix.engine.base import Engine, EngineError, EventSink, StackSpec
 from stix.errors import NotFoundError, StixError, UsageError
 from stix.placement import Placement
 from stix.remote.transport import NodeAddress
-from stix.state import ClusterRecord, ClusterStatus
+from stix.state import ClusterRecord, ClusterStatus, OpStatus
 from stix.task import Task
 
 Say = Callable[[str], None]
@@ -150,7 +150,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             result_up = engine.up(spec, on_event)
         except EngineError as exc:
             attempts.append(Attempt(placement, False, exc.kind))
-            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            state.record_end(conn, entry, OpStatus.FAILED, str(exc)[:2000])
             if exc.kind not in RETRIABLE or len(attempts) >= config.max_failover_attempts:
                 record.status = ClusterStatus.FAILED
                 state.put_cluster(conn, record)
@@ -173,7 +173,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             record.hourly_price = placement.total_hourly_price
             state.put_cluster(conn, record)
             continue
-        state.record_end(conn, entry, "SUCCEEDED")
+        state.record_end(conn, entry, OpStatus.SUCCEEDED)
         attempts.append(Attempt(placement, True))
         break
     record.nodes = nodes_from_outputs(result_up.outputs, placement)
@@ -234,11 +234,12 @@ def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = N
             result = engine.destroy(spec, on_event)
             engine.remove(spec)
         except BaseException as exc:
-            state.record_end(conn, entry, "FAILED", str(exc)[:2000])
+            state.record_end(conn, entry, OpStatus.FAILED, str(exc)[:2000])
             record.status = ClusterStatus.DESTROY_FAILED
             state.put_cluster(conn, record)
             raise
-        state.record_end(conn, entry, "SUCCEEDED", f"deleted {result.changes.get('delete', 0)}")
+        deleted = result.changes.get("delete", 0)
+        state.record_end(conn, entry, OpStatus.SUCCEEDED, f"deleted {deleted}")
         state.delete_cluster(conn, cluster)
         if purge:
             from stix.stack.project import Project

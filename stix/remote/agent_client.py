@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,25 @@ WORKDIR = "stix_workdir"  # the task's synced workdir
 # What `down` removes from a node stix does not own (ssh pools).
 CLEANUP = f"rm -rf {STIX_DIR}/agent {AGENT_FILE} {TMP_DIR} {WORKDIR}"
 AGENT_VERSION = 1  # the agent's `version` reply; re-upload the agent when it differs
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+class JobState(str, Enum):
+    """A job's state: what the agent reports (PENDING ... CANCELLED), and what stix
+    concludes when a node cannot say (LOST: its connection dropped; UNKNOWN: unreachable)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    LOST = "LOST"
+    UNKNOWN = "UNKNOWN"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from stix.errors import StixError
 from stix.remote import agent_client as ac
 from stix.remote.agent_client import AGENT_FILE, TMP_DIR, AgentCommand, failure_message
+from stix.remote.agent_client import JobState as S
 from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError, RunResult
 
 T = TypeVar("T")
@@ -179,7 +180,7 @@ async def submit_job(transports: list[NodeTransport], job_id: str, name: str, sc
 @dataclass
 class NodeOutcome:
     label: str
-    status: str  # SUCCEEDED | FAILED | CANCELLED | RUNNING | LOST
+    status: S
     exit_code: int | None = None
     reason: str | None = None
     log_bytes: int = 0
@@ -191,23 +192,23 @@ class JobOutcome:
     nodes: list[NodeOutcome] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
+    def status(self) -> S:
         states = {n.status for n in self.nodes}
-        if states <= {"SUCCEEDED"}:
-            return "SUCCEEDED"
-        if "FAILED" in states or "LOST" in states:
-            return "FAILED"
-        if "CANCELLED" in states:
-            return "CANCELLED"
-        return "RUNNING"
+        if states <= {S.SUCCEEDED}:
+            return S.SUCCEEDED
+        if S.FAILED in states or S.LOST in states:
+            return S.FAILED
+        if S.CANCELLED in states:
+            return S.CANCELLED
+        return S.RUNNING
 
     @property
     def exit_code(self) -> int:
         """0 when every node succeeded; else the first failing node's code (1 if unknown)."""
-        if self.status == "SUCCEEDED":
+        if self.status == S.SUCCEEDED:
             return 0
         for n in self.nodes:
-            if n.status in ("FAILED", "LOST"):
+            if n.status in (S.FAILED, S.LOST):
                 return n.exit_code if n.exit_code not in (None, 0) else 1
         return 1
 
@@ -215,14 +216,14 @@ class JobOutcome:
         return {n.label: n.exit_code for n in self.nodes}
 
     def summary(self) -> str:
-        bad = [n for n in self.nodes if n.status not in ("SUCCEEDED",)]
+        bad = [n for n in self.nodes if n.status != S.SUCCEEDED]
         if not bad:
             return f"job {self.job_id} succeeded on {len(self.nodes)} node(s)"
         parts = []
         for n in bad:
-            if n.status == "LOST":
+            if n.status == S.LOST:
                 parts.append(f"  ({n.label}) lost: {n.reason}")
-            elif n.status == "FAILED":
+            elif n.status == S.FAILED:
                 code = "unknown exit code" if n.exit_code is None else f"exit code {n.exit_code}"
                 parts.append(f"  ({n.label}) failed with {code}"
                              + (f" ({n.reason})" if n.reason else ""))
@@ -254,24 +255,24 @@ async def follow_one(holder: list[NodeTransport], job_id: str, printer: LinePrin
         except NodeUnreachableError as exc:
             if reconnect is None:
                 printer.flush(label)
-                return NodeOutcome(label, "LOST", reason=str(exc), log_bytes=received)
+                return NodeOutcome(label, S.LOST, reason=str(exc), log_bytes=received)
             try:
                 holder[0] = await reconnect(holder[0].address)
             except NodeUnreachableError as again:
                 printer.flush(label)
-                return NodeOutcome(label, "LOST", reason=f"{exc}; then {again}",
+                return NodeOutcome(label, S.LOST, reason=f"{exc}; then {again}",
                                    log_bytes=received)
             continue
         printer.flush(label)
         if not result.ok:
-            return NodeOutcome(label, "FAILED", reason=failure_message(result.stderr),
+            return NodeOutcome(label, S.FAILED, reason=failure_message(result.stderr),
                                log_bytes=received)
         break
     try:
         info = (await ask(holder[0], ac.status([job_id]), ac.parse_status))[0]
     except (StixError, IndexError) as exc:
-        return NodeOutcome(label, "LOST", reason=str(exc), log_bytes=received)
-    return NodeOutcome(label, info.status, info.exit_code, info.reason, received)
+        return NodeOutcome(label, S.LOST, reason=str(exc), log_bytes=received)
+    return NodeOutcome(label, S(info.status), info.exit_code, info.reason, received)
 
 
 async def follow_job(transports: list[NodeTransport], job_id: str, printer: LinePrinter, *,
