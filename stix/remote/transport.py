@@ -285,7 +285,9 @@ class LocalTransport(NodeTransport):
         self.python = sys.executable
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "STIX_AGENT_HOME": str(self.home / ".stix" / "agent"),
+        from stix.remote.agent_client import STIX_DIR
+
+        return {**os.environ, "STIX_AGENT_HOME": str(self.home / STIX_DIR / "agent"),
                 "STIX_NODE_HOME": str(self.home)}
 
     async def run(self, command: str, *, stdin: bytes | None = None,
