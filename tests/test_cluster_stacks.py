@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import ScriptedEngine
 
 from stix import state
 from stix.cluster import stacks as provision
@@ -22,48 +23,6 @@ from stix.stack.project import init_project
 from stix.task import parse_tasks
 
 pytest.importorskip("pulumi_aws", reason="needs the pulumi extra (.ci/install installs it)")
-
-
-class ScriptedEngine(Engine):
-    name = "pulumi"
-
-    def __init__(self, failures: dict[str, str] | None = None,
-                 interrupt: bool = False) -> None:
-        self.failures = failures or {}  # zone → failure kind
-        self.interrupt = interrupt
-        self.ups: list[str | None] = []
-        self.destroys: list[str | None] = []
-
-    def check(self) -> None:
-        return None
-
-    def up(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
-        zone = spec.placement.zone
-        self.ups.append(zone)
-        if self.interrupt:
-            raise KeyboardInterrupt
-        if zone in self.failures or "*" in self.failures:
-            kind = self.failures.get(zone or "", self.failures.get("*", "other"))
-            raise EngineError(f"simulated {kind} failure in {zone}", kind=kind)
-        nodes = [{"name": f"{spec.cluster}-{i}", "public_ip": f"203.0.113.{10 + i}",
-                  "private_ip": f"10.0.0.{10 + i}"} for i in range(spec.placement.num_nodes)]
-        return EngineResult("up", True, {"create": 9}, {"nodes": nodes, "ssh_user": "stix"})
-
-    def preview(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
-        return EngineResult("preview", True)
-
-    def refresh(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
-        return EngineResult("refresh", True)
-
-    def destroy(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
-        self.destroys.append(spec.placement.zone)
-        return EngineResult("destroy", True, {"delete": 9})
-
-    def outputs(self, spec: StackSpec) -> dict[str, Any]:
-        return {}
-
-    def remove(self, spec: StackSpec) -> None:
-        return None
 
 
 TASK = "name: ft\nresources:\n  infra: aws/us-east-1\n  instance_type: g5.xlarge\nrun: echo\n"

@@ -10,7 +10,6 @@ from stix.catalog import Catalog, load_catalog
 from stix.errors import UsageError
 from stix.optimizer import optimize
 from stix.optimizer.overrides import with_overrides
-from stix.optimizer.placements import cluster_name
 from stix.task import Task, parse_tasks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -94,27 +93,6 @@ def test_defaults_in_placement(catalog: Catalog) -> None:
 def test_image_string_passes_through(catalog: Catalog) -> None:
     p = optimize(task("resources: {cpus: 2, image_id: 'docker:ubuntu:22.04'}"), catalog).chosen
     assert p.image_id == "docker:ubuntu:22.04"
-
-
-@pytest.mark.parametrize(("name", "expected"), [
-    ("hello", "hello"), ("Train_LLM v2!", "train-llm-v2"), ("9lives", "stix-9lives"),
-    ("x" * 80, "x" * 40), ("---", None), (None, None),
-])
-def test_cluster_name_from_task(name: str | None, expected: str | None) -> None:
-    t = Task(name=name, run="echo")
-    got = cluster_name(t)
-    if expected is None:
-        assert got.startswith("stix-") and len(got) == 13
-        assert got == cluster_name(Task(name=name, run="echo"))  # stable
-        assert got != cluster_name(Task(name=name, run="echo other"))
-    else:
-        assert got == expected
-
-
-@pytest.mark.parametrize("bad", ["Bad", "a_b", "-a", "a-", "1a", "a" * 41, ""])
-def test_given_cluster_name_is_checked(bad: str) -> None:
-    with pytest.raises(UsageError, match="is not valid"):
-        cluster_name(Task(run="echo"), bad)
 
 
 def test_result_json_is_deterministic(catalog: Catalog) -> None:

@@ -65,18 +65,33 @@ def up(
     engine: str | None = typer.Option(None, "--engine", help="pulumi (default) or terraform."),
     infra_only: bool = typer.Option(False, "--infra-only",
                                     help="Create the infrastructure; skip setup and run."),
+    infra: str | None = options.INFRA,
+    cloud: str | None = options.CLOUD,
+    region: str | None = options.REGION,
+    zone: str | None = options.ZONE,
+    gpus: str | None = options.GPUS,
+    cpus: str | None = options.CPUS,
+    memory: str | None = options.MEMORY,
+    instance_type: str | None = options.INSTANCE_TYPE,
+    use_spot: bool | None = options.USE_SPOT,
+    num_nodes: int | None = options.NUM_NODES,
+    disk_size: str | None = options.DISK_SIZE,
 ) -> int:
     """Bring a cluster up (a cloud through the engine, or local/ssh machines), set it up,
-    and run the task on it."""
+    and run the task on it. Placement flags mean what they mean for `stix plan`."""
     from stix import api
     from stix.cli.progress_view import ProgressView
 
+    overrides = options.placement_overrides(
+        infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
+        memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
+        disk_size=disk_size)
     view = ProgressView()
     try:
         result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
                         secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say,
                         engine=engine, infra_only=infra_only, confirm=_confirmer(yes, view),
-                        on_event=view)
+                        on_event=view, overrides=overrides)
     finally:
         view.close()
     code = _finish(result.outcome, result.cluster, result.job_id)

@@ -6,7 +6,9 @@ import os
 
 import typer
 
-# The optimizer flags (`stix optimize`, `stix plan`): each overrides the task file.
+# The placement flags (`stix optimize`, `stix plan`, `stix up`): each overrides the task
+# file, the same way everywhere (`placement_overrides`).
+INFRA = typer.Option(None, "--infra", help="cloud[/region[/zone]] or k8s[/context].")
 CLOUD = typer.Option(None, "--cloud", help="Run on this cloud only.")
 REGION = typer.Option(None, "--region", help="Run in this region only.")
 ZONE = typer.Option(None, "--zone", help="Run in this zone only.")
@@ -17,6 +19,7 @@ INSTANCE_TYPE = typer.Option(None, "--instance-type", help="Exact machine.")
 USE_SPOT = typer.Option(None, "--use-spot/--no-use-spot",
                         help="Spot (preemptible) or on-demand machines.")
 NUM_NODES = typer.Option(None, "--num-nodes", help="Nodes in the cluster.")
+DISK_SIZE = typer.Option(None, "--disk-size", help="Disk per node, GB.")
 TARGET = typer.Option("cost", "--target", help="cost (cheapest) or time (fastest).")
 ENV = typer.Option([], "--env", help="KEY=VALUE (or KEY from the environment).")
 
@@ -34,3 +37,16 @@ def key_values(pairs: list[str], flag: str) -> dict[str, str]:
             value = os.environ[key]
         out[key] = value
     return out
+
+
+def placement_overrides(*, infra: str | None = None, cloud: str | None = None,
+                        region: str | None = None, zone: str | None = None,
+                        gpus: str | None = None, cpus: str | None = None,
+                        memory: str | None = None, instance_type: str | None = None,
+                        use_spot: bool | None = None, num_nodes: int | None = None,
+                        disk_size: str | None = None) -> dict[str, object]:
+    """The placement flags as `with_overrides` keywords (unset ones left out)."""
+    given = {"infra": infra, "cloud": cloud, "region": region, "zone": zone, "gpus": gpus,
+             "cpus": cpus, "memory": memory, "instance_type": instance_type,
+             "use_spot": use_spot, "num_nodes": num_nodes, "disk_size": disk_size}
+    return {k: v for k, v in given.items() if v is not None}

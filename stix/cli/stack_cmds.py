@@ -44,6 +44,7 @@ def _public_key(path: Path | None) -> str | None:
 def plan(
     task_file: Path = typer.Argument(..., metavar="TASK", help="Task YAML file."),
     cluster: str | None = typer.Option(None, "--cluster", "-c", help="Cluster (stack) name."),
+    infra: str | None = options.INFRA,
     cloud: str | None = options.CLOUD,
     region: str | None = options.REGION,
     zone: str | None = options.ZONE,
@@ -53,6 +54,7 @@ def plan(
     instance_type: str | None = options.INSTANCE_TYPE,
     use_spot: bool | None = options.USE_SPOT,
     num_nodes: int | None = options.NUM_NODES,
+    disk_size: str | None = options.DISK_SIZE,
     target: str = options.TARGET,
     env: list[str] = options.ENV,
     public_key: Path | None = typer.Option(None, "--public-key",
@@ -72,12 +74,13 @@ def plan(
 
     if as_json and markdown:
         raise UsageError("--json and --markdown do not go together")
-    overrides = {"cloud": cloud, "region": region, "zone": zone, "gpus": gpus, "cpus": cpus,
-                 "memory": memory, "instance_type": instance_type, "use_spot": use_spot,
-                 "num_nodes": num_nodes}  # fmt: skip
+    overrides = options.placement_overrides(
+        infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
+        memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
+        disk_size=disk_size)
     project = find_project()
     plans = plan_task_file(
-        task_file, cluster=cluster, clouds=[cloud] if cloud else None, target=target,
+        task_file, cluster=cluster, target=target,
         overrides=overrides, public_key=_public_key(public_key), env=_env_overrides(env),
         write=not check,
     )  # fmt: skip

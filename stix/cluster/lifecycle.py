@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.cluster import node_phase
-from stix.errors import StixError, UsageError
+from stix.errors import StixError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.state import ClusterRecord, OpStatus
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from stix.task import Task
 
 Say = Callable[[str], None]
-CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
 def _quiet(_: str) -> None:
@@ -46,32 +44,23 @@ class UpResult:
         return self.outcome.exit_code if self.outcome else 0
 
 
-def check_cluster_name(name: str) -> str:
-    if not CLUSTER_NAME.match(name):
-        raise UsageError(f"cluster name {name!r}: use letters, digits, '-' and '_' "
-                         "(start with a letter or digit, at most 63)")
-    return name
-
-
-def default_cluster_name(task: Task) -> str:
-    import os
-
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", task.name or "").strip("-_")[:40]
-    return base or f"stix-{os.urandom(3).hex()}"
-
-
 def up(task_file: str | Path, *, cluster: str | None = None,
        env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
        detach_run: bool = False, printer: LinePrinter | None = None,
        say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
        confirm: Callable[[str], bool] | None = None,
-       on_event: Callable[[Any], None] | None = None) -> UpResult:
+       on_event: Callable[[Any], None] | None = None,
+       overrides: dict[str, Any] | None = None) -> UpResult:
     """Load the task, place it (a stack through the engine, or existing machines), and run
-    the node phase."""
+    the node phase. `overrides` are the placement flags (`with_overrides` keywords), the
+    same `stix plan` takes."""
+    from stix.names import for_task
+    from stix.optimizer.overrides import with_overrides
     from stix.task import load_task
 
-    task = node_phase.resolve_secrets(load_task(task_file, env), secrets or {})
-    name = check_cluster_name(cluster or default_cluster_name(task))
+    task = with_overrides(load_task(task_file, env), **(overrides or {}))
+    task = node_phase.resolve_secrets(task, secrets or {})
+    name = for_task(task, cluster)
     conn = state.connect()
     with contextlib.ExitStack() as held:
         held.enter_context(state.cluster_lock(conn, name, "up"))

@@ -98,11 +98,16 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
               clouds: list[str] | None = None, confirm: Confirm | None = None,
               on_event: EventSink | None = None, say: Say = _quiet,
               conn: sqlite3.Connection) -> Provisioned:
-    """Make the cluster's infrastructure match the task. Call with the cluster lock held."""
+    """Make the cluster's infrastructure match the task (with any placement flags already
+    applied to it). Call with the cluster lock held.
+
+    The placement is the stack's on disk when that stack was planned from this task as it
+    is now (what a reviewer read is what gets applied); otherwise the task is placed anew
+    and the stack rewritten. The diff shown is against what was last applied (nothing,
+    for a first deploy)."""
     from stix.catalog import load_catalog
     from stix.cluster.failover import RETRIABLE, after_failure, block_for
-    from stix.optimizer.choose import choose
-    from stix.stack import report
+    from stix.stack import applied, report
     from stix.stack.plan import plan_placement
     from stix.stack.project import find_project
     from stix.user_config import load_config
@@ -113,25 +118,21 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     project = find_project()
     catalog = load_catalog()
     record = state.get_cluster(conn, cluster)
-    if record is not None:
-        if record.engine and record.engine != engine.name:
-            raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
-                             f"engine; use --engine {record.engine}")
-        placement = record.placement
-        if task.num_nodes != placement.num_nodes:
-            raise StixError(f"cluster {cluster!r} has {placement.num_nodes} node(s) but the task "
-                            f"wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
-        candidates = [placement]
-    else:
-        result = choose(task, catalog=catalog, clouds=clouds, cluster=cluster, candidates=50)
-        candidates = result.candidates
-        placement = result.chosen
-    plan = plan_placement(placement, project, catalog=catalog)
+    if record is not None and record.engine and record.engine != engine.name:
+        raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
+                         f"engine; use --engine {record.engine}")
+    placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say)
+    if record is not None and task.num_nodes != record.placement.num_nodes:
+        raise StixError(f"cluster {cluster!r} has {record.placement.num_nodes} node(s) but the "
+                        f"task wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
+    plan = plan_placement(placement, project, catalog=catalog, task=ref,
+                          baseline=_deployed(cluster, record))
     public_key = _public_key(project, cluster)
     if record is not None and plan.diff.empty and record.status == ClusterStatus.UP:
         say(f"cluster {cluster}: infrastructure unchanged")
         return Provisioned(record, [], False)
-    say(report.text(plan.diff, f"cluster {cluster}: {describe(placement)}"))
+    say(report.text(plan.diff, f"cluster {cluster}: {describe(placement)} "
+                               f"(vs {plan.baseline})"))
     if confirm is not None and not confirm(f"Create/update cluster {cluster}?"):
         raise StixError("cancelled; nothing was changed (the stack files were written)")
     now = time.time()
@@ -168,7 +169,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
                     f"cluster {cluster!r}: no placement left to try ({tried})") from exc
             placement = nxt
             say(f"failing over to {describe(placement)}")
-            plan_placement(placement, project, catalog=catalog)
+            plan = plan_placement(placement, project, catalog=catalog, task=ref)
             record.placement = placement
             record.hourly_price = placement.total_hourly_price
             state.put_cluster(conn, record)
@@ -176,6 +177,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         state.record_end(conn, entry, OpStatus.SUCCEEDED)
         attempts.append(Attempt(placement, True))
         break
+    applied.save(cluster, plan.config_text, plan.graph_text)
     record.nodes = nodes_from_outputs(result_up.outputs, placement)
     record.placement = placement
     record.hourly_price = placement.total_hourly_price
@@ -183,6 +185,44 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     record.outputs = result_up.outputs
     state.put_cluster(conn, record)
     return Provisioned(record, attempts, True)
+
+
+def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
+                   clouds: list[str] | None, say: Say) -> tuple[Placement, list[Placement], Any]:
+    """(placement, failover candidates, task reference): the stack's own placement when it
+    was planned from this very task, else a new choice."""
+    from stix.optimizer.choose import choose
+    from stix.stack import stackfile
+    from stix.stack.plan import owner_check, task_ref
+
+    ref = task_ref(task, project)
+    owner_check(project, cluster, ref)
+    path = project.config_path(cluster)
+    planned = stackfile.read_file(path) if path.is_file() else None
+    result = choose(task, catalog=catalog, clouds=clouds, cluster=cluster, candidates=50)
+    if planned is not None and planned.task is not None and planned.task.digest == ref.digest:
+        mine = planned.placement
+        others = [c for c in result.candidates if _where(c) != _where(mine)]
+        return mine, [mine, *others], ref
+    if planned is not None:
+        say(f"the task differs from the one {path.relative_to(project.root)} was planned "
+            f"from: placed anew ({describe(result.chosen)})")
+    return result.chosen, result.candidates, ref
+
+
+def _where(p: Placement) -> tuple[str, str, str | None, str, bool]:
+    return (p.cloud, p.region, p.zone, p.instance_type, p.use_spot)
+
+
+def _deployed(cluster: str, record: ClusterRecord | None) -> Any:
+    """What exists: the last applied stack, or nothing (a first deploy)."""
+    from stix.stack import applied
+    from stix.stack.plan import Baseline
+
+    last = applied.load(cluster) if record is not None else None
+    if last is None:
+        return Baseline("nothing (first deploy)")
+    return Baseline("what is deployed", *last)
 
 
 def _public_key(project: Any, cluster: str) -> str:
@@ -241,6 +281,9 @@ def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = N
         deleted = result.changes.get("delete", 0)
         state.record_end(conn, entry, OpStatus.SUCCEEDED, f"deleted {deleted}")
         state.delete_cluster(conn, cluster)
+        from stix.stack import applied
+
+        applied.forget(cluster)
         if purge:
             from stix.stack.project import Project
 

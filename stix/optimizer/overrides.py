@@ -14,17 +14,22 @@ from pydantic import ValidationError
 from stix.errors import UsageError
 from stix.task import Resources, Task
 
-_FLAG = {"accelerators": "--gpus", "use_spot": "--use-spot", "instance_type": "--instance-type"}
+_FLAG = {"accelerators": "--gpus", "use_spot": "--use-spot", "instance_type": "--instance-type",
+         "disk_size": "--disk-size"}
 
 
 def with_overrides(task: Task, *, cloud: str | None = None, region: str | None = None,
                    zone: str | None = None, gpus: str | None = None, cpus: str | None = None,
                    memory: str | None = None, instance_type: str | None = None,
-                   use_spot: bool | None = None, num_nodes: int | None = None) -> Task:
+                   use_spot: bool | None = None, num_nodes: int | None = None,
+                   disk_size: int | str | None = None, infra: str | None = None) -> Task:
     """`task` with the given fields replaced (None leaves a field as the task has it)."""
+    if infra is not None and (cloud or region or zone):
+        raise UsageError("give --infra, or --cloud/--region/--zone, not both")
     raw: dict[str, Any] = {"cloud": cloud, "region": region, "zone": zone, "accelerators": gpus,
                            "cpus": cpus, "memory": memory, "instance_type": instance_type,
-                           "use_spot": use_spot}  # fmt: skip
+                           "use_spot": use_spot, "disk_size": disk_size,
+                           "infra": infra}  # fmt: skip
     raw = {k: v for k, v in raw.items() if v is not None}
     if num_nodes is not None and num_nodes < 1:
         raise UsageError(f"--num-nodes must be at least 1, got {num_nodes}")
@@ -38,7 +43,9 @@ def with_overrides(task: Task, *, cloud: str | None = None, region: str | None =
         flag = _FLAG.get(field, f"--{field.replace('_', '-')}")
         message = err["msg"].removeprefix("Value error, ")
         raise UsageError(f"{flag}: {message}") from None
-    update = {k: getattr(parsed, k) for k in raw}
+    update = {k: getattr(parsed, k) for k in raw if k != "infra"}
+    if "infra" in raw:
+        update.update(cloud=parsed.cloud, region=parsed.region, zone=parsed.zone)
     if "cloud" in update:
         # A region of another cloud means nothing there: a new cloud drops the old location.
         update.setdefault("region", None)

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from typing import Any
 
-from stix.errors import UsageError
 from stix.optimizer.rank import Ranked
 from stix.placement import Bucket, Placement, PlacementAccelerator
 from stix.task import Task
-
-# Cluster names become stack names and cloud resource names: the strictest common form
-# (GCP instance names) is lowercase letters, digits and '-', starting with a letter.
-CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$")
-MAX_CLUSTER_NAME = 40
-
-
-def cluster_name(task: Task, given: str | None = None) -> str:
-    """`given` if valid, else the task name made safe, else a name from the task's hash."""
-    if given is not None:
-        if not CLUSTER_NAME.match(given):
-            raise UsageError(f"cluster name {given!r} is not valid: use 1-{MAX_CLUSTER_NAME} "
-                             "lowercase letters, digits and '-', starting with a letter")
-        return given
-    if task.name:
-        name = re.sub(r"[^a-z0-9]+", "-", task.name.lower()).strip("-")
-        if name and not name[0].isalpha():
-            name = "stix-" + name
-        name = name[:MAX_CLUSTER_NAME].rstrip("-")
-        if name:
-            return name
-    digest = hashlib.sha256(json.dumps(task.to_yaml_dict(), sort_keys=True).encode()).hexdigest()
-    return f"stix-{digest[:8]}"
 
 
 def buckets(task: Task, cloud: str) -> list[Bucket]:

@@ -14,7 +14,7 @@ from stix.errors import UsageError
 from stix.optimizer.explain import Context, NothingFitsError, reason
 from stix.optimizer.filters import LazyRun, build_filters, run_chain
 from stix.optimizer.index import OfferIndex, Segment, index_for
-from stix.optimizer.placements import build, cluster_name
+from stix.optimizer.placements import build
 from stix.optimizer.rank import Target, ranked, top_distinct
 from stix.optimizer.result import OptimizeResult, Rejection
 from stix.optimizer.wants import Choice, Want, choices
@@ -114,7 +114,9 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         raise UsageError(f"target must be 'cost' or 'time', got {target!r}")
     if candidates < 1:
         raise UsageError(f"candidates must be at least 1, got {candidates}")
-    name = cluster_name(task, cluster)
+    from stix.names import for_task
+
+    name = for_task(task, cluster)
     catalog = catalog if catalog is not None else load_catalog()
     served = registry.names()
     tree = choices(task)

@@ -111,21 +111,51 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def owner_check(project: Project, cluster: str, task: stack_config.TaskRef) -> None:
+    """Refuse to plan a task file into a stack that another task file owns."""
+    path = project.config_path(cluster)
+    if not path.is_file() or task.file is None:
+        return
+    existing = stack_config.read_file(path).task
+    if existing is not None and existing.file is not None and existing.file != task.file:
+        raise UsageError(
+            f"stack {cluster} ({path.relative_to(project.root)}) was planned from "
+            f"{existing.file}; {task.file} would replace it",
+            hint=f"give this one its own name with -c NAME, or retire the other "
+                 f"(`stix destroy {cluster} --purge`)")
+
+
+def task_ref(task: Task, project: Project) -> stack_config.TaskRef:
+    from stix.names import task_digest, task_file_label
+
+    origin = task.origin
+    file = (task_file_label(origin.path, project.root)
+            if origin is not None and origin.path is not None else None)
+    return stack_config.TaskRef(file, task_digest(task))
+
+
 def plan_placement(placement: Placement, project: Project, *, public_key: str | None = None,
-                   catalog: Catalog | None = None, write: bool = True) -> StackPlan:
-    """Synthesize `placement` in `project`, diff it against the committed stack, and (when
-    `write`) rewrite the two stack files if they changed."""
+                   catalog: Catalog | None = None, write: bool = True,
+                   task: stack_config.TaskRef | None = None,
+                   baseline: Baseline | None = None) -> StackPlan:
+    """Synthesize `placement` in `project`, diff it against `baseline` (default: the
+    committed stack), and (when `write`) rewrite the two stack files if they changed.
+    `task` records which task the stack answers (kept from the file on disk if None)."""
     from stix.program import run as program
     from stix.stack.synth_cache import synthesize_cached
     from stix.stack.validate import check_placement
 
     cluster = placement.cluster
     cfg_path, graph_path = project.config_path(cluster), project.graph_path(cluster)
-    base = read_baseline(project, cluster)
+    base = baseline if baseline is not None else read_baseline(project, cluster)
     old = base.placement(f"{base.source}:{cfg_path.name}")
-    # Infra options and the key come from the stack as it is on disk (a person's edits
-    # there count); the diff is against the committed version.
-    current = stack_config.read(cfg_path) if cfg_path.is_file() else old
+    # Infra options, the key and the task reference come from the stack as it is on disk
+    # (a person's edits there count); the diff is against the baseline.
+    on_disk_file = stack_config.read_file(cfg_path) if cfg_path.is_file() else None
+    if task is None and on_disk_file is not None:
+        task = on_disk_file.task
+    current = ((on_disk_file.placement, on_disk_file.public_key) if on_disk_file is not None
+               else old)
     placement = _keep_infra_options(placement, current[0] if current else None)
     if public_key is None:
         if current is not None:
@@ -137,7 +167,7 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     check_placement(placement, catalog)
     graph = synthesize_cached(placement, public_key)
     config_text = stack_config.render(placement, public_key,
-                                      stack_config.engine_keys(cfg_path))
+                                      stack_config.engine_keys(cfg_path), task)
     graph_text = graph.to_json()
     diff = diff_graphs(base.graph(f"{base.source}:{graph_path.name}"), graph,
                        old[0] if old else None, placement)  # fmt: skip
@@ -175,13 +205,18 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
     catalog = load_catalog()
     plans = []
     for task in tasks:
+        from stix.optimizer.overrides import with_overrides
+
+        task = with_overrides(task, **(overrides or {}))
         chosen = choose(task, catalog=catalog, clouds=clouds, cluster=cluster,
-                        target=target, overrides=overrides, candidates=1).chosen  # type: ignore[arg-type]
+                        target=target, candidates=1).chosen  # type: ignore[arg-type]
         if not _provisions(chosen.cloud):
             raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
                              "which needs no stack", hint="stix up runs it directly")
+        ref = task_ref(task, project)
+        owner_check(project, chosen.cluster, ref)
         plans.append(plan_placement(chosen, project, public_key=public_key, catalog=catalog,
-                                    write=write))  # fmt: skip
+                                    write=write, task=ref))  # fmt: skip
     return plans
 
 

@@ -1,13 +1,16 @@
 """Placement ↔ `stacks/Pulumi.<cluster>.yaml`, the stack config the Pulumi CLI reads.
 
 Namespaced `stix:<field>` keys hold the placement (one per field, in the model's order, so
-reviews read top to bottom) and the SSH *public* key; provider keys (`aws:region`,
+reviews read top to bottom), the task it was planned from (`stix:task_file`, and
+`stix:task_digest` of what in the task decides the placement) and the SSH *public* key;
+provider keys (`aws:region`,
 `gcp:zone`, ...) let `pulumi preview -s <cluster>` work in a checkout with the Pulumi CLI.
 Nothing secret is ever written: a value that looks like a private key is refused.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from stix.placement import Placement
 
 NAMESPACE = "stix"
 PUBLIC_KEY = "ssh_public_key"
+TASK_FILE = "task_file"
+TASK_DIGEST = "task_digest"
 HEADER = (
     "# Stack config of one stix cluster, written by `stix plan` (do not hand-edit placement\n"
     "# fields: change the task and re-plan). Infra options under stix:extra (vpc_id,\n"
@@ -25,6 +30,22 @@ HEADER = (
 
 class StackConfigError(StixError):
     """A stack config file that cannot be read back into a placement."""
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The task a stack was planned from: its file (None: not from a file) and the digest
+    of what in it decides the placement (`stix.names.task_digest`)."""
+
+    file: str | None
+    digest: str
+
+
+@dataclass(frozen=True)
+class StackFile:
+    placement: Placement
+    public_key: str
+    task: TaskRef | None = None
 
 
 def config_path(stacks_dir: Path, cluster: str) -> Path:
@@ -50,7 +71,8 @@ def _refuse_secrets(value: Any, where: str) -> None:
             _refuse_secrets(v, f"{where}[{i}]")
 
 
-def to_config(placement: Placement, public_key: str) -> dict[str, Any]:
+def to_config(placement: Placement, public_key: str,
+              task: TaskRef | None = None) -> dict[str, Any]:
     """The `config:` mapping: provider keys, then `stix:` keys in placement field order."""
     from stix.keys import check_public_key
 
@@ -63,6 +85,10 @@ def to_config(placement: Placement, public_key: str) -> dict[str, Any]:
         if isinstance(value, dict):
             value = _sorted(value)
         config[f"{NAMESPACE}:{field}"] = value
+    if task is not None:
+        if task.file is not None:
+            config[f"{NAMESPACE}:{TASK_FILE}"] = task.file
+        config[f"{NAMESPACE}:{TASK_DIGEST}"] = task.digest
     config[f"{NAMESPACE}:{PUBLIC_KEY}"] = check_public_key(public_key)
     _refuse_secrets(config, f"stack {placement.cluster}")
     return config
@@ -94,11 +120,12 @@ def engine_keys(path: Path) -> dict[str, str]:
     return {k: str(doc[k]) for k in ENGINE_KEYS if k in doc}
 
 
-def render(placement: Placement, public_key: str, keep: dict[str, str] | None = None) -> str:
+def render(placement: Placement, public_key: str, keep: dict[str, str] | None = None,
+           task: TaskRef | None = None) -> str:
     """The file text; byte-identical for equal inputs. `keep`: engine keys to carry over."""
     import yaml
 
-    body = yaml.safe_dump({**(keep or {}), "config": to_config(placement, public_key)},
+    body = yaml.safe_dump({**(keep or {}), "config": to_config(placement, public_key, task)},
                           sort_keys=False,
                           default_flow_style=False, allow_unicode=True, width=10_000)  # fmt: skip
     return HEADER + body
@@ -106,10 +133,17 @@ def render(placement: Placement, public_key: str, keep: dict[str, str] | None = 
 
 def from_config(config: dict[str, Any], source: str = "<stack config>") -> tuple[Placement, str]:
     """(placement, public key) from a `config:` mapping (keys with the `stix:` prefix)."""
+    found = _from_config(config, source)
+    return found.placement, found.public_key
+
+
+def _from_config(config: dict[str, Any], source: str) -> StackFile:
     from pydantic import ValidationError
 
     prefix = f"{NAMESPACE}:"
     values = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    task_file, digest = values.pop(TASK_FILE, None), values.pop(TASK_DIGEST, None)
+    task = TaskRef(str(task_file) if task_file else None, str(digest)) if digest else None
     public_key = values.pop(PUBLIC_KEY, None)
     if not isinstance(public_key, str) or not public_key:
         raise StackConfigError(f"{source}: {prefix}{PUBLIC_KEY} is missing")
@@ -119,10 +153,15 @@ def from_config(config: dict[str, Any], source: str = "<stack config>") -> tuple
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         raise StackConfigError(f"{source}: {prefix}{where}: {first['msg']}") from None
-    return placement, public_key
+    return StackFile(placement, public_key, task)
 
 
 def parse(text: str, source: str) -> tuple[Placement, str]:
+    found = parse_file(text, source)
+    return found.placement, found.public_key
+
+
+def parse_file(text: str, source: str) -> StackFile:
     import yaml
 
     try:
@@ -131,14 +170,19 @@ def parse(text: str, source: str) -> tuple[Placement, str]:
         raise StackConfigError(f"{source}: not valid YAML ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise StackConfigError(f"{source}: no `config:` mapping")
-    return from_config(doc["config"], source)
+    return _from_config(doc["config"], source)
 
 
 def read(path: Path) -> tuple[Placement, str]:
+    found = read_file(path)
+    return found.placement, found.public_key
+
+
+def read_file(path: Path) -> StackFile:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         from stix.errors import NotFoundError
 
         raise NotFoundError(f"no stack config {path}") from None
-    return parse(text, str(path))
+    return parse_file(text, str(path))

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from stix.errors import Problem, TaskError
 from stix.task.base import did_you_mean
-from stix.task.model import Pipeline, Task
+from stix.task.model import Origin, Pipeline, Task
 from stix.task.resources import Resources
 from stix.task.storage import StorageMount
 from stix.yamlio import Document, load_documents
@@ -48,6 +48,8 @@ def _problems(exc: ValidationError, doc: Document, prefix: tuple[Any, ...]) -> l
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("@")))
+        if loc[-1:] == ("[key]",):  # a bad mapping key (labels): point at the key itself
+            loc = loc[:-1]
         path = ".".join(str(p) for p in loc)
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
@@ -63,7 +65,8 @@ def _problems(exc: ValidationError, doc: Document, prefix: tuple[Any, ...]) -> l
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
-def _task_from(doc: Document, source: str, overrides: Mapping[str, str]) -> Task:
+def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
+               path: Path | None = None, index: int = 0) -> Task:
     data = doc.data
     if data is None:
         raise TaskError(source, [Problem("", "the task is empty")])
@@ -81,13 +84,16 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str]) -> Task
             if key in data:
                 data[key] = substitute(data[key], str_envs)
     try:
-        return Task.model_validate(data)
+        task = Task.model_validate(data)
     except ValidationError as exc:
         raise TaskError(source, _problems(exc, doc, ())) from None
+    task._origin = Origin(source, path, doc, index)
+    return task
 
 
 def parse_tasks(text: str, source: str = "<task>",
-                env_overrides: Mapping[str, str] | None = None) -> Pipeline:
+                env_overrides: Mapping[str, str] | None = None,
+                path: Path | None = None) -> Pipeline:
     """Every task in `text`; several YAML documents make a pipeline (an optional first
     document holding only `name` names it)."""
     docs = load_documents(text, source)
@@ -98,7 +104,7 @@ def parse_tasks(text: str, source: str = "<task>",
     if len(docs) > 1 and isinstance(first, dict) and set(first) == {"name"}:
         name = first["name"]
         docs = docs[1:]
-    tasks = [_task_from(d, source, env_overrides or {}) for d in docs]
+    tasks = [_task_from(d, source, env_overrides or {}, path, i) for i, d in enumerate(docs)]
     return Pipeline(name=name if isinstance(name, str) else None, tasks=tasks)
 
 
@@ -117,7 +123,7 @@ def _read(path: str | Path) -> str:
 
 
 def load_pipeline(path: str | Path, env_overrides: Mapping[str, str] | None = None) -> Pipeline:
-    return parse_tasks(_read(path), str(path), env_overrides)
+    return parse_tasks(_read(path), str(path), env_overrides, Path(path))
 
 
 def load_task(path: str | Path, env_overrides: Mapping[str, str] | None = None) -> Task:

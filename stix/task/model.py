@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, field_validator
 
 from stix.task.base import EnvMap, StrictModel
 from stix.task.resources import Resources
 from stix.task.storage import StorageMount, parse_bucket_uri
+
+if TYPE_CHECKING:
+    from stix.yamlio import Document
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a task was read from: its file (None for text), the YAML document (for the
+    line of a field) and its position in a pipeline file."""
+
+    source: str
+    path: Path | None
+    document: Document | None = None
+    index: int = 0
+
+    def line(self, *field_path: str | int) -> int | None:
+        mark = self.document.locate(tuple(field_path)) if self.document else None
+        return mark[0] if mark else None
 
 
 class GitWorkdir(StrictModel):
@@ -40,8 +60,15 @@ class Task(StrictModel):
     setup: str | None = None
     run: str | None = None
     config: dict[str, Any] | None = None
-    service: dict[str, Any] | None = Field(None, description="kept for serving; not used yet")
+    service: dict[str, Any] | None = Field(None, description="SkyPilot's serving section; "
+                                           "not acted on yet")
     event_callback: str | None = None
+
+    _origin: Origin | None = PrivateAttr(default=None)
+
+    @property
+    def origin(self) -> Origin | None:
+        return self._origin
 
     @field_validator("envs", "secrets", "file_mounts", "volumes", mode="before")
     @classmethod
