@@ -74,6 +74,13 @@ class Placement(BaseModel):
     accelerator: PlacementAccelerator | None = None
     arch: str = "x86_64"
     hourly_price: float = Field(description="USD per hour for one node")
+    price_source: Literal["observed", "estimated"] | None = Field(
+        None, description="where hourly_price came from: read from the cloud's price source, "
+        "or estimated (catalog_data/README.md says how)")
+    price_as_of: str | None = Field(
+        None, exclude=True, description="when the price was read or estimated (shown by "
+        "optimize and plan; not written to the stack, which would then change on every "
+        "price refresh)")
     image_id: str | None = None
     disk_size: int = 256
     disk_tier: str | None = None

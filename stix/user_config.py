@@ -39,6 +39,15 @@ class Config(BaseModel):
         default_factory=dict,
         description="settings merged into Terraform provider blocks, e.g. endpoints",
     )
+    allow_shared_core: bool = Field(
+        False, description="let the optimizer choose burstable and shared-core machine types "
+        "(AWS t*, Azure B*, GCP e2-micro/small/medium, f1, g1) without a task naming them",
+    )
+    catalog_refresh_hours: float = Field(
+        7.0, ge=0, description="refresh the price catalog from the clouds' public price "
+        "sources, in the background, when it is older than this many hours (0: never by "
+        "itself; `stix catalog update` always can)",
+    )
 
 
 _ENV = {
@@ -48,6 +57,7 @@ _ENV = {
     "STIX_SSH_CIDR": "ssh_cidr",
     "STIX_TERRAFORM": "terraform_binary",
     "STIX_TERRAFORM_MIRROR": "terraform_mirror",
+    "STIX_CATALOG_REFRESH_HOURS": "catalog_refresh_hours",
 }
 
 

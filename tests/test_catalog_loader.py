@@ -25,16 +25,28 @@ def _offer(**kw: object) -> Offer:
     base: dict[str, object] = dict(
         cloud="aws", instance_type="m5.large", vcpus=2.0, memory_gib=8.0, accelerator=None,
         accelerator_count=0.0, accelerator_memory_gib=None, region="us-east-1",
-        zone="us-east-1a", price=0.096, spot_price=0.035, arch="x86_64")  # fmt: skip
+        zone="us-east-1a", price=0.096, spot_price=0.035, arch="x86_64",
+        price_source="observed", spot_source="observed", as_of="2026-05-12")  # fmt: skip
     base.update(kw)
+    if base["spot_price"] is None:
+        base["spot_source"] = "none"
     return Offer(**base)  # type: ignore[arg-type]
+
+
+def _sourced(line: str) -> str:
+    """A row written the short way (the first 11 columns) with its provenance added."""
+    if not line:
+        return line
+    fields = line.split(",")
+    spot = fields[9] if len(fields) > 9 else ""
+    return f"{line},observed,{'observed' if spot else 'none'},2026-05-12"
 
 
 def _write(root: Path, cloud: str, *lines: str) -> Path:
     folder = root / cloud
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "vms.csv"
-    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    path.write_text("\n".join([HEADER, *map(_sourced, lines)]) + "\n", encoding="utf-8")
     return path
 
 
@@ -68,7 +80,7 @@ def test_parse_good_rows(tmp_path: Path) -> None:
         ("m5.large,2,8,,0,,us-east-1,a,nan,,x86_64", "not a finite number"),
         (",2,8,,0,,us-east-1,a,1,,x86_64", "instance_type and region are required"),
         ("m5.large,2,8,,0,,,a,1,,x86_64", "instance_type and region are required"),
-        ("m5.large,2,8,,0,,us-east-1,a,1,,x86_64,extra", "expected 11 fields, got 12"),
+        ("m5.large,2,8,,0,,us-east-1,a,1,,x86_64,extra", "expected 14 fields, got 15"),
         ("m5.large,2,8,A100,0,,us-east-1,a,1,,x86_64", "needs a positive accelerator_count"),
         ("m5.large,two,8,,0,,us-east-1,a,1,,x86_64", "vcpus: 'two' is not a number"),
         ("m5.large,2,8,,0,,us-east-1,a,1,,sparc", "arch: 'sparc'"),
@@ -105,7 +117,8 @@ def test_blank_lines_are_skipped(tmp_path: Path) -> None:
 def test_fast_and_careful_row_parsers_agree() -> None:
     from stix.catalog import loader
 
-    fields = ["g5.xlarge", "4", "16", "A10G", "1", "24", "us-east-1", "us-east-1b", "1.006", "0.4", "x86_64"]
+    fields = ["g5.xlarge", "4", "16", "A10G", "1", "24", "us-east-1", "us-east-1b", "1.006", "0.4", "x86_64",
+              "observed", "estimated", "2026-05-12"]
     assert loader._fast_row("aws", fields) == loader._check_row("aws", fields)
 
 
@@ -219,3 +232,33 @@ def test_writer_round_trips_and_is_sorted(tmp_path: Path) -> None:
     meta = (tmp_path / "aws" / "source.json").read_text()
     assert '"source": "test"' in meta and '"rows": 4' in meta
     assert not [p for p in (tmp_path / "aws").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_legacy_files_load_with_estimated_prices(tmp_path: Path) -> None:
+    from stix.catalog.schema import LEGACY_COLUMNS
+
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    (folder / "vms.csv").write_text(",".join(LEGACY_COLUMNS) + "\n"
+                                    "m5.large,2,8,,0,,us-east-1,a,0.096,0.03,x86_64\n"
+                                    "c5.large,2,4,,0,,us-east-1,a,0.085,,x86_64\n")
+    cat = load_catalog(tmp_path)
+    assert cat.bad_rows == []
+    got = {o.instance_type: (o.price_source, o.spot_origin, o.as_of) for o in cat.offers}
+    assert got == {"m5.large": ("estimated", "estimated", ""), "c5.large": ("estimated", "none", "")}
+
+
+@pytest.mark.parametrize(
+    ("tail", "reason"),
+    [
+        ("guessed,none,2026-05-12", "price_source: 'guessed' is not one of observed, estimated"),
+        ("observed,none,2026-05-12", "spot_source must be 'none' exactly when spot_price is empty"),
+        ("observed,observed,May 2026", "as_of: 'May 2026' is not an ISO date"),
+    ],
+)
+def test_bad_provenance_is_a_bad_row(tmp_path: Path, tail: str, reason: str) -> None:
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    (folder / "vms.csv").write_text(HEADER + "\n" + f"m5.large,2,8,,0,,us-east-1,a,0.096,0.03,x86_64,{tail}\n")
+    cat = load_catalog(tmp_path)
+    assert len(cat) == 0 and reason in cat.bad_rows[0].reason

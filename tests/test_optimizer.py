@@ -27,9 +27,9 @@ def task(yaml_text: str) -> Task:
 
 # (task YAML, expected (cloud, region, zone, instance type, $/h per node, use_spot)), and why.
 CASES = [
-    # Default 4+ vCPU / 16+ GiB: gcp e2-standard-4 $0.134 beats aws m6i.xlarge / azure D4s
-    # ($0.192) and the arm64 m7g.xlarge ($0.1632, not x86_64).
-    ("name: t", ("gcp", "us-central1", "us-central1-a", "e2-standard-4", 0.134012, False)),
+    # Default (SkyPilot's): 8+ vCPUs with 4+ GiB each: aws m6i.2xlarge $0.384 (the only
+    # x86_64 CPU machine of that size; r6i.2xlarge costs $0.504).
+    ("name: t", ("aws", "us-east-1", "us-east-1a", "m6i.2xlarge", 0.384, False)),
     # Exactly 2 vCPUs: aws m6i.large and azure D2s_v5 both $0.096 → cloud name (aws), then
     # zone name (us-east-1a before us-east-1b).
     ("resources: {cpus: 2}", ("aws", "us-east-1", "us-east-1a", "m6i.large", 0.096, False)),
@@ -68,8 +68,8 @@ CASES = [
     # Same with spot: us-west-2 $11.5 < us-east-1 $12.
     ("resources: {infra: aws, accelerators: A100:8, use_spot: true}",
      ("aws", "us-west-2", "us-west-2a", "p4d.24xlarge", 11.5, True)),
-    # Region pin via infra: the only m6i.xlarge in eu-west-1.
-    ("resources: {infra: aws/eu-west-1}",
+    # Region pin via infra: the only machine in eu-west-1, m6i.xlarge (4 vCPUs, 16 GiB).
+    ("resources: {infra: aws/eu-west-1, cpus: 4}",
      ("aws", "eu-west-1", "eu-west-1a", "m6i.xlarge", 0.214, False)),
     # Zone pin: m6i.large in us-east-1b (same price as 1a).
     ("resources: {infra: aws/us-east-1/us-east-1b, cpus: 2}",
@@ -133,9 +133,10 @@ def test_max_hourly_cost_is_per_node(catalog: Catalog) -> None:
 
 
 def test_default_size_is_documented(catalog: Catalog) -> None:
-    assert (str(DEFAULT_CPUS), str(DEFAULT_MEMORY)) == ("4+", "16+")
+    assert (str(DEFAULT_CPUS), str(DEFAULT_MEMORY)) == ("8+", "32+")
     chosen = optimize(task("name: t"), catalog).chosen
-    assert chosen.vcpus >= 4 and chosen.memory_gib >= 16 and chosen.accelerator is None
+    assert chosen.vcpus >= 8 and chosen.memory_gib >= 4 * chosen.vcpus
+    assert chosen.accelerator is None
 
 
 def test_candidates_are_ranked_distinct_and_deterministic(catalog: Catalog) -> None:
@@ -263,7 +264,8 @@ def test_buckets_pin_the_cloud_of_their_store(catalog: Catalog) -> None:
     task = parse_tasks("resources: {cpus: 2+}\nfile_mounts:\n  /d: {name: b, store: s3}\n",
                        "t.yaml").tasks[0]
     assert optimize(task, catalog).chosen.cloud == "aws"
-    task = parse_tasks("file_mounts:\n  /d: gs://bucket/x\n", "t.yaml").tasks[0]
+    task = parse_tasks("resources: {cpus: 2+}\nfile_mounts:\n  /d: gs://bucket/x\n",
+                       "t.yaml").tasks[0]
     assert optimize(task, catalog).chosen.cloud == "gcp"
     both = parse_tasks("file_mounts:\n  /a: gs://x\n  /b: s3://y\n", "t.yaml").tasks[0]
     with pytest.raises(UsageError, match="different clouds"):

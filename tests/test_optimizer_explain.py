@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,7 +123,7 @@ def test_ordered_alternatives_each_get_a_reason(catalog: Catalog) -> None:
 def test_default_size_is_named_when_it_is_the_reason() -> None:
     small = Catalog([_offer("aws", "t3.small", 2, 2)])
     text = str(_refuse(small, "name: t"))
-    assert text.startswith("nothing fits: no machine has cpus=4+ (stix's default when a task "
+    assert text.startswith("nothing fits: no machine has cpus=8+ (stix's default when a task "
                            "asks for nothing); nearest: 2 vCPUs")
 
 
@@ -157,7 +158,7 @@ def test_bad_arguments(catalog: Catalog) -> None:
 
 def test_catalog_clouds_stix_does_not_serve_are_ignored_with_a_note() -> None:
     cat = Catalog([_offer("lambda", "gpu_1x_a100", 30, 200, acc="A100"),
-                   _offer("aws", "m6i.xlarge", 4, 16)])  # fmt: skip
+                   _offer("aws", "m6i.2xlarge", 8, 32)])  # fmt: skip
     result = optimize(task("name: t"), cat)
     assert result.clouds == ["aws"]
     assert result.notes == ["the catalog lists lambda, which stix does not serve: ignored"]
@@ -165,16 +166,93 @@ def test_catalog_clouds_stix_does_not_serve_are_ignored_with_a_note() -> None:
         "nothing fits: A100 is offered only in lambda, which stix does not serve")
 
 
+def test_memory_default_is_four_gib_per_vcpu_and_explained() -> None:
+    cat = Catalog([_offer("aws", "c6i.2xlarge", 8, 16, price=0.34),
+                   _offer("aws", "m6i.2xlarge", 8, 32, price=0.384)])  # fmt: skip
+    result = optimize(task("resources: {cpus: 8}"), cat)
+    assert result.chosen.instance_type == "m6i.2xlarge"
+    assert result.notes == [
+        "left out by stix's sizing defaults: aws us-east-1 (c6i.2xlarge) from $0.34/h with 8 "
+        "vCPUs and 16 GiB is cheaper, but fails memory>=4x vCPUs (default); set memory to "
+        "choose it yourself"]
+    assert optimize(task("resources: {cpus: 8, memory: 16+}"), cat).chosen.instance_type == (
+        "c6i.2xlarge")
+
+
+def test_burstable_types_only_when_named_or_allowed() -> None:
+    cat = Catalog([_offer("aws", "t3.2xlarge", 8, 32, price=0.3328),
+                   _offer("aws", "m6i.2xlarge", 8, 32, price=0.384)])  # fmt: skip
+    result = optimize(task("resources: {cpus: 8}"), cat)
+    assert result.chosen.instance_type == "m6i.2xlarge"
+    assert "t3.2xlarge" in result.notes[0] and "allow_shared_core" in result.notes[0]
+    assert optimize(task("resources: {cpus: 8}"), cat,
+                    shared_core=True).chosen.instance_type == "t3.2xlarge"
+    named = optimize(task("resources: {instance_type: t3.2xlarge}"), cat).chosen
+    assert named.instance_type == "t3.2xlarge"
+    only = Catalog([_offer("aws", "t3.2xlarge", 8, 32)])
+    assert str(_refuse(only, "resources: {cpus: 8}")) == (
+        "nothing fits: CPU machine (cpus=8) fits only machines stix's sizing defaults leave out "
+        "(no burstable or shared-core types (default)), e.g. aws us-east-1 (t3.2xlarge) from "
+        "$0.1/h; name the type, or set allow_shared_core: true in ~/.stix/config.yaml "
+        "(stix optimize --allow-shared-core)")
+
+
+def test_allow_shared_core_from_the_user_config(stix_home: Path) -> None:
+    (stix_home / "config.yaml").write_text("allow_shared_core: true\n")
+    cat = Catalog([_offer("aws", "t3.2xlarge", 8, 32, price=0.3328),
+                   _offer("aws", "m6i.2xlarge", 8, 32, price=0.384)])  # fmt: skip
+    assert optimize(task("resources: {cpus: 8}"), cat).chosen.instance_type == "t3.2xlarge"
+
+
+def test_gcp_gpu_hosts_are_sized_as_skypilot_sizes_them() -> None:
+    from stix.catalog import Offer
+
+    def n1(itype: str, vcpus: float, mem: float, acc: str, price: float) -> Offer:
+        return Offer("gcp", itype, vcpus, mem, acc, 1.0, 16.0, "us-central1", "us-central1-a",
+                     price, price / 3)
+
+    cat = Catalog([n1("n1-highcpu-4", 4, 3.6, "T4", 0.49), n1("n1-standard-4", 4, 15, "T4", 0.54),
+                   n1("n1-highmem-4", 4, 26, "T4", 0.59), n1("n1-highmem-8", 8, 52, "V100", 2.95),
+                   n1("n1-highcpu-8", 8, 7.2, "V100", 2.76)])  # fmt: skip
+    assert optimize(task("resources: {accelerators: T4:1}"), cat).chosen.instance_type == (
+        "n1-highmem-4")
+    spot = optimize(task("resources: {accelerators: V100:1, use_spot: true}"), cat)
+    assert spot.chosen.instance_type == "n1-highmem-8"
+    assert "n1-highcpu-8" in spot.notes[0] and "host VM sized for V100:1" in spot.notes[0]
+    # Asking for a size is the user's choice.
+    assert optimize(task("resources: {accelerators: T4:1, cpus: 4}"), cat).chosen.instance_type == (
+        "n1-highcpu-4")
+
+
+def test_suspect_rows_decide_only_when_pinned() -> None:
+    from dataclasses import replace
+
+    odd = replace(_offer("azure", "Standard_D4s_v5", 8, 32, price=0.09), region="westus",
+                  suspect="on-demand $0.09/h is far below its other regions (median $0.46/h)")
+    fine = replace(_offer("azure", "Standard_D4s_v5", 8, 32, price=0.46), region="eastus")
+    cat = Catalog([odd, fine])
+    assert optimize(task("resources: {cpus: 8}"), cat).chosen.region == "eastus"
+    pinned = task("resources: {infra: azure/westus, instance_type: Standard_D4s_v5}")
+    assert optimize(pinned, cat).chosen.region == "westus"
+    assert "distrusts" in str(_refuse(Catalog([odd]), "resources: {cpus: 8}"))
+
+
+def test_tpus_are_refused_with_the_reason() -> None:
+    text = str(_refuse(Catalog([_offer("gcp", "n2-standard-8", 8, 32)]),
+                       "resources: {accelerators: tpu-v5e-8}"))
+    assert "Cloud TPU" in text and "stix does not have yet" in text
+
+
 def test_refusals_are_stix_errors() -> None:
     assert issubclass(NothingFitsError, StixError)
 
 
 def _offer(cloud: str, itype: str, vcpus: float, mem: float, *, acc: str | None = None,
-           arch: str = "x86_64") -> object:
+           arch: str = "x86_64", price: float = 0.1) -> Any:
     from stix.catalog import Offer
 
     return Offer(cloud, itype, float(vcpus), float(mem), acc, 1.0 if acc else 0.0, None,
-                 "us-east-1", None, 0.1, None, arch)
+                 "us-east-1", None, price, None, arch)
 
 
 def _refuse(cat: Catalog, yaml_text: str) -> NothingFitsError:

@@ -12,19 +12,30 @@ import hashlib
 import marshal
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stix.catalog.schema import COLUMNS, Offer
+from stix.catalog.check import mark_suspects
+from stix.catalog.schema import (
+    COLUMNS,
+    ESTIMATED,
+    LEGACY_COLUMNS,
+    NONE,
+    PRICE_SOURCES,
+    SPOT_SOURCES,
+    Offer,
+)
 
 # A parsed row: the values of Offer's fields in declaration order, so Offer(*row) works.
 Row = tuple[Any, ...]
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _NCOL = len(COLUMNS)
+_AS_OF = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][0-9:.+Z-]*)?)?$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,27 @@ def _opt_float(text: str, name: str) -> float | None:
     return None if text.strip() == "" else _float(text, name)
 
 
+def _as_of(text: str) -> str:
+    """An ISO date (2026-05), day (2026-05-12) or date-time; checked on the careful path."""
+    text = text.strip()
+    if text and not _AS_OF.match(text):
+        raise ValueError(f"as_of: {text!r} is not an ISO date (YYYY-MM-DD)")
+    return text
+
+
+def _sources(v: dict[str, str], spot: float | None) -> tuple[str, str]:
+    price_source = v["price_source"].strip()
+    if price_source not in PRICE_SOURCES:
+        raise ValueError(f"price_source: {price_source!r} is not one of "
+                         f"{', '.join(PRICE_SOURCES)}")
+    spot_source = v["spot_source"].strip()
+    if spot_source not in SPOT_SOURCES:
+        raise ValueError(f"spot_source: {spot_source!r} is not one of {', '.join(SPOT_SOURCES)}")
+    if (spot is None) != (spot_source == NONE):
+        raise ValueError("spot_source must be 'none' exactly when spot_price is empty")
+    return price_source, spot_source
+
+
 def _check_row(cloud: str, row: Sequence[str]) -> Row:
     """The careful path: every field checked, with a message naming the bad one."""
     if len(row) != _NCOL:
@@ -69,21 +101,31 @@ def _check_row(cloud: str, row: Sequence[str]) -> Row:
     arch = v["arch"].strip() or "x86_64"
     if arch not in ("x86_64", "arm64"):
         raise ValueError(f"arch: {arch!r} is not x86_64 or arm64")
+    price_source, spot_source = _sources(v, spot)
     return (cloud, v["instance_type"], _float(v["vcpus"], "vcpus"),
             _float(v["memory_gib"], "memory_gib"), accelerator,
             count if accelerator else 0.0,
             _opt_float(v["accelerator_memory_gib"], "accelerator_memory_gib"),
-            v["region"], v["zone"] or None, price, spot, arch)  # fmt: skip
+            v["region"], v["zone"] or None, price, spot, arch, price_source, spot_source,
+            _as_of(v["as_of"]), "")  # fmt: skip
+
+
+_SOURCE_OK = frozenset(PRICE_SOURCES)
 
 
 def _fast_row(cloud: str, row: list[str]) -> Row:
     """The common path for well-formed rows; anything odd raises and takes `_check_row`."""
-    itype, vcpus, mem, acc, count, accmem, region, zone, price, spot, arch = row
+    itype, vcpus, mem, acc, count, accmem, region, zone, price, spot, arch, ps, ss, as_of = row
     p = float(price)
     s = float(spot) if spot else None
     if not (0 <= p < math.inf) or (s is not None and not (0 <= s < math.inf)):
         raise ValueError
     if not itype or not region or arch not in ("x86_64", "arm64"):
+        raise ValueError
+    if ps not in _SOURCE_OK or (ss == NONE) != (s is None) or (s is not None
+                                                            and ss not in _SOURCE_OK):
+        raise ValueError
+    if as_of and not _AS_OF.match(as_of):
         raise ValueError
     n = float(count) if acc else 0.0
     if acc and not n > 0:
@@ -94,7 +136,8 @@ def _fast_row(cloud: str, row: list[str]) -> Row:
     am = float(accmem) if accmem else None
     if am is not None and not (0 <= am < math.inf):
         raise ValueError
-    return (cloud, itype, v, m, acc or None, n, am, region, zone or None, p, s, arch)
+    return (cloud, itype, v, m, acc or None, n, am, region, zone or None, p, s, arch, ps, ss,
+            as_of, "")  # fmt: skip
 
 
 def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
@@ -103,12 +146,18 @@ def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != COLUMNS:
+        names = tuple(h.strip() for h in header) if header is not None else ()
+        legacy = names == LEGACY_COLUMNS
+        if names != COLUMNS and not legacy:
             return [], [BadRow(str(path), 1, f"header must be: {','.join(COLUMNS)}")]
         append = rows.append
         for row in reader:
             if len(row) != _NCOL and (not row or (len(row) == 1 and not row[0].strip())):
                 continue
+            if legacy and len(row) == len(LEGACY_COLUMNS):
+                # Written before prices said where they came from: nothing proves them
+                # observed, so they count as estimated.
+                row = [*row, ESTIMATED, NONE if not row[9].strip() else ESTIMATED, ""]
             try:
                 append(_fast_row(cloud, row))
                 continue
@@ -118,7 +167,7 @@ def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
                 append(_check_row(cloud, row))
             except ValueError as exc:
                 bad.append(BadRow(str(path), reader.line_num, str(exc)))
-    return rows, bad
+    return mark_suspects(cloud, rows), bad
 
 
 # ---- on-disk cache of parsed files -------------------------------------------------------
@@ -247,7 +296,8 @@ class Catalog:
 def _as_row(offer: Offer) -> Row:
     return (offer.cloud, offer.instance_type, offer.vcpus, offer.memory_gib, offer.accelerator,
             offer.accelerator_count, offer.accelerator_memory_gib, offer.region, offer.zone,
-            offer.price, offer.spot_price, offer.arch)  # fmt: skip
+            offer.price, offer.spot_price, offer.arch, offer.price_source, offer.spot_origin,
+            offer.as_of, offer.suspect)  # fmt: skip
 
 
 # ---- loading, once per process --------------------------------------------------------------
@@ -307,7 +357,8 @@ def offer_fields(offer: Offer) -> list[str]:
     return [offer.instance_type, _fmt(offer.vcpus), _fmt(offer.memory_gib),
             offer.accelerator or "", _fmt(offer.accelerator_count) if offer.accelerator else "0",
             _fmt(offer.accelerator_memory_gib), offer.region, offer.zone or "",
-            _fmt(offer.price), _fmt(offer.spot_price), offer.arch]  # fmt: skip
+            _fmt(offer.price), _fmt(offer.spot_price), offer.arch, offer.price_source,
+            offer.spot_origin, offer.as_of]  # fmt: skip
 
 
 def write_cloud_csv(root: Path, cloud: str, offers: Iterable[Offer], *, source: str) -> Path:

@@ -2,6 +2,8 @@
 
 A row is complete: for clouds that attach GPUs to a host VM (GCP N1 + T4, say) the row
 is the pair, priced as host + accelerators, so the optimizer compares whole offerings.
+Every price says where it came from (`price_source`, `spot_source`, `as_of`), so a
+decision that rests on an estimate can say so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ COLUMNS = (
     "price",                   # on-demand USD per hour, float
     "spot_price",              # USD per hour, empty when spot is not offered there
     "arch",                    # x86_64 | arm64
+    "price_source",            # observed | estimated
+    "spot_source",             # observed | estimated | none (no spot market)
+    "as_of",                   # ISO date (or date-time) the prices were read or estimated
 )
+# Files written before prices carried their provenance: read as estimated.
+LEGACY_COLUMNS = COLUMNS[:11]
+
+OBSERVED, ESTIMATED, NONE = "observed", "estimated", "none"
+PRICE_SOURCES = (OBSERVED, ESTIMATED)
+SPOT_SOURCES = (OBSERVED, ESTIMATED, NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +49,22 @@ class Offer:
     price: float
     spot_price: float | None
     arch: str = "x86_64"
+    price_source: str = ESTIMATED
+    spot_source: str = ESTIMATED  # read through `spot_origin` (none when no spot price)
+    as_of: str = ""
+    # Why `stix catalog check` distrusts the row ("" when it does not): the optimizer
+    # skips such rows unless a task pins that exact type and region.
+    suspect: str = ""
 
     def hourly(self, spot: bool) -> float | None:
         """$/h for one node, or None when that market is not offered here."""
         return self.spot_price if spot else self.price
+
+    @property
+    def spot_origin(self) -> str:
+        """Where the spot price came from, `none` when there is no spot market."""
+        return NONE if self.spot_price is None else self.spot_source
+
+    def source(self, spot: bool) -> str:
+        """The provenance of the price a placement in this market would pay."""
+        return self.spot_origin if spot else self.price_source

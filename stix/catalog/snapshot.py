@@ -4,9 +4,11 @@
 
 The facts are written down by hand (snapshot 2026-11). Prices are on-demand list prices,
 USD/h, Linux, in each cloud's reference region; other regions are priced by a per-region
-factor (CPU and GPU factors differ). Spot discounts are ranges; a deterministic point in
-the range is picked per zone or per region (the level at which each cloud sets them).
-Run `stix catalog update` for live figures.
+factor (CPU and GPU factors differ). Spot discounts are ranges per family; a
+deterministic point in the range is picked per zone or per region (the level at which
+each cloud sets them). No stix fetcher read any of these figures, so every row says
+`estimated` (the methods are in catalog_data/README.md); `stix catalog update` writes
+observed ones.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stix.catalog.hardware import ACCELERATOR_MEMORY_GIB
-from stix.catalog.schema import COLUMNS
+from stix.catalog.schema import COLUMNS, ESTIMATED, NONE
 
 Row = tuple[str, ...]
+# When the snapshot's facts were written down (the `as_of` of its estimated rows).
+SNAPSHOT_DATE = "2026-11"
 IMAGE_COLUMNS = ("tag", "region", "os", "image_ref", "notes")
 Image = tuple[str, str, str, str, str]
 
@@ -110,7 +114,8 @@ def row(shape: Shape, region: str, zone: str, price: float, spot: float | None,
         spot_text = num(min(max(spot, 0.0001), price - 0.0001))
     return (shape.name, num(shape.vcpus, 3), num(shape.memory, 3), acc,
             num(count, 3) if acc else "0", num(ACCELERATOR_MEMORY_GIB[acc], 3) if acc else "",
-            region, zone, num(price), spot_text, shape.arch)  # fmt: skip
+            region, zone, num(price), spot_text, shape.arch, ESTIMATED,
+            ESTIMATED if spot_text else NONE, SNAPSHOT_DATE)  # fmt: skip
 
 
 def places(family: Family, zones: dict[str, str]) -> Iterator[tuple[str, str]]:

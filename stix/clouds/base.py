@@ -334,6 +334,66 @@ class Machines(Provider):
     def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
         """Nodes for a new cluster. Called inside a state transaction that also records the
         cluster, so two clusters never get the same machines."""
+    # -- the machine types it sells, and how stix sizes a default choice among them ------
+
+    # Where the published type list was taken from, and when (shown by `catalog check`).
+    type_list_source: ClassVar[str | None] = None
+
+    def machine_types(self) -> dict[str, MachineType]:
+        """Every machine type the cloud publishes (name → shape), as stix knows them."""
+        return {}
+
+    def check_offer(self, instance_type: str, vcpus: float, memory_gib: float,
+                    accelerator: str | None, count: float) -> str:
+        """Why a catalog row contradicts the published facts of its type ("" if it does
+        not). A cloud that attaches GPUs to host VMs checks the pairing too."""
+        return check_shape(self.machine_types().get(instance_type), vcpus, memory_gib,
+                           accelerator, count)
+
+    def is_shared_core(self, instance_type: str) -> bool:
+        """Burstable or shared-core types, left out of a default choice."""
+        known = self.machine_types().get(instance_type)
+        return bool(known and known.shared_core)
+
+    def default_host(self, accelerator: str, count: float) -> tuple[float, float] | None:
+        """(vCPUs, GiB) a host VM needs at least for these attached GPUs when the task
+        says neither cpus nor memory (None: the machine type comes with its GPUs)."""
+        return None
+
+    def accelerator_note(self, name: str) -> str | None:
+        """Why an accelerator this cloud sells is not offered by stix (None: no reason)."""
+        return None
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """One machine type as its cloud publishes it (the type list kept with the fetcher)."""
+
+    name: str
+    vcpus: float
+    memory_gib: float
+    accelerator: str | None = None
+    count: float = 0
+    arch: str = "x86_64"
+    shared_core: bool = False  # burstable or shared-core: only when named or allowed
+
+
+def check_shape(known: MachineType | None, vcpus: float, memory_gib: float,
+                accelerator: str | None, count: float) -> str:
+    """Why a row's shape contradicts the published type ("" when it does not or when the
+    type is not in the list)."""
+    if known is None:
+        return ""
+    if (known.accelerator or None, float(known.count)) != (accelerator, float(count)):
+        have = f"{known.accelerator}:{known.count:g}" if known.accelerator else "no accelerator"
+        said = f"{accelerator}:{count:g}" if accelerator else "none"
+        return f"{known.name} comes with {have}, the row says {said}"
+    if abs(known.vcpus - vcpus) > 1e-6:
+        return f"{known.name} has {known.vcpus:g} vCPUs, the row says {vcpus:g}"
+    if abs(known.memory_gib - memory_gib) > 0.05 * known.memory_gib:
+        return f"{known.name} has {known.memory_gib:g} GiB, the row says {memory_gib:g}"
+    return ""
+
 
     def release(self, nodes: list[NodeAddress]) -> None:
         """Give the machines back (local: delete node homes). Missing things are fine."""

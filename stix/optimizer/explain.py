@@ -12,8 +12,9 @@ from typing import TypeVar
 
 from stix.catalog import Offer
 from stix.errors import StixError
-from stix.optimizer.filters import ChainRun
-from stix.optimizer.index import OfferIndex
+from stix.optimizer.filters import ChainRun, Filter, LazyRun, survivors
+from stix.optimizer.index import OfferIndex, Segment
+from stix.optimizer.rank import Ranked
 from stix.optimizer.wants import Want
 from stix.task.base import did_you_mean
 from stix.task.values import fmt_number
@@ -181,6 +182,52 @@ def _arch(want: Want, before: list[Offer]) -> str:
             "name the instance_type to use one")
 
 
+_WIDEN = {
+    "shared_core": "name the type, or set allow_shared_core: true in ~/.stix/config.yaml "
+                   "(stix optimize --allow-shared-core)",
+    "host": "set cpus or memory to size the host yourself",
+    "memory": "set memory to choose it yourself",
+    "cpus": "set cpus to choose it yourself",
+}
+
+
+def _default_rule(want: Want, f: Filter, before: list[Offer]) -> str:
+    o = min(before, key=lambda x: _order(x, want.spot))
+    return (f"{what(want)} fits only machines stix's sizing defaults leave out "
+            f"({f.label}), e.g. {_brief(o, want.spot)}; {_WIDEN.get(f.name, '')}")
+
+
+def _suspect(want: Want, before: list[Offer]) -> str:
+    o = min(before, key=lambda x: _order(x, want.spot))
+    return (f"every {what(want)} that fits is a row `stix catalog check` distrusts, e.g. "
+            f"{_brief(o, want.spot)}: {o.suspect}; pin its instance_type and region to use "
+            "it anyway")
+
+
+def left_out_note(run: LazyRun, chosen: Ranked) -> str | None:
+    """When a sizing default left out a machine cheaper than the chosen one: which, and
+    the rule (the optimizer explains its defaults rather than hiding them)."""
+    defaults = [f for f in run.filters if f.default]
+    if not defaults:
+        return None
+    loose = [f for f in run.filters if not f.default]
+    spot = run.want.spot
+    best: Offer | None = None
+    for seg in run.segments:
+        if not seg.provisioned:
+            continue
+        first = next(survivors(seg, loose), None)
+        if first is not None and (best is None or _order(first, spot) < _order(best, spot)):
+            best = first
+    if best is None or _hourly(best, spot) >= chosen.hourly - 1e-9:
+        return None
+    one = Segment(best.cloud, [best], True)
+    rule = next((f for f in defaults if not f.keep(one)), defaults[0])
+    return (f"left out by stix's sizing defaults: {_brief(best, spot)} with "
+            f"{fmt_number(best.vcpus)} vCPUs and {fmt_number(best.memory_gib)} GiB is cheaper, "
+            f"but fails {rule.label}; {_WIDEN.get(rule.name, '')}")
+
+
 def _price(want: Want, before: list[Offer]) -> str:
     o = min(before, key=lambda x: _order(x, want.spot))
     return (f"the cheapest {what(want)} that fits costs {money(_hourly(o, want.spot))} per node "
@@ -205,6 +252,9 @@ def _empty_pool(want: Want, ctx: Context) -> str:
     if want.accelerator is not None:
         name = want.accelerator.name
         resolved = index.resolve_accelerator(name)
+        note = _accelerator_note(name, ctx)
+        if resolved is None and note:
+            return note
         if resolved is None:
             names = index.catalog.accelerator_names()
             return (f"accelerator {name!r} is not in the catalog{did_you_mean(name, names)}; "
@@ -221,6 +271,19 @@ def _empty_pool(want: Want, ctx: Context) -> str:
     return f"the catalog has no CPU machines in the clouds stix serves ({served})"
 
 
+def _accelerator_note(name: str, ctx: Context) -> str | None:
+    """A cloud's own word on an accelerator stix does not offer (a TPU, say)."""
+    from stix.clouds import registry
+
+    for cloud in ctx.served:
+        provider = registry.get(cloud)
+        note = getattr(provider, "accelerator_note", None)
+        text = note(name) if note is not None else None
+        if text:
+            return text
+    return None
+
+
 def reason(run: ChainRun, ctx: Context) -> str:
     """One line: why `run` (a diagnostic run over every served cloud) found nothing."""
     want = run.want
@@ -232,6 +295,10 @@ def reason(run: ChainRun, ctx: Context) -> str:
         return _accelerator(want, before)
     if f.name == "instance_type":
         return _instance_type(want, before, ctx)
+    if f.default and f.name != "cpus":
+        return _default_rule(want, f, before)
+    if f.name == "suspect":
+        return _suspect(want, before)
     if f.name in ("cpus", "memory"):
         return _quantity(want, before, f.name)
     if f.name == "arch":

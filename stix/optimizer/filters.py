@@ -26,6 +26,7 @@ class Filter:
     label: str  # as the task states it, e.g. "cpus=8+"
     keep: Callable[[Segment], list[Offer]]
     catalog_only: bool = False  # stix's defaults do not apply to existing machines
+    default: bool = False  # a sizing default (SkyPilot's rules), not the task's own words
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,71 @@ def _price_cap(cap: float, spot: bool) -> Callable[[Segment], list[Offer]]:
     return lambda s: [o for o in s.offers if o.price <= cap]
 
 
+_SHARED: dict[str, dict[str, bool]] = {}  # cloud → instance type → shared-core
+
+
+def _shared_core(cloud: str) -> Callable[[str], bool]:
+    """Whether a type of `cloud` is burstable/shared-core, asked once per type."""
+    from stix.clouds import registry
+
+    known = _SHARED.setdefault(cloud, {})
+    ask = registry.cloud(cloud).is_shared_core if registry.served(cloud) else None
+
+    def shared(itype: str) -> bool:
+        got = known.get(itype)
+        if got is None:
+            got = known[itype] = bool(ask and ask(itype))
+        return got
+
+    return shared
+
+
+def _no_shared_core(s: Segment) -> list[Offer]:
+    shared = _shared_core(s.cloud)
+    return [o for o in s.offers if not shared(o.instance_type)]
+
+
+def _memory_ratio(ratio: float) -> Callable[[Segment], list[Offer]]:
+    return lambda s: [o for o in s.offers if o.memory_gib >= ratio * o.vcpus - 1e-9]
+
+
+def _host_floor(name: str, count: float) -> Callable[[Segment], list[Offer]]:
+    from stix.clouds import registry
+
+    def keep(s: Segment) -> list[Offer]:
+        floor = registry.cloud(s.cloud).default_host(name, count) if registry.served(
+            s.cloud) else None  # fmt: skip
+        if floor is None:
+            return s.offers
+        cpus, mem = floor
+        return [o for o in s.offers if o.vcpus >= cpus and o.memory_gib >= mem]
+
+    return keep
+
+
+def _trusted(want: Want) -> Callable[[Segment], list[Offer]]:
+    itype, region = want.instance_type, want.region
+    return lambda s: [o for o in s.offers if not o.suspect
+                      or (o.instance_type == itype and o.region == region)]  # fmt: skip
+
+
+def sizing_defaults(want: Want) -> list[Filter]:
+    """SkyPilot's sizing rules for what the task leaves unsaid (see `wants`)."""
+    out: list[Filter] = []
+    if want.memory_per_vcpu is not None:
+        ratio = want.memory_per_vcpu
+        out.append(Filter("memory", f"memory>={ratio:g}x vCPUs (default)", _memory_ratio(ratio),
+                          catalog_only=True, default=True))
+    acc = want.accelerator
+    if want.default_host and acc is not None:
+        out.append(Filter("host", f"host VM sized for {acc} (default)",
+                          _host_floor(acc.name, acc.count), catalog_only=True, default=True))
+    if not want.shared_core:
+        out.append(Filter("shared_core", "no burstable or shared-core types (default)",
+                          _no_shared_core, catalog_only=True, default=True))
+    return out
+
+
 def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
     """The filters for `want`, in explanation order. `clouds`: the enabled clouds, when the
     cloud filter is needed (the fast path reads only enabled clouds' segments)."""
@@ -101,7 +167,8 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
     for name, attr, q in (("cpus", "vcpus", want.cpus), ("memory", "memory_gib", want.memory)):
         if q is not None:
             out.append(Filter(name, f"{name}={q}", _amount(q.value, attr, q.at_least),
-                              catalog_only=want.defaulted))
+                              catalog_only=want.defaulted, default=want.defaulted))
+    out.extend(sizing_defaults(want))
     if want.instance_type is None:
         # stix's images and setup scripts assume x86_64: other architectures only by name.
         out.append(Filter("arch", f"arch={DEFAULT_ARCH}",
@@ -126,6 +193,8 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
         regions = want.image_regions
         out.append(Filter("image_id", "image_id regions: " + ", ".join(sorted(regions)),
                           lambda s: [o for o in s.offers if o.region in regions]))
+    out.append(Filter("suspect", "rows `stix catalog check` trusts", _trusted(want),
+                      catalog_only=True))
     if want.spot:
         out.append(Filter("use_spot", "use_spot=true",
                           lambda s: [o for o in s.offers if o.spot_price is not None]))

@@ -56,6 +56,8 @@ def build(r: Ranked, task: Task, cluster: str) -> Placement:
                      if o.accelerator else None),
         arch=o.arch,
         hourly_price=r.hourly,
+        price_source=o.source(r.want.spot) if o.source(r.want.spot) != "none" else None,
+        price_as_of=o.as_of or None,
         image_id=image,
         disk_size=res.disk_size or 256,
         disk_tier=res.disk_tier,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from stix.errors import UsageError
-from stix.optimizer.explain import Context, NothingFitsError, reason
+from stix.optimizer.explain import Context, NothingFitsError, left_out_note, reason
 from stix.optimizer.filters import LazyRun, build_filters, run_chain
 from stix.optimizer.index import OfferIndex, Segment, index_for
 from stix.optimizer.placements import build
@@ -102,10 +102,11 @@ def _served_check(wants: list[Want], clouds: list[str] | None, served: list[str]
 
 def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
              target: Target = "cost", cluster: str | None = None, *,
-             candidates: int = 10) -> OptimizeResult:
+             candidates: int = 10, shared_core: bool | None = None) -> OptimizeResult:
     """Rank the placements that fit `task`; raise NothingFitsError (naming the constraint)
     when none does. `clouds` restricts the choice (default: every catalog cloud stix serves,
-    plus clouds the task pins)."""
+    plus clouds the task pins). `shared_core`: burstable and shared-core types may be
+    chosen unnamed (default: the user config's `allow_shared_core`)."""
     from stix.catalog import load_catalog
     from stix.clouds import registry
     from stix.optimizer.clouds import bucket_cloud
@@ -119,7 +120,11 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     name = for_task(task, cluster)
     catalog = catalog if catalog is not None else load_catalog()
     served = registry.names()
-    tree = choices(task)
+    if shared_core is None:
+        from stix.user_config import load_config
+
+        shared_core = load_config().allow_shared_core
+    tree = choices(task, shared_core)
     wants = tree.wants()
     asked = sorted(set(clouds)) if clouds is not None else None
     _served_check(wants, asked, served)
@@ -145,8 +150,12 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     placements = [build(r, task, name) for r in top]
     by_identity = {r.identity: p for r, p in zip(top, placements, strict=True)}
     per_cloud = {c: by_identity.get(r.identity) or build(r, task, name) for c, r in best.items()}
+    notes = _notes(catalog, served)
+    left_out = left_out_note(search.runs[top[0].want_index], top[0]) if target == "cost" else None
+    if left_out:
+        notes.append(left_out)
     return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,
-                          clouds=enabled, target=target, notes=_notes(catalog, served),
+                          clouds=enabled, target=target, notes=notes,
                           count_rejections=search.rejections)  # fmt: skip
 
 

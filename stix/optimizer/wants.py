@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from stix.task import AcceleratorReq, Quantity, Resources, Task
 
-# With nothing asked for, run on a general-purpose CPU machine of this size at least,
-# as SkyPilot does (4+ vCPUs with 4 GiB per vCPU). Only for machines stix provisions:
-# existing machines (local, ssh) are taken as they are.
-DEFAULT_CPUS = Quantity(4.0, at_least=True)
-DEFAULT_MEMORY = Quantity(16.0, at_least=True)
+# SkyPilot's sizing rules, which its users expect: with neither cpus nor memory asked for,
+# 8+ vCPUs; without memory, at least 4 GiB per vCPU of the machine (a CPU task's, or an
+# attached GPU's host VM). Only for machines stix provisions: existing machines (local,
+# ssh) are taken as they are.
+DEFAULT_CPUS = Quantity(8.0, at_least=True)
+DEFAULT_MEMORY_PER_VCPU = 4.0
+DEFAULT_MEMORY = Quantity(DEFAULT_CPUS.value * DEFAULT_MEMORY_PER_VCPU, at_least=True)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,12 @@ class Want:
     cpus: Quantity | None
     memory: Quantity | None
     defaulted: bool  # cpus/memory are stix's defaults, not the user's
+    # Without memory: at least this many GiB per vCPU of the machine (None: no rule).
+    memory_per_vcpu: float | None
+    # An attached GPU's host VM is sized by the cloud's rule (no cpus, memory or type).
+    default_host: bool
+    # Burstable and shared-core types count (named by the task, or allowed by the user).
+    shared_core: bool
     cloud: str | None
     region: str | None
     zone: str | None
@@ -64,7 +72,7 @@ def _describe(res: Resources, acc: AcceleratorReq | None, defaulted: bool) -> st
     if res.memory is not None:
         parts.append(f"memory={res.memory}")
     if defaulted:
-        parts.append(f"default cpus={DEFAULT_CPUS} memory={DEFAULT_MEMORY}")
+        parts.append(f"default cpus={DEFAULT_CPUS}")
     where = "/".join(p for p in (res.cloud, res.region, res.zone) if p)
     if where:
         parts.append(f"in {where}")
@@ -73,9 +81,11 @@ def _describe(res: Resources, acc: AcceleratorReq | None, defaulted: bool) -> st
     return " ".join(parts) or "any machine"
 
 
-def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int) -> Want:
+def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int,
+          shared_core: bool) -> Want:
     defaulted = (acc is None and res.instance_type is None and res.cpus is None
                  and res.memory is None)  # fmt: skip
+    plain = res.instance_type is None and res.memory is None
     image = res.image_id
     return Want(
         label=_describe(res, acc, defaulted),
@@ -83,8 +93,11 @@ def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int) -> Want:
         accelerator=acc,
         instance_type=res.instance_type,
         cpus=DEFAULT_CPUS if defaulted else res.cpus,
-        memory=DEFAULT_MEMORY if defaulted else res.memory,
+        memory=res.memory,
         defaulted=defaulted,
+        memory_per_vcpu=DEFAULT_MEMORY_PER_VCPU if plain and acc is None else None,
+        default_host=plain and acc is not None and res.cpus is None,
+        shared_core=shared_core or res.instance_type is not None,
         cloud=res.cloud,
         region=res.region,
         zone=res.zone,
@@ -95,15 +108,17 @@ def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int) -> Want:
     )
 
 
-def _for_block(res: Resources, num_nodes: int) -> Want | Choice:
+def _for_block(res: Resources, num_nodes: int, shared_core: bool) -> Want | Choice:
     accs = res.accelerators
     if accs is None or len(accs.options) == 1:
-        return _want(res, accs.options[0] if accs else None, num_nodes)
-    return Choice(tuple(_want(res, a, num_nodes) for a in accs.options), accs.ordered)
+        return _want(res, accs.options[0] if accs else None, num_nodes, shared_core)
+    return Choice(tuple(_want(res, a, num_nodes, shared_core) for a in accs.options),
+                  accs.ordered)
 
 
-def choices(task: Task) -> Choice:
-    """The task's alternatives as a two-level tree of Wants."""
+def choices(task: Task, shared_core: bool = False) -> Choice:
+    """The task's alternatives as a two-level tree of Wants. `shared_core`: burstable and
+    shared-core machine types may be chosen without being named."""
     blocks = task.resources.candidates()
-    return Choice(tuple(_for_block(b, task.num_nodes) for b in blocks),
+    return Choice(tuple(_for_block(b, task.num_nodes, shared_core) for b in blocks),
                   ordered=task.resources.is_ordered)  # fmt: skip

@@ -15,6 +15,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     Lookup,
+    MachineType,
     ResourceType,
     Store,
     StoreTool,
@@ -24,6 +25,7 @@ from stix.clouds.base import (
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer
     from stix.placement import Placement
+    from stix.remote.transport import NodeAddress
 
 
 class S3(Store):
@@ -83,13 +85,29 @@ class AwsCloud(Cloud):
         if re.match(r"^[a-z]+\d+g[a-z]*$", family) or family in ("a1",):
             return "arm64"
         return "x86_64"
+    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
+        from stix.clouds.aws.hostkeys import console_host_keys
+
+        return console_host_keys(region, node)
+
 
     snapshot = "stix.clouds.aws.snapshot"
-    price_source = "the AWS Price List bulk files (no credentials)"
+    price_source = ("the AWS Price List bulk files; spot prices from EC2 spot price history "
+                    "(with credentials) or AWS's public spot price feed")
+    type_list_source = "stix.clouds.aws.machines"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
                      **options: Any) -> Any:
         from stix.clouds.aws.prices import fetch
+    def machine_types(self) -> dict[str, MachineType]:
+        from stix.clouds.aws.machines import TYPES
+
+        return TYPES
+
+    def is_shared_core(self, instance_type: str) -> bool:
+        # Burstable T families (t2, t3, t3a, t4g) run on CPU credits.
+        return bool(re.match(r"^t\d[a-z]*\.", instance_type))
+
 
         return fetch(opener, base, regions=regions)
 

@@ -40,9 +40,6 @@ _G6_WHERE = {"us-east-1": "abcdf", "us-east-2": "abc", "us-west-2": "abcd",
              "ap-northeast-1": "ac", "ap-south-1": "ab"}  # fmt: skip
 _G6E_WHERE = {"us-east-1": "abcdf", "us-east-2": "abc", "us-west-2": "abcd",
               "eu-central-1": "ab", "eu-north-1": "ab", "ap-northeast-1": "ac"}  # fmt: skip
-_P3_WHERE = {"us-east-1": "abcdf", "us-east-2": "ab", "us-west-2": "abc", "eu-west-1": "abc",
-             "eu-west-2": "ab", "eu-central-1": "ab", "ap-northeast-1": "ac",
-             "ap-northeast-2": "ab", "ap-southeast-1": "ab", "ap-southeast-2": "ab"}  # fmt: skip
 
 AWS: tuple[Family, ...] = (
     # General purpose, compute and memory optimized, x86 (Intel, AMD) and Graviton (arm64).
@@ -97,12 +94,7 @@ AWS: tuple[Family, ...] = (
         Shape("g6e.24xlarge", 96, 768, 15.06559, "L40S", 4),
         Shape("g6e.48xlarge", 192, 1536, 30.13118, "L40S", 8),
     ), spot=(0.45, 0.65), where=_G6E_WHERE, gpu=True),
-    # NVIDIA V100 (16 GB; p3dn carries the 32 GB part).
-    Family((
-        Shape("p3.2xlarge", 8, 61, 3.06, "V100", 1),
-        Shape("p3.8xlarge", 32, 244, 12.24, "V100", 4),
-        Shape("p3.16xlarge", 64, 488, 24.48, "V100", 8),
-    ), spot=(0.6, 0.72), where=_P3_WHERE, gpu=True),
+    # NVIDIA V100 32 GB (p3dn). P3 (V100 16 GB) is no longer offered in any region.
     Family((Shape("p3dn.24xlarge", 96, 768, 31.212, "V100-32GB", 8),),
            spot=(0.55, 0.7), where={"us-east-1": "abcdf", "us-west-2": "abcd",
                                     "ap-northeast-1": "cd"}, gpu=True),
@@ -121,14 +113,41 @@ AWS: tuple[Family, ...] = (
     Family((Shape("p5.4xlarge", 16, 256, 6.88, "H100", 1),), spot=(0.3, 0.55),
            where={"us-east-1": "abc", "us-east-2": "ab", "us-west-2": "abc",
                   "eu-north-1": "a", "ap-northeast-1": "ac"}, gpu=True),
-    # NVIDIA H200 141 GB. p5e is sold through capacity reservations only: no spot.
-    Family((Shape("p5e.48xlarge", 192, 2048, 60.13, "H200", 8),), spot=None,
-           where={"us-east-2": "abc"}, gpu=True),
+    # NVIDIA H200 141 GB (p5e has no published on-demand price: left out).
     Family((Shape("p5en.48xlarge", 192, 2048, 63.296, "H200", 8),), spot=(0.25, 0.45),
            where={"us-east-1": "abc", "us-east-2": "ab", "us-west-2": "abcd",
                   "ap-northeast-1": "c"}, gpu=True),
-    # NVIDIA B200: no spot market.
-    Family((Shape("p6-b200.48xlarge", 192, 2048, 113.9328, "B200", 8),), spot=None,
+    # AWS Trainium and Inferentia, Intel Gaudi (dl1), Graviton with NVIDIA T4G (g5g).
+    Family((
+        Shape("trn1.2xlarge", 8, 32, 1.34375, "Trainium", 1),
+        Shape("trn1.32xlarge", 128, 512, 21.5, "Trainium", 16),
+        Shape("trn1n.32xlarge", 128, 512, 24.78, "Trainium", 16),
+    ), spot=(0.4, 0.6), where={"us-east-1": "abc", "us-west-2": "abc"}, gpu=True),
+    Family((
+        Shape("inf2.xlarge", 4, 16, 0.7582, "Inferentia2", 1),
+        Shape("inf2.8xlarge", 32, 128, 1.9679, "Inferentia2", 1),
+        Shape("inf2.24xlarge", 96, 384, 6.4906, "Inferentia2", 6),
+        Shape("inf2.48xlarge", 192, 768, 12.9813, "Inferentia2", 12),
+    ), spot=(0.5, 0.7), where={"us-east-1": "abc", "us-east-2": "abc", "us-west-2": "abc",
+                               "eu-west-1": "abc", "ap-northeast-1": "ac"}, gpu=True),
+    Family((
+        Shape("inf1.xlarge", 4, 8, 0.228, "Inferentia", 1),
+        Shape("inf1.2xlarge", 8, 16, 0.362, "Inferentia", 1),
+        Shape("inf1.6xlarge", 24, 48, 1.18, "Inferentia", 4),
+        Shape("inf1.24xlarge", 96, 192, 4.721, "Inferentia", 16),
+    ), spot=(0.6, 0.75), where={"us-east-1": "abc", "us-west-2": "abc"}, gpu=True),
+    Family((Shape("dl1.24xlarge", 96, 768, 13.10904, "Gaudi", 8),), spot=(0.5, 0.65),
+           where={"us-east-1": "abc", "us-west-2": "abc"}, gpu=True),
+    Family((
+        Shape("g5g.xlarge", 4, 8, 0.42, "T4g", 1, "arm64"),
+        Shape("g5g.2xlarge", 8, 16, 0.556, "T4g", 1, "arm64"),
+        Shape("g5g.4xlarge", 16, 32, 0.828, "T4g", 1, "arm64"),
+        Shape("g5g.8xlarge", 32, 64, 1.372, "T4g", 1, "arm64"),
+        Shape("g5g.16xlarge", 64, 128, 2.744, "T4g", 2, "arm64"),
+    ), spot=(0.55, 0.7), where={"us-east-1": "abc", "us-west-2": "abc", "eu-west-1": "abc"},
+        gpu=True),
+    # NVIDIA B200.
+    Family((Shape("p6-b200.48xlarge", 192, 2048, 113.9328, "B200", 8),), spot=(0.3, 0.5),
            where={"us-east-1": "ab", "us-east-2": "ab", "us-west-2": "abc"}, gpu=True),
 )
 

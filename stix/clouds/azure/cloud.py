@@ -15,6 +15,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     Lookup,
+    MachineType,
     ResourceType,
     Store,
     StoreTool,
@@ -90,11 +91,21 @@ class AzureCloud(Cloud):
         return "arm64" if _ARM.match(instance_type) else "x86_64"
 
     snapshot = "stix.clouds.azure.snapshot"
-    price_source = "the Azure Retail Prices API (no credentials)"
+    price_source = "the Azure Retail Prices API (no credentials; spot meters included)"
+    type_list_source = "stix.clouds.azure.machines"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
                      **options: Any) -> Any:
         from stix.clouds.azure.prices import fetch
+    def machine_types(self) -> dict[str, MachineType]:
+        from stix.clouds.azure.machines import TYPES
+
+        return TYPES
+
+    def is_shared_core(self, instance_type: str) -> bool:
+        # The B-series is burstable (CPU credits).
+        return instance_type.startswith("Standard_B")
+
 
         return fetch(opener, base, regions=regions)
 

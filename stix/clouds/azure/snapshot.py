@@ -100,11 +100,11 @@ AZURE: tuple[Family, ...] = (
     Family((Shape("Standard_ND96amsr_A100_v4", 96, 1900, 32.77, "A100-80GB", 8),),
            spot=(0.5, 0.65), gpu=True,
            where=regions("eastus", "southcentralus", "westus2", "westeurope", "japaneast")),
-    # ND H100 v5 and ND H200 v5: no spot market.
-    Family((Shape("Standard_ND96isr_H100_v5", 96, 1900, 98.32, "H100", 8),), spot=None,
+    # ND H100 v5 and ND H200 v5.
+    Family((Shape("Standard_ND96isr_H100_v5", 96, 1900, 98.32, "H100", 8),), spot=(0.4, 0.6),
            gpu=True, where=regions("eastus", "eastus2", "southcentralus", "westus3",
                                    "westeurope", "swedencentral", "uksouth", "japaneast")),
-    Family((Shape("Standard_ND96isr_H200_v5", 96, 1850, 110.24, "H200", 8),), spot=None,
+    Family((Shape("Standard_ND96isr_H200_v5", 96, 1850, 110.24, "H200", 8),), spot=(0.4, 0.6),
            gpu=True, where=regions("eastus2", "westus3", "swedencentral", "uksouth",
                                    "japaneast")),
     # NCads H100 v5: NVIDIA H100 NVL (94 GB), its own name.

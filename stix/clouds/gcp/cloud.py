@@ -3,6 +3,7 @@ GCS buckets, GKE node pools."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -14,6 +15,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     Lookup,
+    MachineType,
     ResourceType,
     Store,
     StoreTool,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from stix.placement import Placement
 
 _ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
+# Shared-core machine types (a fraction of a core, bursting).
+_SHARED_CORE = frozenset({"e2-micro", "e2-small", "e2-medium", "f1-micro", "g1-small"})
 
 
 class Gcs(Store):
@@ -89,13 +93,40 @@ class GcpCloud(Cloud):
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
 
     snapshot = "stix.clouds.gcp.snapshot"
-    price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY)"
+    price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY; Spot SKUs included)"
+    type_list_source = "stix.clouds.gcp.machines"
 
     def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
                      **options: Any) -> Any:
         from stix.clouds.gcp.prices import fetch
 
         return fetch(opener, base, regions=regions)
+    def machine_types(self) -> dict[str, MachineType]:
+        from stix.clouds.gcp.machines import TYPES
+
+        return TYPES
+
+    def check_offer(self, instance_type: str, vcpus: float, memory_gib: float,
+                    accelerator: str | None, count: float) -> str:
+        from stix.clouds.gcp import pairing
+
+        return pairing.check_offer(self.machine_types(), instance_type, vcpus, memory_gib,
+                                   accelerator, count)
+
+    def is_shared_core(self, instance_type: str) -> bool:
+        return instance_type in _SHARED_CORE
+
+    def default_host(self, accelerator: str, count: float) -> tuple[float, float] | None:
+        from stix.clouds.gcp import pairing
+
+        return pairing.default_host(accelerator, count)
+
+    def accelerator_note(self, name: str) -> str | None:
+        if name.lower().startswith("tpu-"):
+            return (f"{name} is a Cloud TPU: TPU VMs need their own provisioning path "
+                    "(queued resources, TPU runtime images), which stix does not have yet")
+        return None
+
 
     def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
                       notes: list[str]) -> list[Offer]:

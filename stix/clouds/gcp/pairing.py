@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from stix.clouds.base import MachineType, check_shape
+
 # G2: the vCPU count of the machine type decides how many L4s it has.
 _G2_L4 = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
 
@@ -81,3 +83,45 @@ def n1_host_fits(accelerator: str, count: float, vcpus: float, memory_gib: float
 
 def is_n1(machine_type: str) -> bool:
     return machine_type.startswith("n1-")
+
+
+# SkyPilot's host for an attached GPU when the task names neither cpus nor memory: an N1
+# machine with at least this many vCPUs (by GPU and count) and 4 GiB per vCPU of those.
+_HOST_VCPUS: dict[str, dict[int, int]] = {
+    "K80": {1: 4, 2: 8, 4: 16, 8: 32, 16: 64},
+    "V100": {1: 8, 2: 16, 4: 32, 8: 64},
+    "T4": {1: 4, 2: 8, 4: 48},
+    "P100": {1: 8, 2: 16, 4: 32, 8: 64},
+}
+_HOST_VCPUS_OTHER = {1: 8, 2: 16, 4: 32, 8: 64, 16: 128}  # P4 and any other attached GPU
+HOST_GIB_PER_VCPU = 4
+
+
+def default_host(accelerator: str, count: float) -> tuple[float, float] | None:
+    """(vCPUs, GiB) at least, for the N1 host of `count` attached `accelerator`s."""
+    if not attaches_to_n1(accelerator) or not float(count).is_integer():
+        return None
+    vcpus = _HOST_VCPUS.get(accelerator, _HOST_VCPUS_OTHER).get(int(count))
+    if vcpus is None:
+        return None
+    return float(vcpus), float(vcpus * HOST_GIB_PER_VCPU)
+
+
+def check_offer(types: dict[str, MachineType], machine_type: str, vcpus: float,
+                memory_gib: float, accelerator: str | None, count: float) -> str:
+    """Why a GCP row contradicts the published machine type or GPU pairing ("" if not)."""
+    if accelerator is not None and is_n1(machine_type):
+        why = check_shape(types.get(machine_type), vcpus, memory_gib, None, 0)
+        if why:
+            return why
+        if not attaches_to_n1(accelerator):
+            return f"{accelerator} does not attach to N1 machines"
+        limits = N1_LIMITS[accelerator]
+        if not float(count).is_integer() or int(count) not in limits:
+            return f"{accelerator} attaches in counts of {', '.join(map(str, limits))}"
+        max_cpus, max_mem = limits[int(count)]
+        if vcpus > max_cpus or memory_gib > max_mem:
+            return (f"{accelerator}:{count:g} allows at most {max_cpus} vCPUs and {max_mem} GB "
+                    f"on its N1 host")
+        return ""
+    return check_shape(types.get(machine_type), vcpus, memory_gib, accelerator, count)

@@ -85,7 +85,8 @@ GCP: tuple[Family, ...] = (
     Family((*sized("n2-highmem", _HM, 8, 0.065507, fmt=_NAME),
             Shape("n2-highmem-128", 128, 864, 128 * 0.031611 + 864 * 0.004237)),
            spot=(0.6, 0.8)),
-    Family(sized("n2-highcpu", _STD, 1, 0.035848, fmt=_NAME), spot=(0.6, 0.8)),
+    # n2-highcpu stops at 96 vCPUs.
+    Family(sized("n2-highcpu", _HM, 1, 0.035848, fmt=_NAME), spot=(0.6, 0.8)),
     Family(sized("c2-standard", _C2, 4, 0.05218, fmt=_NAME), spot=(0.6, 0.75),
            where=_C2_WHERE),
     Family(sized("t2a-standard", _T2A, 4, 0.0385, "arm64", fmt=_NAME), spot=(0.55, 0.7),
