@@ -15,6 +15,7 @@ _LAZY = {
     "AcceleratorReq": "stix.task", "Accelerators": "stix.task", "Pipeline": "stix.task",
     "Resources": "stix.task", "StorageMount": "stix.task", "Task": "stix.task",
     "load_pipeline": "stix.task", "load_task": "stix.task", "parse_tasks": "stix.task",
+    "task_notes": "stix.task.notes",
     # Errors
     "NotFoundError": "stix.errors", "StixError": "stix.errors", "TaskError": "stix.errors",
     "UsageError": "stix.errors", "ClusterBusyError": "stix.errors",
@@ -103,6 +104,7 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.task import load_pipeline as load_pipeline
     from stix.task import load_task as load_task
     from stix.task import parse_tasks as parse_tasks
+    from stix.task.notes import task_notes as task_notes
 
 
 def __getattr__(name: str) -> Any:

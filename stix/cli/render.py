@@ -33,3 +33,9 @@ def error(message: str) -> None:
     from rich.markup import escape
 
     err_console().print(f"[bold red]error:[/] {escape(message)}")
+
+
+def warn(message: str) -> None:
+    from rich.markup import escape
+
+    err_console().print(f"[yellow]warning:[/] {escape(message)}")

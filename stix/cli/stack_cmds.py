@@ -89,12 +89,17 @@ def plan(
         typer.echo(json.dumps({"project": str(project.root), "check": check, "differs": differs,
                                "stacks": [p.to_dict(project.root) for p in plans]}, indent=2))
     for p in plans:
+        if not as_json and not markdown:
+            for warning in p.warnings:
+                render.warn(warning)
         pl = p.placement
         header = (f"stack {p.cluster}: {pl.num_nodes} × {pl.instance_type}"
                   f"{' spot' if pl.use_spot else ''} on {pl.cloud} {pl.region}"
                   f"{'/' + pl.zone if pl.zone else ''} (vs {p.baseline})")  # fmt: skip
         if markdown:
             typer.echo(report.markdown(p.diff, header))
+            for warning in p.warnings:
+                typer.echo(f"- :warning: {warning}")
         elif not as_json:
             typer.echo(report.text(p.diff, header))
             if p.written:

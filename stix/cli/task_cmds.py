@@ -33,10 +33,13 @@ def validate(
     for path in files:
         try:
             pipeline = api.load_pipeline(path, overrides)
+            warnings = [w for t in pipeline.tasks for w in api.task_notes(t)]
         except StixError as exc:
             failed += 1
             render.error(str(exc))
             continue
+        for warning in warnings:
+            render.warn(warning)
         count = len(pipeline.tasks)
         what = "task" if count == 1 else f"pipeline of {count} tasks"
         missing = sorted({m for t in pipeline.tasks for m in t.missing_envs()})

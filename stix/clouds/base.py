@@ -61,6 +61,7 @@ class Capabilities:
     # node phase is not available on this provider yet (said so after provisioning).
     node_access: Literal["ssh"] | None = "ssh"
     terraform: bool = False  # the resource graph translates to Terraform JSON
+    container_images: bool = False  # `image_id: docker:...` is what the nodes run
     managed_kubernetes: str | None = None  # the service a node pool is added to (eks...)
     autostop: tuple[StopMode, ...] = ()  # what a node can do to itself when idle
 
@@ -209,6 +210,9 @@ class Provider(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     options_model: ClassVar[type[InfraOptions]] = InfraOptions
+    # Resource fields a task may set that this provider does not act on, and what it does
+    # instead (reported by validate/plan/up: accepted means acted on, or said).
+    ignores: ClassVar[dict[str, str]] = {}
 
     @abstractmethod
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
@@ -219,6 +223,10 @@ class Provider(ABC):
         """Offers outside the CSV catalog, for these requirements
         (`stix.optimizer.wants.Want`s): existing machines, or pods sized to a request."""
         return []
+
+    def image_problem(self, ref: str) -> str | None:
+        """Why `ref` is not a boot image of this provider (None: it may be one)."""
+        return None
 
     def location(self, placement: Placement) -> str:
         """How `stix status` names where a cluster runs."""
@@ -280,6 +288,14 @@ class Cloud(Provider):
         """The provider's own config keys (`aws:region`, ...) for the Pulumi CLI."""
         return {}
 
+    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
+        """The node's SSH host keys (`type base64`) as the cloud reports them — the
+        instance's console output, read through the cloud's API — so that no one between
+        stix and the node can forge them. [] while the node has not printed them yet; None
+        when this cloud package has no way to read them (stix then trusts on first use and
+        says so). Runs in a worker thread; may import the cloud's SDK."""
+        return None
+
     def catalog_cloud(self, placement: Placement) -> str | None:
         """Which catalog prices the placement's machines (None: not catalog-checked)."""
         return self.name
@@ -318,22 +334,6 @@ class Cloud(Provider):
 
         raise UsageError(f"stix cannot update {self.name}'s prices from a price source yet")
 
-
-class Machines(Provider):
-    """Existing machines (this machine, ssh node pools): stix hands whole hosts to a
-    cluster and takes them back; nothing is provisioned, nothing is priced."""
-
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        provisions=False, uses_catalog=False, zoned_prices=False, spot=False)
-
-    @abstractmethod
-    def placement(self, task: Task, cluster: str, resources: Resources) -> Placement:
-        """The Placement for `task` on these machines (an error says why it cannot fit)."""
-
-    @abstractmethod
-    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
-        """Nodes for a new cluster. Called inside a state transaction that also records the
-        cluster, so two clusters never get the same machines."""
     # -- the machine types it sells, and how stix sizes a default choice among them ------
 
     # Where the published type list was taken from, and when (shown by `catalog check`).
@@ -394,6 +394,22 @@ def check_shape(known: MachineType | None, vcpus: float, memory_gib: float,
         return f"{known.name} has {known.memory_gib:g} GiB, the row says {memory_gib:g}"
     return ""
 
+
+class Machines(Provider):
+    """Existing machines (this machine, ssh node pools): stix hands whole hosts to a
+    cluster and takes them back; nothing is provisioned, nothing is priced."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        provisions=False, uses_catalog=False, zoned_prices=False, spot=False)
+
+    @abstractmethod
+    def placement(self, task: Task, cluster: str, resources: Resources) -> Placement:
+        """The Placement for `task` on these machines (an error says why it cannot fit)."""
+
+    @abstractmethod
+    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
+        """Nodes for a new cluster. Called inside a state transaction that also records the
+        cluster, so two clusters never get the same machines."""
 
     def release(self, nodes: list[NodeAddress]) -> None:
         """Give the machines back (local: delete node homes). Missing things are fine."""

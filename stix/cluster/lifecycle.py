@@ -100,6 +100,11 @@ def _on_machines(task: Task, record: ClusterRecord | None) -> bool:
 def _machines_up(conn: Any, task: Task, name: str, record: ClusterRecord | None,
                  say: Say) -> ClusterRecord:
     from stix.cluster import machines
+    from stix.task.notes import task_notes
+
+    provider = record.provider if record is not None else machines.provider_of(task).name
+    for warning in task_notes(task, provider):
+        say(f"warning: {warning}")
 
     if record is None:
         record = machines.allocate(conn, task, name, say)

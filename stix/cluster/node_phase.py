@@ -33,6 +33,12 @@ def write_ssh_config(conn: sqlite3.Connection) -> None:
 
 def resolve_secrets(task: Task, given: dict[str, str]) -> Task:
     """Task with --env/--secret values applied; every null one must have been supplied."""
+    from stix.task.loader import MAX_ENV_ENTRY, has_control
+
+    for key, value in given.items():
+        if has_control(value) or len(key) + len(value.encode()) + 2 > MAX_ENV_ENTRY:
+            raise UsageError(f"--secret {key}: the value holds a control character or is "
+                             f"over {MAX_ENV_ENTRY} bytes")
     unknown = sorted(set(given) - set(task.secrets))
     secrets = {**task.secrets, **given}
     task = task.model_copy(update={"secrets": secrets})
@@ -65,8 +71,45 @@ def run_spec(task: Task, record: ClusterRecord, job_id: str,
         cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone})
 
 
-def setup_hash(task: Task) -> str:
-    return hashlib.sha256((task.setup or "").encode()).hexdigest()[:16]
+def setup_hash(spec: RunSpec, record: ClusterRecord) -> str:
+    """What a setup run depends on: its script, envs, secrets (by digest), the files synced
+    with it (paths, sizes and modification times, as rsync's quick check), the image and
+    the node set. Any change re-runs setup."""
+    h = hashlib.sha256()
+
+    def part(*values: object) -> None:
+        for value in values:
+            h.update(str(value).encode() + b"\0")
+
+    part("setup", spec.setup or "")
+    for section in (spec.envs, spec.secrets):
+        for key, value in sorted(section.items()):
+            part(key, hashlib.sha256(value.encode()).hexdigest())
+    trees = [("workdir", spec.workdir)] if spec.workdir is not None else []
+    trees += [(target, Path(source).expanduser())
+              for target, source in sorted(spec.local_mounts.items())]
+    for target, root in trees:
+        part("files", target, *_listing(root))
+    part("image", record.placement.image_id or "")
+    part("nodes", *(f"{n.name}@{n.host}:{n.port}" for n in record.nodes))
+    return h.hexdigest()[:16]
+
+
+def _listing(root: Path) -> list[str]:
+    from stix.remote.sync import collect
+
+    try:
+        if root.is_file():
+            st = root.stat()
+            return [f"{root.name}:{st.st_size}:{st.st_mtime_ns}"]
+        fileset = collect(root)
+        out = []
+        for rel in fileset.files:
+            st = (root / rel).lstat()
+            out.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
+        return out
+    except OSError:
+        return ["unreadable"]
 
 
 async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: Task,
@@ -75,18 +118,18 @@ async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: 
     from stix.remote import launch
 
     addresses = record.nodes
-    digest = setup_hash(task)
-    if task.setup and record.setup_hash == digest:
-        say("setup unchanged since the last run; skipped")
-        task = task.model_copy(update={"setup": None})
     entry = state.record_start(conn, record.name, "up")
     transports: list[NodeTransport] = []
     job_id: str | None = None
     try:
+        digest = setup_hash(run_spec(task, record, "0"), record)
+        skip_setup = bool(task.setup) and record.setup_hash == digest
+        if skip_setup:
+            say("setup and what it depends on are unchanged since the last run; skipped")
         transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
         job_id = state.next_job_id(conn, record.name, task.name) if task.run else None
         spec = run_spec(task, record, job_id or "0")
-        await launch.prepare(transports, addresses, spec, printer, say=say)
+        await launch.prepare(transports, addresses, spec, printer, setup=not skip_setup, say=say)
         record.status = ClusterStatus.UP
         record.setup_hash = digest
         if spec.workdir is not None:

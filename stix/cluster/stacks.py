@@ -66,6 +66,7 @@ def stack_spec(project_dir: Path, placement: Placement, public_key: str) -> Stac
 def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[NodeAddress]:
     """The nodes `up` records, from the program's outputs (same shape for every cloud)."""
     from stix.keys import private_key_path
+    from stix.remote.hostkeys import cloud_alias
 
     user = str(outputs.get("ssh_user") or placement.ssh_user)
     nodes = []
@@ -74,10 +75,12 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
         if not host:
             raise StixError(f"cluster {placement.cluster!r}: node {i} has no address in the "
                             "stack outputs", hint=f"stix refresh {placement.cluster}")
-        nodes.append(NodeAddress(name=str(node.get("name") or f"{placement.cluster}-{i}"),
-                                 host=str(host), user=user,
+        name = str(node.get("name") or f"{placement.cluster}-{i}")
+        nodes.append(NodeAddress(name=name, host=str(host), user=user,
                                  identity_file=str(private_key_path()),
-                                 internal_ip=node.get("private_ip")))
+                                 internal_ip=node.get("private_ip"),
+                                 host_key_alias=cloud_alias(placement.cluster, name),
+                                 host_key_source=f"{placement.cloud}/{placement.region}"))
     return nodes
 
 
@@ -122,6 +125,10 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
                          f"engine; use --engine {record.engine}")
     placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say)
+    from stix.task.notes import task_notes
+
+    for warning in task_notes(task, placement.cloud):
+        say(f"warning: {warning}")
     if record is not None and task.num_nodes != record.placement.num_nodes:
         raise StixError(f"cluster {cluster!r} has {record.placement.num_nodes} node(s) but the "
                         f"task wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
@@ -281,6 +288,9 @@ def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = N
         deleted = result.changes.get("delete", 0)
         state.record_end(conn, entry, OpStatus.SUCCEEDED, f"deleted {deleted}")
         state.delete_cluster(conn, cluster)
+        from stix.remote.hostkeys import forget_nodes
+
+        forget_nodes(record.nodes)
         from stix.stack import applied
 
         applied.forget(cluster)

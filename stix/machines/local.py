@@ -57,6 +57,14 @@ def _gpus() -> tuple[str | None, int]:
 
 class LocalMachines(Machines):
     name = "local"
+    ignores = {
+        "disk_size": "this machine's disk is used as it is",
+        "disk_tier": "this machine's disk is used as it is",
+        "ports": "nothing is opened or forwarded: the task's servers listen on this machine",
+        "labels": "local clusters carry no tags",
+        "image_id": "this machine's own system runs the task",
+        "autostop": "set it after `up` with `stix autostop CLUSTER -i MIN --down`",
+    }
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         return CredentialStatus(self.name, True, "this machine; no credentials needed")

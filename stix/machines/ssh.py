@@ -135,6 +135,14 @@ class SshOptions(InfraOptions):
 class SshMachines(Machines):
     name = "ssh"
     options_model = SshOptions
+    ignores = {
+        "disk_size": "the hosts' disks are used as they are",
+        "disk_tier": "the hosts' disks are used as they are",
+        "ports": "nothing is opened: the hosts are reachable as your network allows",
+        "labels": "your machines carry no stix tags",
+        "image_id": "the hosts' own systems run the task",
+        "autostop": "stix does not stop or tear down your machines when idle",
+    }
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         pools = load_pools()

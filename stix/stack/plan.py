@@ -57,6 +57,7 @@ class StackPlan:
     differs: bool  # the files differ from the committed ones
     written: bool = False
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # task fields not acted on
 
     def to_dict(self, root: Path) -> dict[str, Any]:
         return {
@@ -67,7 +68,7 @@ class StackPlan:
             "config": str(self.config_path.relative_to(root)),
             "graph": str(self.graph_path.relative_to(root)),
             "baseline": self.baseline, "differs": self.differs, "written": self.written,
-            "notes": self.notes, **self.diff.to_dict(),
+            "notes": self.notes, "warnings": self.warnings, **self.diff.to_dict(),
         }  # fmt: skip
 
 
@@ -213,10 +214,15 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
         if not _provisions(chosen.cloud):
             raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
                              "which needs no stack", hint="stix up runs it directly")
+        from stix.task.notes import task_notes
+
+        warnings = task_notes(task, chosen.cloud)
         ref = task_ref(task, project)
         owner_check(project, chosen.cluster, ref)
-        plans.append(plan_placement(chosen, project, public_key=public_key, catalog=catalog,
-                                    write=write, task=ref))  # fmt: skip
+        plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
+                              write=write, task=ref)
+        plan.warnings = warnings
+        plans.append(plan)
     return plans
 
 

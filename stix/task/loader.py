@@ -17,6 +17,13 @@ from stix.task.storage import StorageMount
 from stix.yamlio import Document, load_documents
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Control characters no field may hold (a YAML escape like "\0" can write them): tab,
+# newline and carriage return are text; the rest would reach names, shells and files.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a node's exec(2) takes: one "KEY=value" string of at most 128 KiB (Linux
+# MAX_ARG_STRLEN), and all of them together well under ARG_MAX (2 MiB with the command).
+MAX_ENV_ENTRY = 128 * 1024
+MAX_ENV_TOTAL = 1024 * 1024
 
 
 def substitute(value: Any, envs: Mapping[str, str | None]) -> Any:
@@ -65,6 +72,54 @@ def _problems(exc: ValidationError, doc: Document, prefix: tuple[Any, ...]) -> l
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
+def has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def _text_problems(value: Any, doc: Document, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """Every string (and key) holding a control character, with where it is."""
+    found: list[Problem] = []
+
+    def bad(text: str, at: tuple[Any, ...]) -> None:
+        match = _CONTROL.search(text)
+        if match:
+            mark = doc.locate(at)
+            found.append(Problem(".".join(map(str, at)), f"contains the control character "
+                                 f"{match.group()!r}", *(mark or (None, None))))
+
+    if isinstance(value, str):
+        bad(value, path)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str):
+                bad(k, (*path, k))
+            found.extend(_text_problems(v, doc, (*path, k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_text_problems(v, doc, (*path, i)))
+    return found
+
+
+def _env_problems(task: Task, doc: Document) -> list[Problem]:
+    """Env and secret values a node would refuse (too large for one exec(2) entry or all)."""
+    found: list[Problem] = []
+    total = 0
+    for section in ("envs", "secrets"):
+        for key, value in getattr(task, section).items():
+            size = len(key.encode()) + 2 + len((value or "").encode())
+            total += size
+            if size > MAX_ENV_ENTRY:
+                mark = doc.locate((section, key))
+                found.append(Problem(f"{section}.{key}", f"is {size} bytes; a node takes at "
+                                     f"most {MAX_ENV_ENTRY} per variable (put big data in a "
+                                     "file_mount)", *(mark or (None, None))))
+    if total > MAX_ENV_TOTAL and not found:
+        mark = doc.locate(("envs",))
+        found.append(Problem("envs", f"envs and secrets are {total} bytes together; a node "
+                             f"takes at most {MAX_ENV_TOTAL}", *(mark or (None, None))))
+    return found
+
+
 def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
                path: Path | None = None, index: int = 0) -> Task:
     data = doc.data
@@ -73,6 +128,9 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
     if not isinstance(data, dict):
         raise TaskError(source, [Problem("", f"a task must be a mapping, got {type(data).__name__}",
                                          *(doc.locate(()) or (None, None)))])
+    problems = _text_problems(data, doc)
+    if problems:
+        raise TaskError(source, problems)
     data = dict(data)
     envs = data.get("envs")
     if overrides:
@@ -87,6 +145,9 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
         task = Task.model_validate(data)
     except ValidationError as exc:
         raise TaskError(source, _problems(exc, doc, ())) from None
+    too_big = _env_problems(task, doc)
+    if too_big:
+        raise TaskError(source, too_big)
     task._origin = Origin(source, path, doc, index)
     return task
 

@@ -55,6 +55,12 @@ class AwsCloud(Cloud):
                template_dir="aws", bad_name_chars=":")
     autostop_template = "aws/autostop-action.sh.j2"
 
+    def image_problem(self, ref: str) -> str | None:
+        if re.fullmatch(r"ami-[0-9a-f]{8}(?:[0-9a-f]{9})?", ref) or ref.startswith(
+                "resolve:ssm:/"):
+            return None
+        return f"{ref!r} is not an AMI id (ami-...) or an SSM parameter (resolve:ssm:/...)"
+
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         from stix.clouds.aws.credentials import check
 
@@ -79,26 +85,18 @@ class AwsCloud(Cloud):
     def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
         return {"aws:region": placement.region}
 
+    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
+        from stix.clouds.aws.hostkeys import console_host_keys
+
+        return console_host_keys(region, node)
+
     def infer_arch(self, instance_type: str) -> str:
         family = instance_type.split(".", 1)[0]
         # Graviton families carry a "g" after the generation digit (m7g, c6gn, r8gd, x2gd).
         if re.match(r"^[a-z]+\d+g[a-z]*$", family) or family in ("a1",):
             return "arm64"
         return "x86_64"
-    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
-        from stix.clouds.aws.hostkeys import console_host_keys
 
-        return console_host_keys(region, node)
-
-
-    snapshot = "stix.clouds.aws.snapshot"
-    price_source = ("the AWS Price List bulk files; spot prices from EC2 spot price history "
-                    "(with credentials) or AWS's public spot price feed")
-    type_list_source = "stix.clouds.aws.machines"
-
-    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
-                     **options: Any) -> Any:
-        from stix.clouds.aws.prices import fetch
     def machine_types(self) -> dict[str, MachineType]:
         from stix.clouds.aws.machines import TYPES
 
@@ -108,6 +106,14 @@ class AwsCloud(Cloud):
         # Burstable T families (t2, t3, t3a, t4g) run on CPU credits.
         return bool(re.match(r"^t\d[a-z]*\.", instance_type))
 
+    snapshot = "stix.clouds.aws.snapshot"
+    price_source = ("the AWS Price List bulk files; spot prices from EC2 spot price history "
+                    "(with credentials) or AWS's public spot price feed")
+    type_list_source = "stix.clouds.aws.machines"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.aws.prices import fetch
 
         return fetch(opener, base, regions=regions)
 

@@ -63,6 +63,12 @@ class AzureCloud(Cloud):
                       template_dir="azure", account_pattern=r"[a-z0-9]{3,24}")
     autostop_template = "azure/autostop-action.sh.j2"
 
+    def image_problem(self, ref: str) -> str | None:
+        if ref.startswith("/subscriptions/") or re.fullmatch(r"[^:\s]+(?::[^:\s]+){3}", ref):
+            return None
+        return (f"{ref!r} is not an Azure image (a publisher:offer:sku:version URN or an "
+                "image resource id)")
+
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         from stix.clouds.azure.credentials import check
 
@@ -90,13 +96,6 @@ class AzureCloud(Cloud):
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if _ARM.match(instance_type) else "x86_64"
 
-    snapshot = "stix.clouds.azure.snapshot"
-    price_source = "the Azure Retail Prices API (no credentials; spot meters included)"
-    type_list_source = "stix.clouds.azure.machines"
-
-    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
-                     **options: Any) -> Any:
-        from stix.clouds.azure.prices import fetch
     def machine_types(self) -> dict[str, MachineType]:
         from stix.clouds.azure.machines import TYPES
 
@@ -106,6 +105,13 @@ class AzureCloud(Cloud):
         # The B-series is burstable (CPU credits).
         return instance_type.startswith("Standard_B")
 
+    snapshot = "stix.clouds.azure.snapshot"
+    price_source = "the Azure Retail Prices API (no credentials; spot meters included)"
+    type_list_source = "stix.clouds.azure.machines"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.azure.prices import fetch
 
         return fetch(opener, base, regions=regions)
 

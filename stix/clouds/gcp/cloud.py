@@ -59,6 +59,14 @@ class GcpCloud(Cloud):
                 template_dir="gcp")
     autostop_template = "gcp/autostop-action.sh.j2"
 
+    def image_problem(self, ref: str) -> str | None:
+        if re.fullmatch(r"(?:https://www\.googleapis\.com/compute/v1/)?projects/[^/]+/global/"
+                        r"images/(?:family/)?[a-z][-a-z0-9]*", ref) or re.fullmatch(
+                            r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", ref):
+            return None
+        return (f"{ref!r} is not a GCP image (projects/P/global/images/NAME, .../family/F, "
+                "or an image name of the project)")
+
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         from stix.clouds.gcp.credentials import check
 
@@ -92,15 +100,6 @@ class GcpCloud(Cloud):
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
 
-    snapshot = "stix.clouds.gcp.snapshot"
-    price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY; Spot SKUs included)"
-    type_list_source = "stix.clouds.gcp.machines"
-
-    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
-                     **options: Any) -> Any:
-        from stix.clouds.gcp.prices import fetch
-
-        return fetch(opener, base, regions=regions)
     def machine_types(self) -> dict[str, MachineType]:
         from stix.clouds.gcp.machines import TYPES
 
@@ -127,6 +126,15 @@ class GcpCloud(Cloud):
                     "(queued resources, TPU runtime images), which stix does not have yet")
         return None
 
+    snapshot = "stix.clouds.gcp.snapshot"
+    price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY; Spot SKUs included)"
+    type_list_source = "stix.clouds.gcp.machines"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        from stix.clouds.gcp.prices import fetch
+
+        return fetch(opener, base, regions=regions)
 
     def from_skypilot(self, rows: list[Any], folder: Path, skipped: Counter[str],
                       notes: list[str]) -> list[Offer]:

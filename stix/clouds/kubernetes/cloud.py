@@ -32,10 +32,19 @@ class KubernetesCloud(Cloud):
     name = "kubernetes"
     # Setup and run inside pods (over kubectl exec) are not built yet: node_access None.
     capabilities = Capabilities(uses_catalog=False, zoned_prices=False, spot=False,
-                                node_access=None)
+                                node_access=None, container_images=True)
     options_model: ClassVar[type[InfraOptions]] = KubernetesOptions
     pulumi_packages = ("kubernetes",)
     sdk_distributions = ("pulumi", "pulumi-kubernetes")
+
+    ignores = {
+        "disk_size": "pods use their node's disk; none is sized for them",
+        "disk_tier": "pods use their node's disk; none is sized for them",
+    }
+
+    def image_problem(self, ref: str) -> str | None:
+        return None if ref.strip() and not any(c.isspace() for c in ref) else (
+            f"{ref!r} is not a container image reference")
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         from stix.clouds.kubernetes.credentials import check

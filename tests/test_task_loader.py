@@ -1,0 +1,46 @@
+"""Input a node could not take is refused when the file is read, with field and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stix.errors import TaskError
+from stix.task import load_pipeline
+from stix.task.loader import MAX_ENV_ENTRY, MAX_ENV_TOTAL
+
+
+def _load(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    load_pipeline(path)
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ('name: "a\\0b"\nrun: echo\n', ":1:1: name: contains the control character '\\x00'"),
+    ('run: "echo \\x1b[31m"\n', ":1:1: run: contains the control character '\\x1b'"),
+    ('envs:\n  "K\\x07": v\nrun: echo\n', "envs.K\x07: contains the control character"),
+    ('file_mounts:\n  /d: "/tmp/\\x00x"\nrun: echo\n', ":2:3: file_mounts./d: contains"),
+])
+def test_control_characters_are_refused_anywhere(tmp_path: Path, text: str, where: str) -> None:
+    with pytest.raises(TaskError) as err:
+        _load(tmp_path, text)
+    assert where in str(err.value)
+
+
+def test_tabs_and_newlines_are_text(tmp_path: Path) -> None:
+    _load(tmp_path, 'run: "echo a\\tb\\nc"\n')
+
+
+def test_an_env_value_too_big_for_a_node_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TaskError) as err:
+        _load(tmp_path, f"envs:\n  BIG: {'x' * MAX_ENV_ENTRY}\nrun: echo\n")
+    assert ":2:3: envs.BIG: is" in str(err.value) and "per variable" in str(err.value)
+
+
+def test_envs_too_big_together_are_refused(tmp_path: Path) -> None:
+    per = MAX_ENV_ENTRY // 2
+    lines = "".join(f"  V{i}: {'x' * per}\n" for i in range(MAX_ENV_TOTAL // per + 1))
+    with pytest.raises(TaskError, match="together"):
+        _load(tmp_path, "envs:\n" + lines + "run: echo\n")

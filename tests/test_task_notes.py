@@ -1,0 +1,89 @@
+"""Accepted means acted on, or said: fields stix does not act on are named with their line
+and what happens instead; what it cannot honour is an error before anything is created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stix.errors import TaskError
+from stix.task import load_pipeline
+from stix.task.notes import NOT_YET, notes, task_notes
+
+
+def _task(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    return load_pipeline(path).tasks[0]
+
+
+def test_every_field_not_acted_on_is_named_with_its_line(tmp_path: Path) -> None:
+    task = _task(tmp_path, """\
+name: t
+service:
+  readiness_probe: /health
+config: {jobs: {controller: {}}}
+volumes: {/data: vol}
+event_callback: echo done
+resources:
+  network_tier: best
+  accelerator_args: {tpu_vm: true}
+  job_recovery: FAILOVER
+  autostop: {idle_minutes: 5, wait_for: jobs, hook: echo bye, hook_timeout: 30}
+run: echo
+""")
+    found = {n.field: n for n in notes(task)}
+    assert set(found) == {".".join(p) for p in NOT_YET}
+    assert found["service"].line == 2 and found["resources.job_recovery"].line == 10
+    assert found["resources.network_tier"].render() == (
+        f"{tmp_path / 't.yaml'}:8: resources.network_tier: not acted on: "
+        "each cloud's default networking is used")
+
+
+def test_alternatives_are_read_too(tmp_path: Path) -> None:
+    task = _task(tmp_path, "resources:\n  any_of:\n    - {infra: aws}\n"
+                           "    - {infra: gcp, network_tier: best}\nrun: echo\n")
+    assert [n.field for n in notes(task)] == ["resources.any_of.1.network_tier"]
+
+
+def test_a_plain_task_has_nothing_to_say(tmp_path: Path) -> None:
+    assert task_notes(_task(tmp_path, "resources: {cpus: 2}\nrun: echo\n")) == []
+
+
+@pytest.mark.parametrize(("provider", "field"), [
+    ("local", "ports"), ("local", "disk_size"), ("ssh", "labels"), ("kubernetes", "disk_tier"),
+])
+def test_what_a_provider_ignores_is_said(tmp_path: Path, provider: str, field: str) -> None:
+    value = {"ports": "8080", "disk_size": "100", "labels": "{team: ml}", "disk_tier": "high"}
+    task = _task(tmp_path, f"resources:\n  {field}: {value[field]}\nrun: echo\n")
+    assert [n.field for n in notes(task, provider)] == [f"resources.{field}"]
+    assert notes(task, "aws") == []
+
+
+def test_a_container_image_on_a_vm_is_said_and_on_kubernetes_acted_on(tmp_path: Path) -> None:
+    task = _task(tmp_path, "resources:\n  image_id: docker:vllm/vllm-openai\nrun: echo\n")
+    assert [n.field for n in notes(task, "aws")] == ["resources.image_id"]
+    assert notes(task, "kubernetes") == []
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("resources: {infra: aws, image_id: 'skypilot:gpu-ubuntu-1804'}", "SkyPilot image tag"),
+    ("resources: {infra: aws, image_id: projects/p/global/images/x}", "not an AMI id"),
+    ("resources: {infra: gcp, image_id: 'Canonical:ubuntu:22_04:latest'}", "not a GCP image"),
+    ("resources: {infra: azure, image_id: ubuntu}", "not an Azure image"),
+    ("resources: {infra: local, image_id: 'docker:ubuntu'}", "would run on the host itself"),
+    ("workdir: {url: 'https://github.com/x/y', ref: main}", "git workdir"),
+])
+def test_what_cannot_be_honoured_is_an_error_with_its_line(tmp_path: Path, text: str,
+                                                           fragment: str) -> None:
+    task = _task(tmp_path, text + "\nrun: echo\n")
+    with pytest.raises(TaskError) as err:
+        task_notes(task)
+    assert fragment in str(err.value) and f"{tmp_path / 't.yaml'}:1" in str(err.value)
+
+
+@pytest.mark.parametrize("image", ["ami-0123456789abcdef0", "resolve:ssm:/aws/service/x"])
+def test_real_images_pass(tmp_path: Path, image: str) -> None:
+    task = _task(tmp_path, f"resources: {{infra: aws, image_id: '{image}'}}\nrun: echo\n")
+    assert task_notes(task) == []
