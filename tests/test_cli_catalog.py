@@ -27,23 +27,33 @@ def stix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("catalog") / "cat"
     done = stix("catalog", "import", "skypilot", str(SKY), "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # the fixture holds bad rows on purpose
     return out
 
 
 def test_import_reports_rows_skips_and_bad_rows(tmp_path: Path) -> None:
     out = tmp_path / "cat"
     done = stix("catalog", "import", "skypilot", str(SKY), "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    # Rows were skipped as bad: the import says so per reason and exits non-zero.
+    assert done.returncode == 1, done.stderr
+    assert "1 unreadable rows: Price: … is not a number" in done.stderr
     assert "aws: 10 rows" in done.stdout and "gcp: 17 rows" in done.stdout
     assert "skipped 1: TPU (not supported by stix yet)" in done.stdout
     assert f"export STIX_CATALOG_DIR={out}" in done.stdout
     assert "skypilot_catalog/aws/vms.csv:11: Price: 'abc' is not a number" in done.stderr
     assert "Traceback" not in done.stderr
-    # The new folder is a whole catalog: what the import does not make is copied over.
+    # The imported clouds get their boot images; nothing else is copied in.
     for cloud in ("aws", "gcp", "azure"):
-        if (REPO / "catalog_data" / cloud / "images.csv").is_file():
-            assert (out / cloud / "images.csv").is_file()
+        assert (out / cloud / "images.csv").is_file()
+
+
+def test_import_never_mixes_in_another_catalogs_rows(tmp_path: Path) -> None:
+    out = tmp_path / "cat"
+    done = stix("catalog", "import", "skypilot", str(SKY), "--cloud", "gcp", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.parent.name for p in out.glob("*/vms.csv")) == ["gcp"]
+    assert not (out / "aws").exists() and not (out / "azure").exists()
+    assert "the import holds no aws, azure rows" in done.stdout
 
 
 def test_import_json(tmp_path: Path) -> None:
@@ -59,12 +69,12 @@ def test_import_default_out_is_the_users_catalog(tmp_path: Path) -> None:
     home = tmp_path / "home"
     done = stix("catalog", "import", "skypilot", str(SKY), "--cloud", "azure",
                 env={"STIX_HOME": str(home)})  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # one unreadable azure row
     assert (home / "catalog" / "azure" / "vms.csv").is_file()
     target = tmp_path / "mine"
     done = stix("catalog", "import", "skypilot", str(SKY), "--cloud", "azure",
                 env={"STIX_CATALOG_DIR": str(target)})  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert (target / "azure" / "vms.csv").is_file()
     assert "export STIX_CATALOG_DIR" not in done.stdout  # already the catalog in use
 

@@ -396,9 +396,12 @@ def _atomic_write(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def seed_directory(out: Path, source: Path | None = None) -> list[str]:
+def seed_directory(out: Path, source: Path | None = None, *,
+                   clouds: Iterable[str] | None = None,
+                   names: Iterable[str] | None = None) -> list[str]:
     """Copy into `out` every catalog file of `source` (default: the catalog in use) that
     `out` lacks — other clouds, images.csv — so `out` is a whole catalog. Never overwrites.
+    `clouds`/`names` limit what is copied (an import copies only its clouds' images).
     Returns the paths copied, relative to `out`."""
     import shutil
 
@@ -409,7 +412,12 @@ def seed_directory(out: Path, source: Path | None = None) -> list[str]:
     if not src.is_dir() or (out.exists() and out.resolve() == src.resolve()):
         return []
     copied = []
+    only_clouds = None if clouds is None else set(clouds)
+    only_names = None if names is None else set(names)
     for path in sorted(src.glob("*/*")):
+        if (only_clouds is not None and path.parent.name not in only_clouds) or (
+                only_names is not None and path.name not in only_names):
+            continue
         if path.is_file() and not path.name.startswith((".", "_")) and path.parent.name[0] != "_":
             target = out / path.parent.name / path.name
             if not target.exists():

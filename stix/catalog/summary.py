@@ -4,6 +4,7 @@ where its rows came from."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +23,11 @@ class CloudSummary:
     file: str
     source: str | None  # from source.json beside the file, when there is one
     written: str | None
+    prices: dict[str, int]  # price_source → rows
+    spot: dict[str, int]  # spot_source → rows (none: no spot market)
+    oldest: str | None  # the earliest and latest as_of of the rows
+    newest: str | None
+    suspects: int  # rows `stix catalog check` distrusts
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -32,6 +38,7 @@ def catalog_summary(catalog: Catalog, directory: Path | None = None) -> list[Clo
     out = []
     for cloud in catalog.clouds:
         offers = catalog.for_cloud(cloud)
+        dates = [o.as_of for o in offers if o.as_of]
         path = files.get(cloud)
         meta: dict[str, object] = {}
         if path is not None and (path.parent / SOURCE_FILE).is_file():
@@ -48,6 +55,10 @@ def catalog_summary(catalog: Catalog, directory: Path | None = None) -> list[Clo
             spot_rows=sum(1 for o in offers if o.spot_price is not None),
             file=str(path) if path else "", source=_text(meta.get("source")),
             written=_text(meta.get("written")),
+            prices=dict(Counter(o.price_source for o in offers)),
+            spot=dict(Counter(o.spot_origin for o in offers)),
+            oldest=min(dates) if dates else None, newest=max(dates) if dates else None,
+            suspects=sum(1 for o in offers if o.suspect),
         ))  # fmt: skip
     return out
 

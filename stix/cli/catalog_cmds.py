@@ -15,6 +15,7 @@ from stix.cli import render
 
 if TYPE_CHECKING:
     from stix.catalog.gpus import GpuOffer, GpuSummary
+    from stix.catalog.summary import CloudSummary
 
 catalog_app = typer.Typer(
     help="The price catalog: show it, import SkyPilot's, refresh it from the clouds.",
@@ -24,6 +25,7 @@ catalog_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     catalog_app.command("show")(show)
+    catalog_app.command("check")(check)
     catalog_app.command("import")(import_catalog)
     catalog_app.command("update")(update)
     app.add_typer(catalog_app, name="catalog")
@@ -69,19 +71,45 @@ def _out_dir(out: Path | None) -> Path:
     return Path(override).expanduser() if override else stix_home() / "catalog"
 
 
-def _after_write(out: Path) -> list[str]:
-    """Fill `out` up to a whole catalog, and say how to use it."""
+def _after_write(out: Path, only: list[str] | None = None) -> list[str]:
+    """Fill `out` up to a whole catalog (or, for an import, only the boot images of the
+    clouds it wrote: `only`), and say how to use it."""
     from stix.catalog.loader import seed_directory
     from stix.paths import catalog_dir
 
     notes = []
-    copied = seed_directory(out)
-    if copied:
-        notes.append(f"copied from the catalog in use: {', '.join(copied)}")
+    if only is None:
+        copied = seed_directory(out)
+        if copied:
+            notes.append(f"copied from the catalog in use (their prices keep their own "
+                         f"price_source): {', '.join(copied)}")
+    else:
+        copied = seed_directory(out, clouds=only, names=["images.csv"])
+        if copied:
+            notes.append(f"boot images from the catalog in use: {', '.join(copied)}")
+        others = sorted(p.parent.name for p in out.glob("*/vms.csv") if p.parent.name not in only)
+        absent = [c for c in _catalog_clouds() if c not in only and c not in others]
+        if absent:
+            notes.append(f"the import holds no {', '.join(absent)} rows (none were in the "
+                         "source); nothing from another catalog was mixed in")
     current = catalog_dir()
     if not (current.exists() and out.resolve() == current.resolve()):
         notes.append(f"to use it: export STIX_CATALOG_DIR={out}")
     return notes
+
+
+def _catalog_clouds() -> list[str]:
+    from stix.catalog.skypilot import importable_clouds
+
+    return list(importable_clouds())
+
+
+def _reason_counts(reasons: list[str]) -> dict[str, int]:
+    """Reasons with their figures taken out, counted: one line per kind of problem."""
+    import re
+    from collections import Counter
+
+    return dict(Counter(re.sub(r"'[^']*'|\$?\d[\d.,]*", "…", r) for r in reasons))
 
 
 # ---- stix catalog show ----------------------------------------------------------------------
@@ -113,21 +141,92 @@ def show(
         typer.echo(json.dumps(doc, indent=2))
         return 0
     table = Table(title=f"Catalog {catalog_dir()}")
-    for name in ("CLOUD", "ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "ACCELERATORS",
-                 "SOURCE"):  # fmt: skip
+    for name in ("CLOUD", "ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "PRICES", "SPOT",
+                 "AS OF", "SUSPECT", "ACCELERATORS", "SOURCE"):  # fmt: skip
         table.add_column(name, justify="right" if name in ("ROWS", "REGIONS", "ZONES", "TYPES",
-                                                           "SPOT ROWS") else "left")  # fmt: skip
+                                                           "SPOT ROWS", "SUSPECT") else "left")  # fmt: skip
     for r in rows:
         source = r.source or "-"
         if r.written:
             source += f" ({r.written})"
         table.add_row(r.cloud, str(r.rows), str(r.regions), str(r.zones), str(r.instance_types),
-                      str(r.spot_rows), ", ".join(r.accelerators) or "-", source)  # fmt: skip
+                      str(r.spot_rows), _counts(r.prices), _counts(r.spot), _dates(r),
+                      str(r.suspects), ", ".join(r.accelerators) or "-", source)  # fmt: skip
     _print(table)
+    for line in _provenance_notes(rows):
+        _note(line)
     for line in bad[:20]:
         render.error(f"bad row {line}")
     if len(bad) > 20:
         render.error(f"... and {len(bad) - 20} more bad rows")
+    return 0
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "-"
+
+
+def _dates(r: CloudSummary) -> str:
+    from stix.catalog.provenance import age
+
+    if not r.newest:
+        return "-"
+    span = r.newest if r.oldest == r.newest else f"{r.oldest}…{r.newest}"
+    return f"{span} ({age(r.newest)})"
+
+
+def _provenance_notes(rows: list[CloudSummary]) -> list[str]:
+    out = []
+    for r in rows:
+        estimated = r.prices.get("estimated", 0) + r.spot.get("estimated", 0)
+        if estimated:
+            out.append(f"{r.cloud}: {r.prices.get('estimated', 0)} on-demand and "
+                       f"{r.spot.get('estimated', 0)} spot prices are estimated, not observed "
+                       "(catalog_data/README.md says how); `stix catalog update` reads observed "
+                       "ones")
+        if r.suspects:
+            out.append(f"{r.cloud}: {r.suspects} rows are suspect and never decide unless "
+                       "pinned; `stix catalog check` lists them")
+    return out
+
+
+# ---- stix catalog check ----------------------------------------------------------------------
+
+
+def check(
+    cloud: str | None = typer.Option(None, "--cloud", help="Only this cloud."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> int:
+    """List the rows of the catalog in use that should not decide a placement (prices far
+    below their other regions, spot above on-demand, shapes contradicting the type,
+    duplicates) and the rows that could not be read. Exit 1 when there are any."""
+    from stix.catalog.check import suspects
+    from stix.catalog.loader import load_catalog
+    from stix.errors import UsageError
+    from stix.paths import catalog_dir
+
+    catalog = load_catalog()
+    if cloud is not None and cloud not in catalog.clouds:
+        have = ", ".join(catalog.clouds) or "no clouds"
+        raise UsageError(f"--cloud {cloud}: not in the catalog (it has {have})")
+    offers = catalog.for_cloud(cloud) if cloud else catalog.offers
+    found = suspects(offers)
+    bad = [str(b) for b in catalog.bad_rows
+           if cloud is None or f"/{cloud}/" in b.file]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"directory": str(catalog_dir()), "rows": len(offers),
+                               "suspects": [s.to_json() for s in found], "bad_rows": bad},
+                              indent=2))  # fmt: skip
+        return 1 if found or bad else 0
+    for s in found:
+        render.error(f"suspect {s}")
+    for line in bad:
+        render.error(f"bad row {line}")
+    if found or bad:
+        _note(f"{len(found)} suspect and {len(bad)} unreadable rows of {len(offers)}; the "
+              "optimizer skips suspect rows unless a task pins that instance_type and region")
+        return 1
+    render.ok(f"{len(offers)} rows, none suspect ({catalog_dir()})")
     return 0
 
 
@@ -149,21 +248,39 @@ def import_catalog(
 
     if kind != "skypilot":
         raise UsageError(f"catalog import {kind}: unknown format (supported: skypilot)")
+    from stix.catalog.check import suspects
+    from stix.catalog.loader import load_catalog
+
     target = _out_dir(out)
     result = import_skypilot(source, target, clouds=cloud or None)
-    notes = [*result.notes, *_after_write(target)]
+    notes = [*result.notes, *_after_write(target, only=list(result.written))]
+    written = load_catalog(target, clouds=list(result.written))
+    distrusted = suspects(written.offers)
+    bad = {"unreadable": _reason_counts([b.reason for b in result.bad]),
+           "suspect": _reason_counts([s.reason for s in distrusted])}
+    code = 1 if result.bad or distrusted else 0
     if as_json:
-        typer.echo(json.dumps({**result.to_json(), "notes": notes}, indent=2))
-        return 0
+        typer.echo(json.dumps({**result.to_json(), "bad_counts": bad,
+                               "suspects": [s.to_json() for s in distrusted], "notes": notes},
+                              indent=2))  # fmt: skip
+        return code
     for name, count in result.written.items():
         render.ok(f"{name}: {count} rows → {target / name / 'vms.csv'}")
     for reason, count in sorted(result.skipped.items()):
         _note(f"skipped {count}: {reason}")
-    for bad in result.bad:
-        render.error(f"bad row {bad}")
+    for bad_row in result.bad[:20]:
+        render.error(f"bad row {bad_row}")
+    for s in distrusted[:20]:
+        render.error(f"suspect {s}")
+    for kind, counts in bad.items():
+        for reason, count in sorted(counts.items()):
+            render.error(f"{count} {kind} rows: {reason}")
     for line in notes:
         _note(line)
-    return 0
+    if code:
+        render.error("the import has bad rows (left out) or suspect rows (kept, never chosen "
+                     "unless pinned): see above, or `stix catalog check`")
+    return code
 
 
 # ---- stix catalog update --------------------------------------------------------------------

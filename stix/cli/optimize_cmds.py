@@ -38,6 +38,9 @@ def optimize(
                                     help="Consider every catalog cloud, credentials or not."),
     candidates: int = typer.Option(0, "--candidates", "-n",
                                    help="Show the best N candidates overall, not per cloud."),
+    allow_shared_core: bool = typer.Option(
+        False, "--allow-shared-core", help="Let burstable and shared-core types (AWS t*, "
+        "Azure B*, GCP e2-micro/small/medium) be chosen unnamed (config: allow_shared_core)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
     """Pick the cheapest (or fastest) placement for a task; nothing is created."""
@@ -65,7 +68,8 @@ def optimize(
         clouds, note = plan_clouds(task, catalog.clouds)
     try:
         result = run_optimizer(task, catalog, clouds, target=target,  # type: ignore[arg-type]
-                               cluster=cluster, candidates=max(candidates, 10))
+                               cluster=cluster, candidates=max(candidates, 10),
+                               shared_core=True if allow_shared_core else None)
     except NothingFitsError as exc:
         if as_json:
             typer.echo(json.dumps({"error": exc.message, "reasons": exc.reasons,
@@ -80,7 +84,7 @@ def optimize(
             out["candidates"] = out["candidates"][:candidates]
         typer.echo(json.dumps(out, indent=2))
         return 0
-    for line in [note, *result.notes]:
+    for line in [note, *result.notes, *result.price_notes]:
         _note(line)
     if candidates:
         rows = result.candidates[:candidates]
@@ -131,15 +135,25 @@ def _table(title: str, rows: list[Placement], chosen: Placement) -> None:
 
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     for name in ("INFRA", "INSTANCE", "vCPUs", "MEM GiB", "GPUS", "SPOT", "$/h NODE", "$/h TOTAL",
-                 "CHOSEN"):
+                 "PRICE", "CHOSEN"):
         right = name in ("vCPUs", "MEM GiB", "$/h NODE", "$/h TOTAL")
         table.add_column(name, justify="right" if right else "left", no_wrap=True)
     for p in rows:
         infra = "/".join(x for x in (p.cloud, p.region, p.zone) if x)
         table.add_row(infra, p.instance_type, f"{p.vcpus:g}", f"{p.memory_gib:g}", _gpus(p),
                       "yes" if p.use_spot else "no", _money(p.hourly_price),
-                      _money(p.total_hourly_price), "✔" if _same(p, chosen) else "")  # fmt: skip
+                      _money(p.total_hourly_price), _source(p),
+                      "✔" if _same(p, chosen) else "")  # fmt: skip
     _print_wide(table)
+
+
+def _source(p: Placement) -> str:
+    from stix.catalog.provenance import age
+
+    if p.price_source is None:
+        return "?"
+    old = age(p.price_as_of)
+    return p.price_source + (f", {old}" if old and p.price_source == "observed" else "")
 
 
 def _summary(p: Placement) -> str:

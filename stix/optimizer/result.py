@@ -31,6 +31,18 @@ class OptimizeResult:
     count_rejections: Callable[[], list[Rejection]] | None = field(default=None, repr=False,
                                                                    compare=False)
 
+    @property
+    def price_notes(self) -> list[str]:
+        """Where the chosen price came from, and a plain warning when it is estimated."""
+        from stix.catalog.provenance import describe, estimate_warning
+
+        c = self.chosen
+        out = [f"chosen price: {describe(c.price_source, c.price_as_of)}"]
+        warning = estimate_warning(c.price_source, c.use_spot)
+        if warning:
+            out.append(warning)
+        return out
+
     @cached_property
     def rejections(self) -> list[Rejection]:
         """How many offers each constraint removed, per alternative tried."""
@@ -40,7 +52,8 @@ class OptimizeResult:
         """JSON-ready; every placement carries `total_hourly_price` (× num_nodes)."""
 
         def dump(p: Placement) -> dict[str, Any]:
-            return {**p.model_dump(mode="json"), "total_hourly_price": p.total_hourly_price}
+            return {**p.model_dump(mode="json"), "price_as_of": p.price_as_of,
+                    "total_hourly_price": p.total_hourly_price}
 
         return {
             "target": self.target,
@@ -49,5 +62,5 @@ class OptimizeResult:
             "candidates": [dump(p) for p in self.candidates],
             "best_per_cloud": {c: dump(p) for c, p in self.best_per_cloud.items()},
             "rejections": [vars(r) for r in self.rejections],
-            "notes": self.notes,
+            "notes": [*self.notes, *self.price_notes],
         }

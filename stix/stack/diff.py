@@ -60,6 +60,10 @@ class StackDiff:
     hourly_before: float | None
     hourly_after: float | None
     unchanged: int = 0
+    # Where the new $/h came from ("observed 2026-05-12 (2 days old)"), and the warning
+    # when it is an estimate (shown with the cost line).
+    price_basis: str | None = None
+    price_warning: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -80,6 +84,8 @@ class StackDiff:
             "hourly_price": {"before": _money(self.hourly_before),
                              "after": _money(self.hourly_after),
                              "delta": _money(self.hourly_delta)},
+            "price_basis": self.price_basis,
+            "price_warning": self.price_warning,
             "changes": [c.to_dict() for c in self.changes],
         }
 

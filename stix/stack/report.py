@@ -34,8 +34,9 @@ def money(value: float | None) -> str:
 def cost_line(diff: StackDiff) -> str:
     delta = diff.hourly_delta
     sign = "+" if delta > 0 else ("-" if delta < 0 else "±")
+    basis = f"; price {diff.price_basis}" if diff.price_basis else ""
     return (f"{money(diff.hourly_before)} → {money(diff.hourly_after)} "
-            f"({sign}${abs(delta):,.2f}/h)")  # fmt: skip
+            f"({sign}${abs(delta):,.2f}/h){basis}")  # fmt: skip
 
 
 def summary_line(diff: StackDiff) -> str:
@@ -74,6 +75,8 @@ def text(diff: StackDiff, header: str) -> str:
         out.extend(f"        {line}" for line in _detail_lines(change))
     out.append(f"  {summary_line(diff)}")
     out.append(f"  cost: {cost_line(diff)}")
+    if diff.price_warning:
+        out.append(f"  note: {diff.price_warning}")
     return "\n".join(out)
 
 
@@ -83,6 +86,8 @@ def _md_escape(value: str) -> str:
 
 def markdown(diff: StackDiff, header: str) -> str:
     out = [f"### {header}", "", f"**{summary_line(diff)}** · cost {cost_line(diff)}", ""]
+    if diff.price_warning:
+        out += [f"> ⚠ {diff.price_warning}", ""]
     if diff.empty:
         out.append("No infrastructure changes.")
         return "\n".join(out) + "\n"

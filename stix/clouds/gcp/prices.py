@@ -39,8 +39,10 @@ GPU_SKU = {
     "T4": "T4 GPU", "P4": "P4 GPU", "V100": "V100 GPU", "P100": "P100 GPU", "K80": "K80 GPU",
 }  # fmt: skip
 
+# Not list prices: committed use, reservations, and Dynamic Workload Scheduler (Flex-start,
+# calendar mode, "DWS Defined Duration") rates.
 _EXCLUDE = ("custom", "sole tenancy", "premium", "reserved", "commitment", "dws", "calendar",
-            "extended")  # fmt: skip
+            "extended", "flex", "defined duration")  # fmt: skip
 
 
 def resolve_api_key(explicit: str | None = None) -> str:

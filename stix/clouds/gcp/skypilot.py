@@ -15,9 +15,28 @@ def _add(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
+def list_prices_only(rows: list[SkyRow], skipped: Counter[str]) -> list[SkyRow]:
+    """One row per machine type (or GPU and count) and zone. Some public copies hold a
+    second row for the same offering at a lower price — a Flex-start / Dynamic Workload
+    Scheduler rate, not the on-demand list price: the list price (the highest) is kept."""
+    best: dict[tuple[object, ...], SkyRow] = {}
+    for r in rows:
+        key = (r.instance_type, r.accelerator, r.count, r.region, r.zone)
+        prev = best.get(key)
+        if prev is None:
+            best[key] = r
+            continue
+        skipped["second row for the same offering and zone at another price (a Flex-start/DWS "
+                "rate, not the on-demand list price): the higher list price kept"] += 1
+        if (r.price or 0) > (prev.price or 0):
+            best[key] = r
+    return list(best.values())
+
+
 def convert(rows: list[SkyRow], skipped: Counter[str]) -> list[Offer]:
     """GCP lists GPUs on rows of their own (no machine type, GPU price only): an offering
     is a host VM row paired with a GPU row of its zone, priced as both."""
+    rows = list_prices_only(rows, skipped)
     vms: list[SkyRow] = []
     gpus: list[SkyRow] = []
     for r in rows:
