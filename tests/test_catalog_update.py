@@ -25,6 +25,7 @@ from stix.catalog.update import (
     update_catalog,
 )
 from stix.clouds.aws import prices as aws
+from stix.clouds.aws import spot as aws_spot
 from stix.clouds.azure import prices as azure
 from stix.clouds.gcp import prices as gcp
 
@@ -60,8 +61,13 @@ def _route(url: str) -> Path:
         return PRICES / "aws" / "index.json"
     if parts.path.endswith("/AmazonEC2/current/region_index.json"):
         return PRICES / "aws" / "region_index.json"
-    if "/us-east-1/index." in parts.path:
-        return PRICES / "aws" / ("us-east-1" + Path(parts.path).suffix)
+    for region in ("us-east-1", "eu-west-1"):
+        if f"/{region}/index." in parts.path:
+            found = PRICES / "aws" / (region + Path(parts.path).suffix)
+            if found.is_file():
+                return found
+    if parts.path.endswith("/spot.js"):
+        return PRICES / "aws" / "spot.js"
     if parts.path.endswith("/skus"):
         return PRICES / "gcp" / ("skus_page2.json" if "pageToken" in query else "skus_page1.json")
     raise FetchError(f"cannot fetch {redact(url)}: HTTP 404 Not Found")
@@ -96,7 +102,8 @@ def test_azure_follows_pages_and_filters() -> None:
     assert (t4.vcpus, t4.memory_gib, t4.accelerator, t4.accelerator_count) == (4, 28, "T4", 1)
     assert all(o.zone is None for o in result.offers)
     assert dict(result.skipped) == {
-        "size not in the current catalog (no vCPU/memory/GPU figures)": 1}
+        "size not in stix's published size list or the current catalog (no vCPU/memory/GPU "
+        "figures)": 1}
 
 
 def test_azure_region_filter_builds_one_query_per_region() -> None:
@@ -124,27 +131,51 @@ def test_azure_looping_pages_stop() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_aws_price_list(fmt: str) -> None:
+def test_aws_price_list(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     opener = FixtureOpener()
-    result = aws.fetch(opener, BASE, fmt=fmt)
-    # Only the regions of the catalog in use are fetched (the files are large).
-    assert [u.rsplit("/", 2)[-2] for u in opener.urls[2:]] == ["us-east-1"]
+    result = aws.fetch(opener, BASE, fmt=fmt, regions=["us-east-1"])
+    assert any(u.endswith("/spot.js") for u in opener.urls)  # no credentials: the public feed
     got = {(o.instance_type, o.zone): o for o in result.offers}
     assert sorted(got) == sorted([
         ("m5.large", "us-east-1a"), ("m5.large", "us-east-1b"), ("g5.xlarge", "us-east-1a"),
         ("p5.48xlarge", None), ("m7g.large", None), ("x1e.32xlarge", None)])  # fmt: skip
     m5a = got[("m5.large", "us-east-1a")]
-    assert (m5a.price, m5a.spot_price) == (0.096, 0.035)  # new price, the catalog's spot
-    assert got[("m5.large", "us-east-1b")].spot_price == 0.038
+    # New on-demand price, and the feed's observed regional spot price in each known zone:
+    # the catalog's old (estimated) spot prices are never kept.
+    assert (m5a.price, m5a.spot_price) == (0.096, 0.0352)
+    assert (m5a.price_source, m5a.spot_source) == ("observed", "observed") and m5a.as_of
+    assert got[("m5.large", "us-east-1b")].spot_price == 0.0352
     g5 = got[("g5.xlarge", "us-east-1a")]
     assert (g5.price, g5.accelerator, g5.accelerator_count, g5.accelerator_memory_gib) == (
         1.006, "A10G", 1, 24)  # fmt: skip
     p5 = got[("p5.48xlarge", None)]
     assert (p5.accelerator, p5.accelerator_count, p5.accelerator_memory_gib, p5.spot_price) == (
-        "H100", 8, 80, None)  # fmt: skip
-    assert got[("m7g.large", None)].arch == "arm64"
+        "H100", 8, 80, 34.1208)  # fmt: skip
+    m7g = got[("m7g.large", None)]
+    assert m7g.arch == "arm64" and m7g.spot_price is None and m7g.spot_origin == "none"
     assert got[("x1e.32xlarge", None)].memory_gib == 3904  # "3,904 GiB"
     assert dict(result.skipped) == {"GPU model unknown (family not in the catalog)": 1}
+
+
+def test_aws_reads_every_region_of_the_price_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    spot = aws_spot.parse_feed((PRICES / "aws" / "spot.js").read_text())
+    result = aws.fetch(FixtureOpener(), BASE, spot=spot)
+    assert sorted({o.region for o in result.offers}) == ["eu-west-1", "us-east-1"]
+    eu = next(o for o in result.offers if o.region == "eu-west-1" and o.instance_type == "m5.large")
+    assert (eu.zone, eu.spot_price) == (None, 0.0391)  # "eu-ireland" in the feed
+
+
+def test_aws_spot_feed_parses_linux_prices_only() -> None:
+    spot = aws_spot.parse_feed((PRICES / "aws" / "spot.js").read_text())
+    assert spot.by_region == {("m5.large", "us-east-1"): 0.0352, ("g5.xlarge", "us-east-1"): 0.4401,
+                              ("p5.48xlarge", "us-east-1"): 34.1208,
+                              ("m5.large", "eu-west-1"): 0.0391}
+    with pytest.raises(FetchError, match="not the spot price feed"):
+        aws_spot.parse_feed("callback({})")
 
 
 def test_aws_unknown_region() -> None:
@@ -222,7 +253,7 @@ def test_update_writes_every_cloud(tmp_path: Path) -> None:
     assert [r.cloud for r in result.results] == ["azure", "aws"]
     cat = load_catalog(tmp_path)
     assert cat.bad_rows == [] and cat.clouds == ["aws", "azure"]
-    assert len(cat.for_cloud("azure")) == 3 and len(cat.for_cloud("aws")) == 6
+    assert len(cat.for_cloud("azure")) == 3 and len(cat.for_cloud("aws")) == 11
     assert '"source": "Azure Retail Prices API' in (tmp_path / "azure" / "source.json").read_text()
 
 
@@ -234,10 +265,22 @@ def test_update_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     assert list(tmp_path.iterdir()) == []
 
 
-def test_update_with_nothing_usable_is_an_error(tmp_path: Path) -> None:
+def test_azure_sizes_come_from_the_published_list(tmp_path: Path) -> None:
+    # No catalog to take shapes from: the size list kept with the fetcher has them.
+    result = update_catalog(["azure"], tmp_path, base=Catalog([]), opener=FixtureOpener())
+    t4 = next(o for o in result.results[0].offers if o.accelerator)
+    assert (t4.instance_type, t4.vcpus, t4.memory_gib, t4.accelerator_count) == (
+        "Standard_NC4as_T4_v3", 4, 28, 1)
+
+
+def test_update_with_nothing_usable_is_an_error(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from stix.clouds.azure import machines
+
+    monkeypatch.setattr(machines, "TYPES", {})
     with pytest.raises(FetchError, match="gave no usable rows") as info:
         update_catalog(["azure"], tmp_path, base=Catalog([]), opener=FixtureOpener())
-    assert "size not in the current catalog" in str(info.value)
+    assert "size not in stix's published size list" in str(info.value)
 
 
 def test_update_unknown_cloud(tmp_path: Path) -> None:
@@ -295,8 +338,10 @@ def test_azure_over_real_http_with_pagination(server: str) -> None:
 
 
 def test_aws_over_real_http(server: str) -> None:
-    result = aws.fetch(http_opener(timeout=10), BASE, host=server)
-    assert len(result.offers) == 6
+    result = aws.fetch(http_opener(timeout=10), BASE, host=server,
+                       spot_feed=f"{server}/spot.js")
+    assert len(result.offers) == 11
+    assert all(o.price_source == "observed" for o in result.offers)
 
 
 def test_http_errors_name_the_url(server: str) -> None:

@@ -2,10 +2,12 @@
 one price list per region, read as CSV (streamed; the JSON of a big region is GBs).
 
 A row is kept when it is a Linux, shared-tenancy, no-license, no-preinstalled-software
-on-demand hour of a `Compute Instance`. The price list names no GPU model, has no spot
-prices and no zones: the GPU model comes from the catalog in use (or the instance
-family), spot prices and zones from the catalog in use when it has that instance type
-in that region.
+on-demand hour of a `Compute Instance`. Every region of the price list is read unless
+`--region` narrows it. The price list names no accelerator model and has no spot prices
+or zones: the accelerator comes from the published type list (`machines.ACCELERATED`),
+spot prices and zones from `spot.py` (EC2 spot price history per zone with credentials,
+else the public spot feed per region, zones then from the catalog in use). A type with
+no observed spot price gets none: an estimate is never kept beside observed prices.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import dataclasses
 import re
 import urllib.parse
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 from stix.catalog.hardware import accelerator_memory, infer_arch
 from stix.catalog.loader import Catalog
-from stix.catalog.schema import Offer
+from stix.catalog.schema import NONE, OBSERVED, Offer
 from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
+from stix.clouds.aws.machines import ACCELERATED
+from stix.clouds.aws.spot import FEED, SpotPrices, observed_spot
 
 HOST = "https://pricing.us-east-1.amazonaws.com"
 OFFER_INDEX = "/offers/v1.0/aws/index.json"
@@ -29,7 +34,7 @@ OFFER_INDEX = "/offers/v1.0/aws/index.json"
 FAMILY_GPU = {
     "g4dn": "T4", "g5": "A10G", "g5g": "T4g", "g6": "L4", "g6e": "L40S", "gr6": "L4",
     "p3": "V100", "p3dn": "V100-32GB", "p4d": "A100", "p4de": "A100-80GB", "p5": "H100",
-    "p5e": "H200", "p5en": "H200", "p6-b200": "B200",
+    "p5e": "H200", "p5en": "H200", "p6-b200": "B200", "p6-b300": "B300", "g6f": "L4",
 }  # fmt: skip
 
 _WANT = {"Operating System": "Linux", "Tenancy": "Shared", "Pre Installed S/W": "NA",
@@ -107,17 +112,22 @@ def json_price_rows(document: object) -> Iterator[dict[str, str]]:
 
 
 def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
-          host: str = HOST, fmt: str = "csv") -> FetchResult:  # fmt: skip
+          host: str = HOST, fmt: str = "csv", spot: SpotPrices | None = None,
+          spot_feed: str = FEED) -> FetchResult:
     result = FetchResult("aws", f"AWS Price List bulk files ({host}{OFFER_INDEX})")
     urls = region_urls(opener, host, fmt)
-    wanted = regions or base.regions("aws") or sorted(urls)
+    wanted = regions or sorted(urls)
     missing = [r for r in wanted if r not in urls]
     if missing:
         raise FetchError(f"{host}{OFFER_INDEX}: no EC2 price list for region {', '.join(missing)}")
+    if spot is None:
+        spot = observed_spot(opener, wanted, notes=result.notes, feed=spot_feed)
+    today = datetime.now(timezone.utc).date().isoformat()
     known = shapes_of(base, "aws")
-    placed: dict[tuple[str, str], list[Offer]] = {}
+    zones: dict[tuple[str, str], list[str]] = {}
     for offer in base.for_cloud("aws"):
-        placed.setdefault((offer.instance_type, offer.region), []).append(offer)
+        if offer.zone:
+            zones.setdefault((offer.instance_type, offer.region), []).append(offer.zone)
     for region in wanted:
         url = urls[region]
         rows = json_price_rows(read_json(opener, url)) if url.endswith(".json") else (
@@ -135,14 +145,18 @@ def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
             fresh = _offer(itype, row, region, known.get(itype), result)
             if fresh is None:
                 continue
-            old = placed.get((itype, region))
-            if old:  # keep the catalog's zones and spot prices
-                result.offers.extend(
-                    dataclasses.replace(fresh, zone=o.zone, spot_price=o.spot_price) for o in old)
-            else:
-                result.offers.append(fresh)
-    result.notes.append("on-demand prices from the price list; spot prices and zones kept from "
-                        "the current catalog (the price list has neither)")  # fmt: skip
+            fresh = dataclasses.replace(fresh, price_source=OBSERVED, as_of=today)
+            where = spot.zones.get((itype, region)) or sorted(set(zones.get((itype, region), [])))
+            for zone in where or [None]:
+                price = spot.zone_price(itype, zone, region)
+                result.offers.append(dataclasses.replace(
+                    fresh, zone=zone, spot_price=None if price is None else round(price, 6),
+                    spot_source=OBSERVED if price is not None else NONE,
+                    as_of=spot.as_of or today if price is not None else today))
+    without = sum(1 for o in result.offers if o.spot_price is None)
+    result.notes.append(f"on-demand prices from the price list; spot prices from {spot.source}"
+                        + (f"; {without} rows had no observed spot price and are on-demand "
+                           "only" if without else ""))  # fmt: skip
     return result
 
 
@@ -154,6 +168,9 @@ def _offer(itype: str, row: dict[str, str], region: str, shape: Offer | None,
         return None
     gpus = _number(row.get("GPU", "")) or 0.0
     name = shape.accelerator if shape is not None else None
+    published = ACCELERATED.get(itype)
+    if published is not None:  # the type list names the part and count (Neuron, Gaudi too)
+        name, gpus = published[2], published[3]
     if gpus and name is None:
         name = FAMILY_GPU.get(itype.split(".", 1)[0])
     if gpus and name is None:

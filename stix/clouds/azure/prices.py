@@ -2,8 +2,9 @@
 
 The API prices each VM size per region (`armSkuName`, `armRegionName`), with spot as
 separate meters ("D2s v5 Spot") and Windows as separate products. It does not give the
-sizes' vCPUs, memory or GPUs: those come from the catalog in use, so a size the catalog
-has never seen is skipped (and counted).
+sizes' vCPUs, memory or GPUs: those come from the published size list kept beside this
+fetcher (`machines.TYPES`), then from the catalog in use; a size neither knows is skipped
+(and counted), never guessed. Every price written is observed, dated the day it was read.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from stix.catalog.hardware import accelerator_memory
 from stix.catalog.loader import Catalog
-from stix.catalog.schema import Offer
+from stix.catalog.schema import NONE, OBSERVED, Offer
 from stix.catalog.update import FetchError, FetchResult, Opener, read_json, redact, shapes_of
 
 API = "https://prices.azure.com/api/retail/prices"
@@ -84,17 +86,27 @@ def collect_prices(opener: Opener, url: str) -> dict[tuple[str, str], _Price]:
 def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
           api: str = API) -> FetchResult:  # fmt: skip
     urls = [query_url(r, api) for r in regions] if regions else [query_url(None, api)]
+    from datetime import datetime, timezone
+
+    from stix.clouds.azure.machines import TYPES
+
     result = FetchResult("azure", f"Azure Retail Prices API ({api})")
+    today = datetime.now(timezone.utc).date().isoformat()
     shapes = shapes_of(base, "azure")
-    if not shapes:
-        result.notes.append("the catalog in use has no Azure sizes to take shapes from")
     prices: dict[tuple[str, str], _Price] = {}
     for url in urls:
         prices.update(collect_prices(opener, url))
     for (size, region), p in sorted(prices.items()):
+        published = TYPES.get(size)
         shape = shapes.get(size)
+        if published is not None:
+            shape = Offer("azure", size, published.vcpus, published.memory_gib,
+                          published.accelerator, float(published.count),
+                          accelerator_memory(published.accelerator), region, None, 0.0, None,
+                          published.arch)
         if shape is None:
-            result.skipped["size not in the current catalog (no vCPU/memory/GPU figures)"] += 1
+            result.skipped["size not in stix's published size list or the current catalog (no "
+                           "vCPU/memory/GPU figures)"] += 1
             continue
         if p.price is None:
             result.skipped["spot price only, no on-demand price"] += 1
@@ -103,6 +115,8 @@ def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
         result.offers.append(Offer(
             "azure", size, shape.vcpus, shape.memory_gib, shape.accelerator,
             shape.accelerator_count, shape.accelerator_memory_gib, region, None,
-            round(p.price, 6), spot, shape.arch))
-    result.notes.append("vCPU, memory and GPU figures come from the current catalog")
+            round(p.price, 6), spot, shape.arch, OBSERVED, OBSERVED if spot is not None else NONE,
+            today))
+    result.notes.append("vCPU, memory and GPU figures from stix's published size list (else the "
+                        "current catalog); on-demand and spot prices observed")
     return result

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from stix.catalog.loader import Catalog
-from stix.catalog.schema import Offer
+from stix.catalog.schema import NONE, OBSERVED, Offer
 from stix.catalog.update import CredentialsError, FetchError, FetchResult, Opener, read_json
 
 API = "https://cloudbilling.googleapis.com/v1"
@@ -161,6 +161,9 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
         raise FetchError("gcp: the catalog in use has no GCP machines to price",
                          hint="the billing catalog has prices but no machine shapes; start from "
                               "the shipped catalog or `stix catalog import skypilot`")
+    from datetime import datetime, timezone
+
+    today = datetime.now(timezone.utc).date().isoformat()
     book = price_book(skus(opener, key, api))
     for offer in rows:
         price = reprice(offer, book, spot=False)
@@ -169,7 +172,11 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
                 f" + {offer.accelerator}" if offer.accelerator else "")  # fmt: skip
             result.skipped[f"no on-demand SKU price for {what} in {offer.region}"] += 1
             continue
-        result.offers.append(replace(offer, price=price, spot_price=reprice(offer, book, True)))
+        spot = reprice(offer, book, True)
+        # A spot price the billing catalog does not give is dropped, never kept estimated.
+        result.offers.append(replace(offer, price=price, spot_price=spot, price_source=OBSERVED,
+                                     spot_source=OBSERVED if spot is not None else NONE,
+                                     as_of=today))
     result.notes.append("machine shapes, zones and GPU pairings from the current catalog; "
                         "prices from the billing catalog")  # fmt: skip
     return result
