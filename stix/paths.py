@@ -24,10 +24,14 @@ def templates_dir() -> Path:
 
 
 def catalog_dir() -> Path:
-    """The catalog in use: $STIX_CATALOG_DIR, else the snapshot shipped with stix."""
+    """The catalog in use: $STIX_CATALOG_DIR, else the one refreshed from the clouds' price
+    sources ($STIX_HOME/prices, see stix.catalog.refresh), else the shipped snapshot."""
     override = os.environ.get("STIX_CATALOG_DIR")
     if override:
         return Path(override).expanduser()
+    refreshed = stix_home() / "prices"
+    if any(refreshed.glob("*/vms.csv")):
+        return refreshed
     return _data_dir("catalog_data")
 
 

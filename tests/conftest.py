@@ -16,6 +16,8 @@ def _isolated_home(
 ) -> Path:
     home = tmp_path_factory.mktemp("stix-home")
     monkeypatch.setenv("STIX_HOME", str(home))
+    # No background price refresh from tests (tests/test_catalog_refresh.py turns it on).
+    monkeypatch.setenv("STIX_CATALOG_REFRESH_HOURS", "0")
     return home
 
 

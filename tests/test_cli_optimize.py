@@ -47,9 +47,12 @@ def test_table_per_cloud_and_chosen(env: dict[str, str], gpu_task: Path) -> None
             if line.strip().startswith(("aws/", "azure/", "gcp/"))}  # fmt: skip
     assert set(rows) == {"aws/us-east-1/us-east-1a", "azure/eastus",
                          "gcp/us-central1/us-central1-a"}  # fmt: skip
-    assert rows["azure/eastus"][1:] == ["Standard_ND96asr_v4", "96", "900", "A100:8", "no",
-                                        "27.20", "27.20", "✔"]  # fmt: skip
-    assert rows["aws/us-east-1/us-east-1a"][-1] == "32.77"
+    assert rows["azure/eastus"][1:8] == ["Standard_ND96asr_v4", "96", "900", "A100:8", "no",
+                                         "27.20", "27.20"]  # fmt: skip
+    # The fixture's prices are observed (their age follows the clock).
+    assert rows["azure/eastus"][8] == "observed" and rows["azure/eastus"][-1] == "✔"
+    assert rows["aws/us-east-1/us-east-1a"][7] == "32.77"
+    assert "note: chosen price: observed 2026-05-12" in out.stdout
     assert "chosen: azure/eastus Standard_ND96asr_v4 (A100:8), 1 node, on-demand, $27.20/h" \
         in out.stdout
 

@@ -58,6 +58,19 @@ def _count(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _update_dir(out: Path | None) -> Path:
+    """Where update writes: --out, else $STIX_CATALOG_DIR, else the refreshed catalog
+    ($STIX_HOME/prices), which is then the catalog in use."""
+    import os
+
+    from stix.catalog.refresh import prices_dir
+
+    if out is not None:
+        return out
+    override = os.environ.get("STIX_CATALOG_DIR")
+    return Path(override).expanduser() if override else prices_dir()
+
+
 def _out_dir(out: Path | None) -> Path:
     """Where import/update write: --out, else the catalog dir in use when it is the
     user's ($STIX_CATALOG_DIR), else ~/.stix/catalog (never the shipped snapshot)."""
@@ -127,6 +140,9 @@ def show(
     from stix.errors import UsageError
     from stix.paths import catalog_dir
 
+    from stix.catalog.refresh import maybe_refresh
+
+    refresh_note = maybe_refresh()
     catalog = load_catalog()
     rows = catalog_summary(catalog)
     if cloud is not None:
@@ -155,6 +171,8 @@ def show(
     _print(table)
     for line in _provenance_notes(rows):
         _note(line)
+    if refresh_note:
+        _note(refresh_note)
     for line in bad[:20]:
         render.error(f"bad row {line}")
     if len(bad) > 20:
@@ -290,15 +308,15 @@ def update(
     cloud: list[str] = typer.Option([], "--cloud", help="Only these clouds (repeatable). "
                                     "Default: every cloud with a price source."),
     region: list[str] = typer.Option([], "--region", help="Only these regions (repeatable)."),
-    out: Path | None = typer.Option(None, "--out", help="Catalog folder to write "
-                                    "(default: $STIX_CATALOG_DIR, else ~/.stix/catalog)."),
+    out: Path | None = typer.Option(None, "--out", help="Catalog folder to write (default: "
+                                    "$STIX_CATALOG_DIR, else ~/.stix/prices, then in use)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> int:
     """Refresh prices from the clouds' public price sources (needs network; a source that
     needs a key says which). Nothing is written unless every asked cloud succeeds."""
     from stix.catalog.update import update_catalog
 
-    target = _out_dir(out)
+    target = _update_dir(out)
     result = update_catalog(cloud or None, target, regions=region or None)
     notes = _after_write(target)
     if as_json:

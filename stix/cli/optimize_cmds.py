@@ -61,6 +61,9 @@ def optimize(
     task = with_overrides(load_task(task_file), cloud=cloud, region=region, zone=zone,
                           gpus=gpus, cpus=cpus, memory=memory, instance_type=instance_type,
                           use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
+    from stix.catalog.refresh import maybe_refresh
+
+    refresh_note = maybe_refresh()
     catalog = load_catalog()
     if all_clouds:
         clouds, note = None, "considering every catalog cloud (--all-clouds)"
@@ -79,12 +82,12 @@ def optimize(
         raise
     if as_json:
         out = result.to_dict()
-        out["notes"] = [note, *out["notes"]]
+        out["notes"] = [note, *out["notes"], *filter(None, [refresh_note])]
         if candidates:
             out["candidates"] = out["candidates"][:candidates]
         typer.echo(json.dumps(out, indent=2))
         return 0
-    for line in [note, *result.notes, *result.price_notes]:
+    for line in [note, *result.notes, *result.price_notes, *filter(None, [refresh_note])]:
         _note(line)
     if candidates:
         rows = result.candidates[:candidates]
@@ -152,8 +155,9 @@ def _source(p: Placement) -> str:
 
     if p.price_source is None:
         return "?"
-    old = age(p.price_as_of)
-    return p.price_source + (f", {old}" if old and p.price_source == "observed" else "")
+    old = age(p.price_as_of).replace(" hours old", "h").replace(" days old", "d").replace(
+        " months old", "mo")  # fmt: skip
+    return p.price_source + (f" {old}" if old and p.price_source == "observed" else "")
 
 
 def _summary(p: Placement) -> str:
