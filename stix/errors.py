@@ -73,3 +73,17 @@ class NotFoundError(StixError):
     """A named thing (cluster, job, file) does not exist."""
 
     exit_code = 3
+
+
+class StillRunningError(StixError):
+    """The user stopped following a job (Ctrl-C); the job itself keeps running."""
+
+    exit_code = 130
+
+    def __init__(self, cluster: str, job_id: str) -> None:
+        super().__init__(f"stopped following job {job_id}; it is still running on cluster "
+                         f"{cluster}",
+                         hint=f"follow it with `stix logs {cluster} {job_id} -f`, cancel it "
+                              f"with `stix cancel {cluster} {job_id}`")
+        self.cluster = cluster
+        self.job_id = job_id

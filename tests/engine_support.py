@@ -13,9 +13,10 @@ class ScriptedEngine(Engine):
     name = "pulumi"
 
     def __init__(self, failures: dict[str, str] | None = None,
-                 interrupt: bool = False) -> None:
+                 interrupt: bool = False, outputs: dict[str, Any] | None = None) -> None:
         self.failures = failures or {}  # zone → failure kind
         self.interrupt = interrupt
+        self.stored_outputs = outputs or {}
         self.ups: list[str | None] = []
         self.destroys: list[str | None] = []
 
@@ -45,7 +46,7 @@ class ScriptedEngine(Engine):
         return EngineResult("destroy", True, {"delete": 9})
 
     def outputs(self, spec: StackSpec) -> dict[str, Any]:
-        return {}
+        return self.stored_outputs
 
     def remove(self, spec: StackSpec) -> None:
         return None

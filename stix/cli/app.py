@@ -49,11 +49,13 @@ from stix.cli import (  # noqa: E402
     cluster_cmds,
     engine_cmds,
     optimize_cmds,
+    recover_cmds,
     stack_cmds,
     task_cmds,
 )
 
-for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, engine_cmds):
+for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, engine_cmds,
+               recover_cmds):
     _group.register(app)
 
 

@@ -53,6 +53,10 @@ def _finish(outcome: Any, cluster: str, job_id: str | None) -> int:
     return int(outcome.exit_code)
 
 
+_ALLOW_PRIVATE = ("Send file_mount sources that are credential stores or private keys "
+                  "(only those the task names exactly).")
+
+
 def up(
     task: Path = typer.Argument(..., help="Task YAML file."),
     cluster: str | None = typer.Option(None, "-c", "--cluster", help="Cluster name."),
@@ -76,6 +80,7 @@ def up(
     use_spot: bool | None = options.USE_SPOT,
     num_nodes: int | None = options.NUM_NODES,
     disk_size: str | None = options.DISK_SIZE,
+    allow_private: bool = typer.Option(False, "--allow-private-mounts", help=_ALLOW_PRIVATE),
 ) -> int:
     """Bring a cluster up (a cloud through the engine, or local/ssh machines), set it up,
     and run the task on it. Placement flags mean what they mean for `stix plan`."""
@@ -91,7 +96,8 @@ def up(
         result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
                         secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say,
                         engine=engine, infra_only=infra_only, confirm=_confirmer(yes, view),
-                        on_event=view, overrides=overrides)
+                        on_event=view, overrides=overrides,
+                        allow_private_mounts=allow_private)
     finally:
         view.close()
     code = _finish(result.outcome, result.cluster, result.job_id)
@@ -126,6 +132,7 @@ def exec_(
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE or KEY."),
     detach_run: bool = typer.Option(False, "--detach-run", "-d",
                                     help="Return once the job is submitted."),
+    allow_private: bool = typer.Option(False, "--allow-private-mounts", help=_ALLOW_PRIVATE),
 ) -> int:
     """Run a task (its run section; files synced, no setup) or a command as a new job."""
     import shlex
@@ -141,7 +148,8 @@ def exec_(
         raise UsageError("exec: give a task file, or -- and a command")
     if len(what) == 1 and what[0].endswith((".yaml", ".yml")) and Path(what[0]).is_file():
         task = api.load_task(what[0], envs)
-        result = api.exec_task(cluster, task, secrets=secrets, detach_run=detach_run, say=_say)
+        result = api.exec_task(cluster, task, secrets=secrets, detach_run=detach_run, say=_say,
+                               allow_private_mounts=allow_private)
     else:
         command = what[0] if len(what) == 1 else shlex.join(what)
         result = api.exec_task(cluster, command=command, env=envs, secrets=secrets,
@@ -185,18 +193,20 @@ def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until it ends."),
     node: int | None = typer.Option(None, "--node", help="Only this node (0 = head)."),
 ) -> int:
-    """Print a job's output from every node, each line prefixed by its node."""
+    """Print a job's output from every node, each line prefixed by its node, then how it
+    ended (the exit code is non-zero when the job failed, was cancelled or a node is lost)."""
     from stix import api
     from stix.remote.agent_client import JobState
 
     outcome = api.logs(cluster, job, follow=follow, node=node)
-    lost = [n for n in outcome.nodes if n.status == JobState.LOST]
-    for n in lost:
-        render.error(f"({n.label}) {n.reason}")
-    if follow and outcome.status != JobState.SUCCEEDED:
-        render.error(outcome.summary())
-        return int(outcome.exit_code)
-    return 1 if lost else 0
+    if outcome.status == JobState.RUNNING:
+        lost = [n for n in outcome.nodes if n.status == JobState.LOST]
+        for n in lost:
+            render.error(f"({n.label}) not reachable: {n.reason}")
+        _say(f"job {outcome.job_id} is still running; `stix logs {cluster} "
+             f"{outcome.job_id} -f` follows it")
+        return 1 if lost else 0
+    return _finish(outcome, cluster, outcome.job_id)
 
 
 def cancel(

@@ -10,12 +10,12 @@ from typing import Any
 
 from stix import state
 from stix.cluster.node_phase import resolve_secrets, run_spec
-from stix.errors import NotFoundError, StixError, UsageError
+from stix.errors import NotFoundError, StillRunningError, StixError, UsageError
 from stix.remote import agent_client as ac
 from stix.remote.agent_client import JobState
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
-from stix.state import ClusterRecord
+from stix.state import ClusterRecord, OpStatus
 from stix.task import Task
 
 Say = Callable[[str], None]
@@ -61,8 +61,10 @@ async def _close(transports: list[NodeTransport]) -> None:
 def exec_task(cluster: str, task: Task | None = None, command: str | None = None, *,
               env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
               detach_run: bool = False, printer: LinePrinter | None = None,
-              say: Say = _quiet) -> ExecResult:
-    """Run a task's `run` (files synced, no setup) or a shell command as a new job."""
+              say: Say = _quiet, allow_private_mounts: bool = False) -> ExecResult:
+    """Run a task's `run` (files synced, no setup) or a shell command as a new job;
+    `allow_private_mounts` as for `up`."""
+    from stix.remote.sync import check_task_files
     if (task is None) == (command is None):
         raise UsageError("give a task file or a command")
     if task is None:
@@ -71,11 +73,20 @@ def exec_task(cluster: str, task: Task | None = None, command: str | None = None
     else:
         name = task.name or "exec"
     task = resolve_secrets(task, secrets or {})
-    return asyncio.run(_exec(cluster, task, name, detach_run, printer, say))
+    check_task_files(task, allow_private=allow_private_mounts)
+    submitted: list[str] = []
+    try:
+        return asyncio.run(_exec(cluster, task, name, detach_run, printer, say, submitted,
+                                 allow_private_mounts))
+    except KeyboardInterrupt:
+        if submitted:
+            raise StillRunningError(cluster, submitted[0]) from None
+        raise
 
 
 async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
-                printer: LinePrinter | None, say: Say) -> ExecResult:
+                printer: LinePrinter | None, say: Say, submitted: list[str],
+                allow_private: bool = False) -> ExecResult:
     from stix.remote import launch
 
     conn = state.connect()
@@ -85,10 +96,13 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
         raise state.ClusterBusyError(f"cluster {cluster!r} is being taken down")
     addresses = record.nodes
     printer = printer or LinePrinter(prefix=len(addresses) > 1)
+    state.reconcile(conn, cluster)
     transports = await _open(addresses)
+    entry = state.record_start(conn, cluster, "exec")
     try:
-        job_id = state.next_job_id(conn, cluster, name)
+        job_id = state.next_job_id(conn, cluster, name, entry)
         spec = run_spec(task, record, job_id, name)
+        spec.allow_private = allow_private
         if record.workdir:
             spec.remote_cwd = ac.WORKDIR
         try:
@@ -96,10 +110,13 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
             await launch.prepare(transports, addresses, spec, printer, setup=False,
                                  upload_agent=False, say=say)
             await launch.start_run(transports, addresses, spec)
-        except BaseException:
-            state.update_job(conn, cluster, job_id, JobState.FAILED)
+        except BaseException as exc:
+            state.update_job(conn, cluster, job_id, JobState.FAILED, reason=str(exc)[:500])
+            state.record_end(conn, entry, OpStatus.FAILED, str(exc)[:2000])
             raise
         state.update_job(conn, cluster, job_id, JobState.RUNNING)
+        state.record_end(conn, entry, OpStatus.SUCCEEDED, f"job {job_id}")
+        submitted.append(job_id)
         say(f"job {job_id} submitted")
         if detach_run:
             return ExecResult(cluster, job_id, None)
@@ -148,14 +165,18 @@ async def _ask_status(address: NodeAddress) -> list[ac.JobStatus] | StixError:
 async def _queue(cluster: str) -> list[dict[str, Any]]:
     conn = state.connect()
     record = state.require_cluster(conn, cluster)
+    state.reconcile(conn, cluster)
     addresses = record.nodes
     answers = await asyncio.gather(*(_ask_status(a) for a in addresses))
     known = {j.id: j for j in state.list_jobs(conn, cluster)}
+    from stix.remote.fanout import SETUP_PREFIX
+
     per_job: dict[str, dict[str, ac.JobStatus]] = {}
     for a, answer in zip(addresses, answers, strict=True):
         if not isinstance(answer, StixError):
             for job in answer:
-                per_job.setdefault(job.job_id, {})[a.name] = job
+                if not job.job_id.startswith(SETUP_PREFIX):  # stix's own, not the user's
+                    per_job.setdefault(job.job_id, {})[a.name] = job
     unreachable = [a.name for a, ans in zip(addresses, answers, strict=True)
                    if isinstance(ans, StixError)]
     rows = []
@@ -180,7 +201,8 @@ async def _queue(cluster: str) -> list[dict[str, Any]]:
                      "submitted_at": _iso(first.submitted_at) if first else None,
                      "started_at": _iso(first.started_at) if first else None,
                      "ended_at": _iso(max(ended)) if ended else None,
-                     "exit_codes": codes, "unreachable": unreachable})
+                     "exit_codes": codes, "unreachable": unreachable,
+                     "reason": (db.reason if db else None)})
     return rows
 
 
@@ -194,24 +216,47 @@ def _latest_job(conn: Any, cluster: str) -> str:
 def logs(cluster: str, job_id: str | None = None, *, follow: bool = False,
          node: int | None = None, printer: LinePrinter | None = None) -> JobOutcome:
     """Print a job's log (the latest job by default) from every node, or one; with
-    `follow`, until the job ends, re-attaching after a dropped connection."""
+    `follow`, until the job ends, re-attaching after a dropped connection. A node that
+    cannot be reached is reported as LOST while the others' logs are shown."""
     conn = state.connect()
     record = state.require_cluster(conn, cluster)
+    state.reconcile(conn, cluster)
     job_id = job_id or _latest_job(conn, cluster)
+    if state.get_job(conn, cluster, job_id) is None:
+        known = [j.id for j in state.list_jobs(conn, cluster)]
+        raise NotFoundError(f"cluster {cluster!r} has no job {job_id!r}",
+                            hint=f"its jobs: {', '.join(known)}" if known else "it has no jobs")
     addresses = _pick(record, node)
     printer = printer or LinePrinter(prefix=len(addresses) > 1)
-    return asyncio.run(_logs(addresses, job_id, follow, printer))
+    outcome = asyncio.run(_logs(addresses, job_id, follow, printer))
+    if outcome.status in ac.TERMINAL:
+        state.update_job(conn, cluster, job_id, outcome.status, outcome.exit_codes())
+    return outcome
 
 
 async def _logs(addresses: list[NodeAddress], job_id: str, follow: bool,
                 printer: LinePrinter) -> JobOutcome:
     from stix.remote import launch
+    from stix.remote.fanout import NodeOutcome
+    from stix.remote.transport import connect
 
-    transports = await _open(addresses)
+    async def reach(a: NodeAddress) -> NodeTransport | StixError:
+        try:
+            return await connect(a, CONNECT_TIMEOUT)
+        except StixError as exc:
+            return exc
+
+    reached = await asyncio.gather(*(reach(a) for a in addresses))
+    transports = [r for r in reached if not isinstance(r, StixError)]
     try:
-        return await launch.follow(transports, job_id, printer, follow=follow)
+        outcome = await launch.follow(transports, job_id, printer, follow=follow)
     finally:
         await _close(transports)
+    lost = {a.name: NodeOutcome(f"{a.name}, {a.ip}", JobState.LOST, reason=str(r))
+            for a, r in zip(addresses, reached, strict=True) if isinstance(r, StixError)}
+    by_name = iter(outcome.nodes)
+    outcome.nodes = [lost[a.name] if a.name in lost else next(by_name) for a in addresses]
+    return outcome
 
 
 def cancel(cluster: str, job_ids: list[str] | None = None, *, all_jobs: bool = False,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.cluster import node_phase
-from stix.errors import StixError
+from stix.errors import StillRunningError, StixError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.state import ClusterRecord, OpStatus
 
@@ -50,16 +50,20 @@ def up(task_file: str | Path, *, cluster: str | None = None,
        say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
        confirm: Callable[[str], bool] | None = None,
        on_event: Callable[[Any], None] | None = None,
-       overrides: dict[str, Any] | None = None) -> UpResult:
+       overrides: dict[str, Any] | None = None,
+       allow_private_mounts: bool = False) -> UpResult:
     """Load the task, place it (a stack through the engine, or existing machines), and run
     the node phase. `overrides` are the placement flags (`with_overrides` keywords), the
-    same `stix plan` takes."""
+    same `stix plan` takes. `allow_private_mounts` confirms sending file_mount sources that
+    are credential stores or private keys (refused before anything is created otherwise)."""
     from stix.names import for_task
     from stix.optimizer.overrides import with_overrides
+    from stix.remote.sync import check_task_files
     from stix.task import load_task
 
     task = with_overrides(load_task(task_file, env), **(overrides or {}))
     task = node_phase.resolve_secrets(task, secrets or {})
+    check_task_files(task, allow_private=allow_private_mounts)
     name = for_task(task, cluster)
     conn = state.connect()
     with contextlib.ExitStack() as held:
@@ -81,7 +85,14 @@ def up(task_file: str | Path, *, cluster: str | None = None,
             say(note)
             return UpResult(name, created, None, None)
         lock = held.pop_all()
-    return asyncio.run(_node_phase(conn, record, task, lock, created, detach_run, printer, say))
+    submitted: list[str] = []
+    try:
+        return asyncio.run(_node_phase(conn, record, task, lock, created, detach_run, printer,
+                                       say, submitted, allow_private_mounts))
+    except KeyboardInterrupt:
+        if submitted:
+            raise StillRunningError(name, submitted[0]) from None
+        raise
 
 
 def _on_machines(task: Task, record: ClusterRecord | None) -> bool:
@@ -127,10 +138,14 @@ def _no_node_phase(record: ClusterRecord) -> str | None:
 
 async def _node_phase(conn: Any, record: ClusterRecord, task: Task,
                       lock: contextlib.ExitStack, created: bool, detach_run: bool,
-                      printer: LinePrinter | None, say: Say) -> UpResult:
+                      printer: LinePrinter | None, say: Say, submitted: list[str],
+                      allow_private: bool = False) -> UpResult:
     printer = printer or LinePrinter(prefix=len(record.nodes) > 1)
     with lock:
-        transports, job_id = await node_phase.start_on_nodes(conn, record, task, printer, say)
+        transports, job_id = await node_phase.start_on_nodes(conn, record, task, printer, say,
+                                                             allow_private=allow_private)
+    if job_id is not None:
+        submitted.append(job_id)
     outcome = await node_phase.finish_on_nodes(conn, record, transports, job_id, detach_run,
                                                printer)
     return UpResult(record.name, created, job_id, outcome)
@@ -138,9 +153,11 @@ async def _node_phase(conn: Any, record: ClusterRecord, task: Task,
 
 def status(cluster: str | None = None) -> list[ClusterRecord]:
     conn = state.connect()
-    if cluster is not None:
-        return [state.require_cluster(conn, cluster)]
-    return state.list_clusters(conn)
+    records = ([state.require_cluster(conn, cluster)] if cluster is not None
+               else state.list_clusters(conn))
+    for record in records:
+        state.reconcile(conn, record.name)
+    return records
 
 
 def down(cluster: str, *, say: Say = _quiet, purge: bool = False,

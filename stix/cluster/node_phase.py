@@ -113,11 +113,13 @@ def _listing(root: Path) -> list[str]:
 
 
 async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: Task,
-                         printer: LinePrinter, say: Say) -> tuple[list[NodeTransport], str | None]:
+                         printer: LinePrinter, say: Say, *, allow_private: bool = False
+                         ) -> tuple[list[NodeTransport], str | None]:
     """Under the cluster lock: connect, agent, sync, setup, submit `run`."""
     from stix.remote import launch
 
     addresses = record.nodes
+    state.reconcile(conn, record.name)
     entry = state.record_start(conn, record.name, "up")
     transports: list[NodeTransport] = []
     job_id: str | None = None
@@ -127,8 +129,9 @@ async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: 
         if skip_setup:
             say("setup and what it depends on are unchanged since the last run; skipped")
         transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
-        job_id = state.next_job_id(conn, record.name, task.name) if task.run else None
+        job_id = state.next_job_id(conn, record.name, task.name, entry) if task.run else None
         spec = run_spec(task, record, job_id or "0")
+        spec.allow_private = allow_private
         await launch.prepare(transports, addresses, spec, printer, setup=not skip_setup, say=say)
         record.status = ClusterStatus.UP
         record.setup_hash = digest

@@ -1,8 +1,8 @@
-"""Run things on every node of a cluster at once: setup, jobs through the node agent,
+"""Run things on every node of a cluster at once: setup and jobs through the node agent,
 live logs with a prefix per node, and one aggregated verdict.
 
-Secrets travel only inside files written over the node connection (mode 0600) and are
-removed once read; nothing sensitive is ever put on a command line.
+Scripts and their env (secrets included) reach the agent on stdin, which hands the env to
+the job over a pipe: never on a command line, never written to the node's disk.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets as _secrets
-import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 
 from stix.errors import StixError
 from stix.remote import agent_client as ac
-from stix.remote.agent_client import AGENT_FILE, TMP_DIR, AgentCommand, failure_message
+from stix.remote.agent_client import AGENT_FILE, AgentCommand, failure_message
 from stix.remote.agent_client import JobState as S
 from stix.remote.transport import NodeAddress, NodeTransport, NodeUnreachableError, RunResult
 
@@ -80,10 +79,6 @@ def node_env(addresses: list[NodeAddress], rank: int, *, cluster: str, task_id: 
     return env
 
 
-def shell_env_file(env: dict[str, str]) -> bytes:
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()).encode()
-
-
 # ---------------------------------------------------------------- agent calls
 
 
@@ -119,39 +114,47 @@ async def upload_agent(transports: list[NodeTransport]) -> None:
 # ---------------------------------------------------------------- setup
 
 
-async def _setup_one(t: NodeTransport, script: str, env: dict[str, str], cwd: str | None,
-                     printer: LinePrinter) -> int:
-    # One round trip: the env (secrets included), the cd and the script travel on stdin
-    # into a private file, run from there (so the script's own stdin is empty), then go.
-    path = f"{TMP_DIR}/setup-{_secrets.token_hex(8)}.sh"
-    cd = f"cd {shlex.quote(cwd)} || exit 1\n" if cwd else ""
-    body = shell_env_file(env) + f"{cd}exec 2>&1\n".encode() + script.encode()
-    command = (f"umask 077 && mkdir -p {TMP_DIR} && cat > {path} && "
-               f"{{ bash {path}; rc=$?; rm -f {path}; exit $rc; }}")
-    result = await t.run(command, stdin=body, on_stdout=lambda d: printer.feed(t.label, d),
-                         on_stderr=lambda d: printer.feed(t.label, d))
-    printer.flush(t.label)
-    return result.exit_status
+SETUP_PREFIX = "setup-"  # agent job ids of setup runs (not shown as the user's jobs)
 
 
 async def run_setup(transports: list[NodeTransport], script: str,
                     envs: list[dict[str, str]], printer: LinePrinter,
                     cwd: str | None = None) -> None:
-    """Run `script` on every node at once; raise naming each node that failed."""
-    results = await asyncio.gather(
-        *(_setup_one(t, script, e, cwd, printer) for t, e in zip(transports, envs, strict=True)),
-        return_exceptions=True)
+    """Run `script` on every node at once as an agent job, following its output; raise
+    naming each node that failed. Being a job, a setup whose client died is found (and
+    stopped) by the next one, and by `down`."""
+    job_id = f"{SETUP_PREFIX}{_secrets.token_hex(4)}"
+    await submit_job(transports, job_id, "setup", script, envs, cwd)
+    outcome = await follow_job(transports, job_id, printer)
     problems = []
-    for t, r in zip(transports, results, strict=True):
-        if isinstance(r, BaseException):
-            if not isinstance(r, StixError):
-                raise r
-            problems.append(f"  {r}")
-        elif r != 0:
-            problems.append(f"  ({t.label}) setup exited with code {r}")
+    for n in outcome.nodes:
+        if n.status == S.SUCCEEDED:
+            continue
+        if n.status == S.LOST:
+            problems.append(f"  ({n.label}) lost during setup: {n.reason}")
+        elif n.exit_code is not None:
+            problems.append(f"  ({n.label}) setup exited with code {n.exit_code}")
+        else:
+            problems.append(f"  ({n.label}) setup {n.status.value.lower()}"
+                            + (f" ({n.reason})" if n.reason else ""))
     if problems:
         raise JobFailedError("setup failed on {} of {} node(s):\n{}".format(
             len(problems), len(transports), "\n".join(problems)))
+
+
+async def stop_orphan_setups(transports: list[NodeTransport]) -> list[str]:
+    """Cancel setup jobs still running on the nodes (left by a `stix up` that died: the
+    caller holds the cluster lock, so no live command owns them). Returns their ids."""
+
+    async def one(t: NodeTransport) -> list[str]:
+        jobs = await ask(t, ac.status(), ac.parse_status)
+        stale = [j.job_id for j in jobs if j.job_id.startswith(SETUP_PREFIX) and not j.done]
+        if stale:
+            await ask(t, ac.cancel(stale, grace=5), ac.parse_cancel)
+        return stale
+
+    found = await asyncio.gather(*(one(t) for t in transports))
+    return sorted({j for ids in found for j in ids})
 
 
 # ---------------------------------------------------------------- jobs

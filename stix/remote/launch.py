@@ -36,6 +36,8 @@ class RunSpec:
     cluster_info: dict[str, Any] = field(default_factory=dict)
     task_id: str = ""
     remote_cwd: str | None = None  # where the job runs, when not in the synced workdir
+    # The user confirmed sending file_mount sources that are credential stores or keys.
+    allow_private: bool = False
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -73,9 +75,15 @@ async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
     """Agent, files and (when `setup`) the setup script on every node."""
     if upload_agent:
         await fanout.upload_agent(transports)
+    if setup:
+        stale = await fanout.stop_orphan_setups(transports)
+        if stale:
+            say(f"stopped {len(stale)} setup run(s) left by an earlier `stix up` that did "
+                f"not finish: {', '.join(stale)}")
     if spec.workdir is not None or spec.local_mounts:
         say(f"syncing files to {len(transports)} node(s)")
-        await sync.sync_task_files(transports, spec.workdir, spec.local_mounts)
+        await sync.sync_task_files(transports, spec.workdir, spec.local_mounts,
+                                   allow_private=spec.allow_private, say=say)
     if setup and spec.setup:
         say(f"running setup on {len(transports)} node(s)")
         envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
