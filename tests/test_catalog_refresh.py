@@ -73,10 +73,10 @@ def test_offline_refresh_fails_fast_and_backs_off(due: Path,
 
 
 def test_a_refresh_writes_the_catalog_in_use(due: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_catalog_update import FixtureOpener
+
     from stix.catalog.loader import clear_cache, load_catalog
     from stix.paths import catalog_dir
-
-    from test_catalog_update import FixtureOpener
 
     monkeypatch.setattr("stix.catalog.update.http_opener", lambda timeout=20.0: FixtureOpener())
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)

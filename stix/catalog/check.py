@@ -89,7 +89,8 @@ def _regional_outliers(rows: list[Row]) -> dict[int, str]:
             others = [p for r, p in regions.items() if r != region]
             median = statistics.median(others)
             if price < FAR_BELOW * median:
-                low[(*offering, region)] = (price, median)
+                key = (*offering, region)
+                low[key] = (price, median)
     out: dict[int, str] = {}
     if low:
         for i, r in enumerate(rows):

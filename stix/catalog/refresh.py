@@ -87,9 +87,8 @@ def maybe_refresh(now: float | None = None, spawn: bool = True) -> str | None:
 def run(timeout: float = 20.0) -> int:
     """Refresh every cloud whose price source answers; write nothing for one that fails."""
     from stix.catalog.loader import load_catalog, seed_directory
-    from stix.catalog.update import CredentialsError, http_opener, update_catalog, updatable_clouds
+    from stix.catalog.update import CredentialsError, http_opener, updatable_clouds, update_catalog
     from stix.errors import StixError
-
     from stix.paths import catalog_dir
 
     out, failures, done = prices_dir(), [], []

@@ -136,11 +136,10 @@ def show(
     from rich.table import Table
 
     from stix.catalog.loader import load_catalog
+    from stix.catalog.refresh import maybe_refresh
     from stix.catalog.summary import catalog_summary
     from stix.errors import UsageError
     from stix.paths import catalog_dir
-
-    from stix.catalog.refresh import maybe_refresh
 
     refresh_note = maybe_refresh()
     catalog = load_catalog()
@@ -159,8 +158,8 @@ def show(
     table = Table(title=f"Catalog {catalog_dir()}")
     for name in ("CLOUD", "ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "PRICES", "SPOT",
                  "AS OF", "SUSPECT", "ACCELERATORS", "SOURCE"):  # fmt: skip
-        table.add_column(name, justify="right" if name in ("ROWS", "REGIONS", "ZONES", "TYPES",
-                                                           "SPOT ROWS", "SUSPECT") else "left")  # fmt: skip
+        right = name in ("ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "SUSPECT")
+        table.add_column(name, justify="right" if right else "left")
     for r in rows:
         source = r.source or "-"
         if r.written:

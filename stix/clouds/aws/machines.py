@@ -88,16 +88,16 @@ def _build() -> dict[str, MachineType]:
             if name in _C5_MISSING:
                 continue
             n = _SIZES[size]
-            out[name] = MachineType(name, n, n * ratio, arch=arch)
+            out[name] = MachineType(name, n, float(n * ratio), arch=arch)
     for name, n in _C5_ODD.items():
-        out[name] = MachineType(name, n, n * 2)
+        out[name] = MachineType(name, n, float(n * 2))
     for family, arch in (("t3", "x86_64"), ("t3a", "x86_64"), ("t4g", "arm64")):
-        for size, (n, mem) in _BURST.items():
+        for size, (n, gib) in _BURST.items():
             name = f"{family}.{size}"
-            out[name] = MachineType(name, n, mem, arch=arch, shared_core=True)
-    for name, (n, mem, acc, count) in ACCELERATED.items():
+            out[name] = MachineType(name, n, gib, arch=arch, shared_core=True)
+    for name, (vcpus, memory, acc, count) in ACCELERATED.items():
         arch = "arm64" if name.startswith("g5g.") else "x86_64"
-        out[name] = MachineType(name, n, mem, acc, count, arch)
+        out[name] = MachineType(name, vcpus, memory, acc, count, arch)
     return out
 
 

@@ -147,7 +147,8 @@ def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
                 continue
             fresh = dataclasses.replace(fresh, price_source=OBSERVED, as_of=today)
             where = spot.zones.get((itype, region)) or sorted(set(zones.get((itype, region), [])))
-            for zone in where or [None]:
+            places: list[str | None] = list(where) or [None]
+            for zone in places:
                 price = spot.zone_price(itype, zone, region)
                 result.offers.append(dataclasses.replace(
                     fresh, zone=zone, spot_price=None if price is None else round(price, 6),

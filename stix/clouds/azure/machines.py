@@ -70,11 +70,12 @@ def _build() -> dict[str, MachineType]:
         for pattern, (ratio, sizes, arch) in table.items():
             for n in sizes:
                 name = pattern.format(n=n)
-                out[name] = MachineType(name, n, n * ratio, arch=arch, shared_core=shared)
+                out[name] = MachineType(name, n, float(n * ratio), arch=arch,
+                                        shared_core=shared)
     for name, (n, mem, arch) in _ODD.items():
         out[name] = MachineType(name, n, mem, arch=arch)
-    for name, (n, mem, acc, count) in ACCELERATED.items():
-        out[name] = MachineType(name, n, mem, acc, count)
+    for name, (vcpus, size, acc, count) in ACCELERATED.items():
+        out[name] = MachineType(name, vcpus, size, acc, count)
     return out
 
 

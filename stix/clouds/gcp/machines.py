@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from stix.clouds.base import MachineType
 
-SOURCE = "Compute Engine machine family pages (cloud.google.com/compute/docs/machine-resource), 2026-05"
+SOURCE = ("Compute Engine machine family pages (cloud.google.com/compute/docs/machine-resource), "
+          "2026-05")
 
 # family-kind → (GB per vCPU, vCPU sizes, arch); exceptions below.
 _FAMILIES: dict[str, tuple[float, tuple[int, ...], str]] = {
@@ -84,14 +85,14 @@ def _build() -> dict[str, MachineType]:
     for prefix, (ratio, sizes, arch) in _FAMILIES.items():
         for n in sizes:
             name = f"{prefix}-{n}"
-            out[name] = MachineType(name, n, _EXCEPTIONS.get(name, round(n * ratio, 2)),
-                                    arch=arch)
-    for name, (n, mem) in _MEMORY.items():
-        out[name] = MachineType(name, n, mem)
-    for name, (n, mem) in _SHARED.items():
-        out[name] = MachineType(name, n, mem, shared_core=True)
-    for name, (n, mem, acc, count) in ACCELERATED.items():
-        out[name] = MachineType(name, n, mem, acc, count)
+            mem = float(_EXCEPTIONS.get(name, round(n * ratio, 2)))
+            out[name] = MachineType(name, n, mem, arch=arch)
+    for name, (n, size) in _MEMORY.items():
+        out[name] = MachineType(name, n, size)
+    for name, (n, size) in _SHARED.items():
+        out[name] = MachineType(name, n, size, shared_core=True)
+    for name, (vcpus, size, acc, count) in ACCELERATED.items():
+        out[name] = MachineType(name, vcpus, size, acc, count)
     return out
 
 
