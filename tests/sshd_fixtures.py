@@ -127,6 +127,15 @@ class Node:
             time.sleep(0.02)
         raise RuntimeError(f"sshd for {self.host.user} did not start")
 
+    def use_host_key(self, key: Path) -> None:
+        """Restart the server with another host key (a reinstalled machine, or someone in
+        the middle answering for it)."""
+        self.kill()
+        lines = [f"HostKey {key}" if ln.startswith("HostKey ") else ln
+                 for ln in self.config.read_text().splitlines()]
+        self.config.write_text("\n".join(lines) + "\n")
+        self.start()
+
     def _descendants(self) -> list[int]:
         if self.proc is None:
             return []

@@ -111,7 +111,8 @@ def test_ssh_provider_end_to_end(sshd_nodes: Callable[[int], list[Any]], sshd_ho
 
     config = (stix_home / "ssh" / "config").read_text()
     assert "Host lab1\n" in config and "Host lab1-node-1\n" in config
-    assert f"IdentityFile {sshd_hosts.key}" in config
+    assert f'IdentityFile "{sshd_hosts.key}"' in config
+    assert "StrictHostKeyChecking yes" in config
     ssh = subprocess.run(["ssh", "-F", str(stix_home / "ssh" / "config"), "lab1-node-1",
                           "cat stix_workdir/in.txt"], capture_output=True, text=True, timeout=30)
     assert ssh.stdout == "from the workdir\n", ssh.stderr

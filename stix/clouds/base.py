@@ -210,6 +210,9 @@ class Provider(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     options_model: ClassVar[type[InfraOptions]] = InfraOptions
+    # Where its credentials live on this machine (`~/...`, or `$VAR` naming a path or a
+    # path list): file sync never sends these (`stix.remote.private`).
+    credential_paths: ClassVar[tuple[str, ...]] = ()
     # Resource fields a task may set that this provider does not act on, and what it does
     # instead (reported by validate/plan/up: accepted means acted on, or said).
     ignores: ClassVar[dict[str, str]] = {}
@@ -226,6 +229,10 @@ class Provider(ABC):
 
     def image_problem(self, ref: str) -> str | None:
         """Why `ref` is not a boot image of this provider (None: it may be one)."""
+        return None
+
+    def mount_target_problem(self, target: str) -> str | None:
+        """Why a file_mount target cannot be used on this provider (None: it can)."""
         return None
 
     def location(self, placement: Placement) -> str:

@@ -64,9 +64,15 @@ def name(placement: Placement, suffix: str) -> str:
 
 
 def labels(placement: Placement) -> dict[str, str]:
-    """Tags for every resource: the cluster, who manages it, and the task's labels."""
-    out = {"stix-cluster": placement.cluster, "managed-by": MANAGED_BY}
-    out.update(placement.labels)
+    """Tags for every resource: the task's labels, then the cluster and who manages it.
+
+    stix's own keys are written last, so no label (a task loader refuses them; a stack file
+    edited by hand might not) can retag a resource into another cluster or out of the
+    selectors that find the cluster's pods and instances."""
+    from stix.task.labels import is_reserved
+
+    out = {k: v for k, v in placement.labels.items() if not is_reserved(k)}
+    out.update({"stix-cluster": placement.cluster, "managed-by": MANAGED_BY})
     return dict(sorted(out.items()))
 
 

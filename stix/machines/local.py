@@ -1,13 +1,17 @@
 """`local`: this machine as the cluster, with no SSH and no cloud account.
 
 Every local cluster node gets its own home under `<stix home>/local/<cluster>/<node>/`, so
-two clusters (or two nodes of one cluster) never share files, job ids or logs.
+two clusters (or two nodes of one cluster) never share files, job ids or logs. Everything
+a cluster writes stays inside it — a file_mount target must be `~/...` there (an absolute
+or `~/../` target would write to this machine's real filesystem, and `down` could not
+take it back) — and `down` removes it.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import posixpath
 import shlex
 import shutil
 import sqlite3
@@ -55,6 +59,12 @@ def _gpus() -> tuple[str | None, int]:
     return names[0].removeprefix("NVIDIA ").split()[0], len(names)
 
 
+def _escapes(rel: str) -> bool:
+    """Whether a path relative to the node home leaves it (`..` above its start)."""
+    norm = posixpath.normpath(rel or ".")
+    return norm == ".." or norm.startswith("../") or norm.startswith("/")
+
+
 class LocalMachines(Machines):
     name = "local"
     ignores = {
@@ -68,6 +78,13 @@ class LocalMachines(Machines):
 
     def check_credentials(self, verify: bool = False) -> CredentialStatus:
         return CredentialStatus(self.name, True, "this machine; no credentials needed")
+
+    def mount_target_problem(self, target: str) -> str | None:
+        if target == "~" or (target.startswith("~/") and not _escapes(target[2:])):
+            return None
+        return (f"mount target {target!r}: on the local provider file mounts land in the "
+                "node's own directory (removed by `stix down`), so the target must be ~/... "
+                "and stay inside it; this one would write to this machine outside it")
 
     def location(self, placement: Placement) -> str:
         return self.name
@@ -89,6 +106,10 @@ class LocalMachines(Machines):
                       spot_price=None, arch=platform.machine() or "x86_64")]
 
     def placement(self, task: Task, cluster: str, resources: Resources) -> Placement:
+        for target in task.file_mounts:
+            problem = self.mount_target_problem(target)
+            if problem:
+                raise StixError(f"file_mounts: {problem}")
         offer = self.offers()[0]
         want = wanted_accelerator(resources)
         if want is not None and (offer.accelerator is None

@@ -29,7 +29,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from stix.catalog.schema import Offer
 from stix.clouds.base import CredentialStatus, InfraOptions, Machines
@@ -37,6 +44,7 @@ from stix.errors import StixError
 from stix.machines.fit import wanted_accelerator
 from stix.paths import stix_home
 from stix.placement import Placement, PlacementAccelerator
+from stix.remote import names
 from stix.remote.transport import NodeAddress
 from stix.task import AcceleratorReq, Resources, Task
 
@@ -59,10 +67,30 @@ class _Defaults(BaseModel):
     def accelerator(self) -> AcceleratorReq | None:
         return AcceleratorReq.parse(self.gpus) if self.gpus else None
 
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        # Reaches `user@host` argv and the ssh config: no option, no second line.
+        return None if value is None else names.check_user(value)
+
+    @field_validator("identity_file")
+    @classmethod
+    def _identity(cls, value: str | None) -> str | None:
+        if value is not None:
+            names.check_path(str(Path(value).expanduser().absolute()))
+        return value
+
 
 class Host(_Defaults):
     address: str = Field(min_length=1)
     internal_ip: str | None = None
+
+    @field_validator("address", "internal_ip")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        # A name that cannot encode (a label over 63 characters) or that starts with '-'
+        # must stop here, not deep inside a connect during `up` or `down`.
+        return None if value is None else names.check_host(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -110,7 +138,8 @@ def load_pools(path: Path | None = None) -> dict[str, Pool]:
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in (name, *err["loc"]))
-            raise StixError(f"{path}: {where}: {err['msg']}") from None
+            message = err["msg"].removeprefix("Value error, ")
+            raise StixError(f"{path}: {where}: {message}") from None
     return pools
 
 
@@ -221,6 +250,6 @@ class SshMachines(Machines):
                 hint="`stix down` a cluster to free its hosts, or add hosts to the pool")
         return [NodeAddress(name=f"node-{rank}", host=h.address, port=h.port or 22,
                             user=h.user, internal_ip=h.internal_ip,
-                            identity_file=(str(Path(h.identity_file).expanduser())
+                            identity_file=(str(Path(h.identity_file).expanduser().absolute())
                                            if h.identity_file else None))
                 for rank, h in enumerate(free[:placement.num_nodes])]

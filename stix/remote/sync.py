@@ -5,6 +5,9 @@ read after `.gitignore`, so it can re-include with `!`). The matching is ours, c
 git's for the common cases; the result is one exact list of files and one of excluded
 paths, so rsync (given the excludes as anchored, escaped paths) and the SFTP fallback
 copy the very same set.
+
+Credential stores and private keys met on the way stay here, with a message; a source that
+is one is refused (`stix.remote.private`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stix.errors import StixError
+from stix.remote import private
 from stix.remote.agent_client import WORKDIR  # relative to the node home
+
+if TYPE_CHECKING:
+    from stix.task import Task
+
+Say = Callable[[str], None]
 
 IGNORE_FILES = (".gitignore", ".stixignore")
 ALWAYS_EXCLUDED = (".git",)
@@ -101,28 +112,31 @@ def parse_rules(text: str) -> list[Rule]:
 @dataclass
 class FileSet:
     """What a sync copies (`files`) and what it leaves out (`excluded`; directories end
-    with '/'), both relative to `root`."""
+    with '/'), both relative to `root`; `private` lists the excluded paths that are
+    credential stores or private keys, with why."""
 
     root: Path
     files: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    private: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _private(dirpath: str, name: str) -> bool:
-    """stix's own home (keys, state) and ~/.ssh never leave this machine, whatever the
-    workdir (`workdir: ~` would otherwise ship them to every node)."""
-    from stix.paths import stix_home
-
-    here = os.path.realpath(os.path.join(dirpath, name))
-    private = (stix_home(), Path.home() / ".ssh")
-    return any(here == os.path.realpath(p) for p in private)
-
-
-def collect(root: Path, *, honour_ignores: bool = True) -> FileSet:
-    """Walk `root` applying ignore files found on the way; ignored directories are pruned."""
+def collect(root: Path, *, honour_ignores: bool = True, private_ok: bool = False) -> FileSet:
+    """Walk `root` applying ignore files found on the way; ignored directories are pruned,
+    and so are credential stores and files holding a private key (unless `private_ok`: a
+    source the user named and confirmed)."""
     if not root.is_dir():
         raise StixError(f"workdir {root} is not a directory")
     result = FileSet(root)
+    stores = [] if private_ok else private.credential_stores()
+
+    def kept_private(dirpath: str, name: str, is_dir: bool, rel: str) -> bool:
+        if private_ok:
+            return False
+        why = private.reason_to_skip(Path(dirpath, name), is_dir, stores)
+        if why is not None:
+            result.private.append((rel + ("/" if is_dir else ""), why))
+        return why is not None
     # Each entry: (directory prefix relative to root, rules of one ignore file there).
     scopes: list[tuple[str, list[Rule]]] = []
 
@@ -152,14 +166,16 @@ def collect(root: Path, *, honour_ignores: bool = True) -> FileSet:
             rel = f"{rel_dir}/{d}" if rel_dir else d
             if os.path.islink(os.path.join(dirpath, d)):
                 filenames.append(d)  # a symlink is copied as a link, never followed
-            elif d in ALWAYS_EXCLUDED or ignored(rel, True) or _private(dirpath, d):
+            elif (d in ALWAYS_EXCLUDED or ignored(rel, True)
+                  or kept_private(dirpath, d, True, rel)):
                 result.excluded.append(rel + "/")
             else:
                 keep_dirs.append(d)
         dirnames[:] = keep_dirs
         for f in sorted(filenames):
             rel = f"{rel_dir}/{f}" if rel_dir else f
-            (result.excluded if ignored(rel, False) else result.files).append(rel)
+            out = ignored(rel, False) or kept_private(dirpath, f, False, rel)
+            (result.excluded if out else result.files).append(rel)
     return result
 
 
@@ -187,9 +203,18 @@ def remote_path(target: str) -> str:
 
 
 async def sync_dir(transports: list, local_root: Path, remote_dir: str, *,
-                   honour_ignores: bool = True, use_rsync: bool = True) -> dict[str, str]:
-    """Sync one local directory to `remote_dir` on every node; {node name: method used}."""
-    fileset = collect(local_root, honour_ignores=honour_ignores)
+                   honour_ignores: bool = True, use_rsync: bool = True,
+                   private_ok: bool = False, say: Say | None = None) -> dict[str, str]:
+    """Sync one local directory to `remote_dir` on every node; {node name: method used}.
+    Credential stores and private keys inside it stay here; `say` is told which."""
+    local_root = local_root.absolute()  # rsync reads `a:b/` as a remote host `a`
+    fileset = collect(local_root, honour_ignores=honour_ignores, private_ok=private_ok)
+    if fileset.private and say is not None:
+        shown = ", ".join(f"{p} ({why})" for p, why in fileset.private[:5])
+        more = len(fileset.private) - 5
+        say(f"not sent from {local_root}: {shown}{f' and {more} more' if more > 0 else ''}; "
+            f"name a path as a file_mount source and confirm with {private.ALLOW_FLAG} "
+            "to send it")
     if any("\n" in p for p in fileset.excluded):
         use_rsync = False  # an exclude list is line-based
     methods = await asyncio.gather(*(
@@ -198,16 +223,42 @@ async def sync_dir(transports: list, local_root: Path, remote_dir: str, *,
     return {t.address.name: m for t, m in zip(transports, methods, strict=True)}
 
 
-async def sync_task_files(transports: list, workdir: Path | None,
-                          local_mounts: dict[str, str], *, use_rsync: bool = True) -> None:
-    """The workdir to `~/stix_workdir` and each local file mount to its target."""
+def check_sources(workdir: Path | None, local_mounts: dict[str, str], *,
+                  allow_private: bool = False) -> set[str]:
+    """Refuse, before anything is sent or created, a workdir or mount source that is the
+    home directory, a credential store or a private key; the mount targets whose private
+    source the user confirmed (`allow_private`) are returned."""
     if workdir is not None:
-        await sync_dir(transports, workdir, WORKDIR, use_rsync=use_rsync)
+        private.check_source(workdir, "workdir", named_mount=False, allowed=False)
+    allowed = set()
     for target, source in local_mounts.items():
         src = Path(source).expanduser()
+        if private.check_source(src, f"file_mounts: {target}", named_mount=True,
+                                allowed=allow_private):
+            allowed.add(target)
+    return allowed
+
+
+def check_task_files(task: Task, *, allow_private: bool = False) -> None:
+    """`check_sources` for a task's workdir and local file mounts (before `up` or `exec`
+    creates or sends anything)."""
+    workdir = Path(task.workdir).expanduser() if isinstance(task.workdir, str) else None
+    check_sources(workdir, task.local_mounts(), allow_private=allow_private)
+
+
+async def sync_task_files(transports: list, workdir: Path | None,
+                          local_mounts: dict[str, str], *, use_rsync: bool = True,
+                          allow_private: bool = False, say: Say | None = None) -> None:
+    """The workdir to `~/stix_workdir` and each local file mount to its target."""
+    confirmed = check_sources(workdir, local_mounts, allow_private=allow_private)
+    if workdir is not None:
+        await sync_dir(transports, workdir, WORKDIR, use_rsync=use_rsync, say=say)
+    for target, source in local_mounts.items():
+        src = Path(source).expanduser().absolute()
         dest = remote_path(target)
         if src.is_dir():
-            await sync_dir(transports, src, dest, honour_ignores=False, use_rsync=use_rsync)
+            await sync_dir(transports, src, dest, honour_ignores=False, use_rsync=use_rsync,
+                           private_ok=target in confirmed, say=say)
         elif src.is_file():
             data = src.read_bytes()
             mode = src.stat().st_mode & 0o777

@@ -46,6 +46,10 @@ class NodeAddress:
     identity_file: str | None = None
     internal_ip: str | None = None  # what the other nodes use to reach it
     local_home: str | None = None   # set for `local` nodes: their own directory
+    # The name its host key is pinned under (None: `[host]:port`), and where a cloud node's
+    # key is learned (`<cloud>/<region>`; None: trust on first use). See `hostkeys`.
+    host_key_alias: str | None = None
+    host_key_source: str | None = None
 
     @property
     def ip(self) -> str:
@@ -95,8 +99,9 @@ class NodeTransport(ABC):
         """Create `path` (relative to the node home) holding `data`, never readable by others
         while being written."""
         parent = os.path.dirname(path)
-        cmd = (f"umask 077 && {'mkdir -p ' + shlex.quote(parent) + ' && ' if parent else ''}"
-               f"cat > {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}")
+        quoted = shlex.quote(path if path.startswith("/") else "./" + path)  # never an option
+        cmd = (f"umask 077 && {'mkdir -p -- ' + shlex.quote(parent) + ' && ' if parent else ''}"
+               f"cat > {quoted} && chmod {mode:o} -- {quoted}")
         result = await self.run(cmd, stdin=data)
         if not result.ok:
             raise NodeUnreachableError(f"({self.label}) cannot write {path}: "
@@ -120,17 +125,36 @@ class NodeTransport(ABC):
 
 
 def ssh_options(address: NodeAddress) -> list[str]:
-    """OpenSSH client options reaching `address` (for rsync -e and `stix ssh`)."""
-    opts = ["-p", str(address.port), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    """OpenSSH client options reaching `address` (for rsync -e and `stix ssh`): the host
+    key must be the one pinned in stix's known-hosts file, and nothing else is trusted."""
+    from stix.remote.sshconfig import host_key_options
+
+    opts = ["-p", str(address.port), "-o", "LogLevel=ERROR",
             "-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}"]
+    opts += [f"-o{k}={v}" for k, v in host_key_options(address)]
     if address.identity_file:
         opts += ["-i", address.identity_file, "-o", "IdentitiesOnly=yes"]
     return opts
 
 
 def ssh_target(address: NodeAddress) -> str:
-    return f"{address.user}@{address.host}" if address.user else address.host
+    """`user@host`, checked so that neither can be read as an option or a second host."""
+    from stix.remote import names
+
+    try:
+        host = names.check_host(address.host)
+        user = names.check_user(address.user) if address.user else None
+    except ValueError as exc:
+        raise StixError(f"node {address.name}: {exc}") from None
+    return f"{user}@{host}" if user else host
+
+
+def rsync_argv(address: NodeAddress, local_root: Path, remote_dir: str) -> list[str]:
+    """rsync of `local_root` to `remote_dir` on the node, over ssh with the pinned host key
+    (excludes are read from stdin)."""
+    ssh_cmd = shlex.join(["ssh", *ssh_options(address)])
+    return ["rsync", "-a", "--protect-args", "-e", ssh_cmd, "--exclude-from=-",
+            f"{local_root.absolute()}/", f"{ssh_target(address)}:{remote_dir}/"]
 
 
 class SshTransport(NodeTransport):
@@ -147,8 +171,11 @@ class SshTransport(NodeTransport):
                       ) -> SshTransport:
         import asyncssh
 
+        from stix.remote import hostkeys
+
+        target = ssh_target(address)
         kwargs: dict[str, Any] = {
-            "port": address.port, "known_hosts": None, "config": None,
+            "port": address.port, "config": None,
             "connect_timeout": timeout, "keepalive_interval": KEEPALIVE_INTERVAL,
             "keepalive_count_max": KEEPALIVE_COUNT_MAX,
         }
@@ -157,13 +184,25 @@ class SshTransport(NodeTransport):
         if address.identity_file:
             kwargs["client_keys"] = [address.identity_file]
             kwargs["agent_path"] = None
-        try:
-            conn = await asyncssh.connect(address.host, **kwargs)
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-            raise NodeUnreachableError(
-                f"({address.name}, {address.ip}) cannot connect to "
-                f"{ssh_target(address)}:{address.port}: {_reason(exc)}") from None
-        return cls(address, conn)
+
+        async def opener(known_hosts: Any, client_factory: Any) -> Any:
+            try:
+                return await asyncssh.connect(address.host, known_hosts=known_hosts,
+                                              client_factory=client_factory, **kwargs)
+            except asyncssh.HostKeyNotVerifiable:
+                raise hostkeys.HostKeyMismatch(None) from None
+            except asyncssh.KeyExchangeFailed as exc:
+                if known_hosts[0] and "host key" in str(exc).lower():
+                    raise hostkeys.HostKeyMismatch(None) from None
+                raise NodeUnreachableError(f"({address.name}, {address.ip}) cannot connect "
+                                           f"to {target}:{address.port}: {_reason(exc)}") from None
+            except (OSError, asyncssh.Error, asyncio.TimeoutError, UnicodeError,
+                    ValueError) as exc:
+                raise NodeUnreachableError(
+                    f"({address.name}, {address.ip}) cannot connect to "
+                    f"{target}:{address.port}: {_reason(exc)}") from None
+
+        return cls(address, await hostkeys.open_verified(address, opener))
 
     async def run(self, command: str, *, stdin: bytes | None = None,
                   on_stdout: OutputSink | None = None,
@@ -201,14 +240,12 @@ class SshTransport(NodeTransport):
     async def _rsync(self, local_root: Path, excluded: list[str], remote_dir: str) -> None:
         from stix.remote.sync import rsync_exclude_lines
 
-        made = await self.run(f"mkdir -p {shlex.quote(remote_dir)}")
+        made = await self.run(f"mkdir -p -- {shlex.quote(remote_dir)}")
         if not made.ok:
             raise NodeUnreachableError(f"({self.label}) cannot create {remote_dir}: "
                                        f"{made.error_text()}")
-        ssh_cmd = shlex.join(["ssh", *ssh_options(self.address)])
         exclude_data = "".join(line + "\n" for line in rsync_exclude_lines(excluded))
-        argv = ["rsync", "-a", "--protect-args", "-e", ssh_cmd, "--exclude-from=-",
-                f"{local_root}/", f"{ssh_target(self.address)}:{remote_dir}/"]
+        argv = rsync_argv(self.address, local_root, remote_dir)
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
@@ -306,15 +343,36 @@ class LocalTransport(NodeTransport):
                                         _pump(proc.stderr, on_stderr))
         return RunResult(await proc.wait(), out, err)
 
+    def inside(self, path: str) -> Path:
+        """`path` (relative to the node home) as a real path inside the home; anything
+        that would land outside it (absolute, `..`, a symlink out) is refused."""
+        home = Path(os.path.realpath(self.home))
+        where = Path(os.path.realpath(home / path))
+        if not os.path.isabs(path) and (where == home or home in where.parents):
+            return where
+        raise StixError(f"({self.label}) {path}: outside the node's own directory {home}; "
+                        "a local node writes only there")
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
+        dest = self.inside(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            os.fchmod(out.fileno(), mode)
+
     async def sync_tree(self, local_root: Path, files: list[str], excluded: list[str],
                         remote_dir: str, *, use_rsync: bool = True) -> str:
-        target = self.home / remote_dir
+        target = self.inside(remote_dir)
         target.mkdir(parents=True, exist_ok=True)
 
         def copy() -> None:
+            home = Path(os.path.realpath(self.home))
             for rel in files:
-                dest = target / rel
+                dest = self.inside(os.path.relpath(target / rel, home))  # no symlink out
                 dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.is_symlink():
+                    dest.unlink()
                 shutil.copy2(local_root / rel, dest, follow_symlinks=False)
 
         await asyncio.get_running_loop().run_in_executor(None, copy)

@@ -48,4 +48,3 @@ def _check_env_names(value: Any) -> Any:
 EnvMap = Annotated[
     dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values)
 ]
-StrMap = Annotated[dict[str, str], BeforeValidator(_stringify_values)]

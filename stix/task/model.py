@@ -46,6 +46,17 @@ FileMountValue = Annotated[
 ]
 
 
+def _check_target_on(resources: Resources, target: str) -> None:
+    """A provider may confine where mounts land (`local`: inside the node's own home)."""
+    from stix.clouds import registry
+
+    for option in resources.candidates():
+        if option.cloud is not None and registry.served(option.cloud):
+            problem = registry.get(option.cloud).mount_target_problem(target)
+            if problem:
+                raise ValueError(problem)
+
+
 class Task(StrictModel):
     """One unit of work: where it runs (`resources`, `num_nodes`) and what it runs."""
 
@@ -82,7 +93,8 @@ class Task(StrictModel):
 
     @field_validator("file_mounts")
     @classmethod
-    def _mount_targets(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _mount_targets(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        resources = info.data.get("resources")
         for target, source in value.items():
             if not (target.startswith("/") or target.startswith("~")):
                 raise ValueError(
@@ -90,6 +102,8 @@ class Task(StrictModel):
                 )
             if isinstance(source, str):
                 parse_bucket_uri(source)
+            if isinstance(resources, Resources):
+                _check_target_on(resources, target)
         return value
 
     def missing_envs(self) -> list[str]:

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainSerializer, PlainValidator, field_validator, model_validator
 
-from stix.task.base import StrictModel, StrMap, did_you_mean
+from stix.task.base import StrictModel, did_you_mean
+from stix.task.labels import LabelMap
 from stix.task.values import (
     AcceleratorReq,
     PortRange,
@@ -224,7 +225,8 @@ class Resources(StrictModel):
     job_recovery: JobRecovery | None = None
     ports: PortsField = None
     image_id: ImageField = None
-    labels: StrMap | None = None
+    labels: LabelMap | None = Field(None, description="tags on every resource; keys and "
+                                    "values that every cloud accepts")
     autostop: Autostop | None = None
     max_hourly_cost: float | None = Field(None, gt=0)
     any_of: list[Resources] | None = None

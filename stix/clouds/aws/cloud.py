@@ -35,6 +35,7 @@ class S3(Store):
 
 class AwsCloud(Cloud):
     name = "aws"
+    credential_paths = ("~/.aws", "$AWS_SHARED_CREDENTIALS_FILE", "$AWS_CONFIG_FILE")
     capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="eks",
                                 autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = AwsOptions

@@ -43,6 +43,7 @@ class BlobStore(Store):
 
 class AzureCloud(Cloud):
     name = "azure"
+    credential_paths = ("~/.azure", "$AZURE_CONFIG_DIR")
     capabilities = Capabilities(zoned_prices=False, stop_start=True, managed_kubernetes="aks",
                                 autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = AzureOptions

@@ -39,6 +39,8 @@ class Gcs(Store):
 
 class GcpCloud(Cloud):
     name = "gcp"
+    credential_paths = ("~/.config/gcloud", "$CLOUDSDK_CONFIG",
+                        "$GOOGLE_APPLICATION_CREDENTIALS")
     capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="gke",
                                 autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = GcpOptions

@@ -30,6 +30,7 @@ MANAGED_PROGRAM = "kubernetes-managed"
 
 class KubernetesCloud(Cloud):
     name = "kubernetes"
+    credential_paths = ("~/.kube", "$KUBECONFIG")
     # Setup and run inside pods (over kubectl exec) are not built yet: node_access None.
     capabilities = Capabilities(uses_catalog=False, zoned_prices=False, spot=False,
                                 node_access=None, container_images=True)

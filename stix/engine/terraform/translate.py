@@ -1,8 +1,10 @@
 """Resource graph → Terraform JSON (`main.tf.json`) for the bridged providers.
 
 References in the graph (`{"$ref": key, "attr": a}`, also inside strings as `$concat`)
-become `${type.name.attr}` interpolations; literal `${` and `%{` in values (a shell
-`${VAR}` in user-data) are escaped so Terraform passes them through unchanged.
+become `${type.name.attr}` interpolations. Terraform reads every JSON string as a template
+— map keys too (a tag key `${file("...")}` would be evaluated) — so literal `${` and `%{`
+in values and in keys (a shell `${VAR}` in user-data, a hostile label) are escaped and
+Terraform passes them through unchanged.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ def _value(value: Any, names: _Names, keep_keys: bool = False, verbatim: bool = 
                 "${" + names.ref(p) + "}" if isinstance(p, dict) else _escape(str(p))
                 for p in value["$concat"]
             )
-        return {(k if keep_keys or verbatim else snake(k)): _value(v, names, verbatim=verbatim)
-                for k, v in value.items()}
+        return {_escape(k if keep_keys or verbatim else snake(k)):
+                _value(v, names, verbatim=verbatim) for k, v in value.items()}
     if isinstance(value, list):
         return [_value(v, names, verbatim=verbatim) for v in value]
     if isinstance(value, str):
