@@ -210,7 +210,8 @@ def test_gcp_reprices_the_catalog_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     result = gcp.fetch(opener, BASE)
     assert len(opener.urls) == 2 and "pageToken=page-2-token" in opener.urls[1]
     assert all("key=k-123" in u for u in opener.urls)
-    got = {(o.instance_type, o.accelerator): o for o in result.offers}
+    got = {(o.instance_type, o.accelerator): o for o in result.offers
+           if o.zone in ("us-central1-a", "us-central1-b") and o.accelerator_count <= 1}
     n1 = got[("n1-standard-4", None)]
     assert n1.price == pytest.approx(4 * 0.031611 + 15 * 0.004237)
     assert n1.spot_price == pytest.approx(4 * 0.006655 + 15 * 0.000892)
@@ -221,7 +222,25 @@ def test_gcp_reprices_the_catalog_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert a2.price == pytest.approx(12 * 0.031611 + 85 * 0.004237 + 2.933908)
     assert a2.spot_price is None  # no preemptible A2/A100 SKU in the answer
     assert a2.zone == "us-central1-b"  # zones come from the catalog in use
+    assert {o.zone for o in result.offers if o.instance_type == "a2-highgpu-1g"} == {
+        "us-central1-b"}
     assert dict(result.skipped) == {"no on-demand SKU price for n1 in europe-west4": 1}
+    assert all(o.price_source == "observed" for o in result.offers)
+
+
+def test_gcp_writes_every_published_type_its_skus_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_API_KEY", "k-123")
+    result = gcp.fetch(FixtureOpener(), BASE)
+    have = {(o.instance_type, o.region, o.accelerator, o.accelerator_count) for o in result.offers}
+    # Types the catalog in use never had, in a region it never had, with GPU pairings the
+    # published N1 limits allow, and bundled types whose GPU SKU is in the answer.
+    assert ("n1-highmem-4", "us-east1", "T4", 1) in have
+    assert ("n1-standard-32", "us-east1", "T4", 4) in have
+    assert ("n1-standard-4", "us-east1", "T4", 2) not in have  # too small a host for T4:2
+    assert ("a2-ultragpu-1g", "us-central1", "A100-80GB", 1) in have
+    assert ("n1-highcpu-96", "us-central1", None, 0) in have
+    east = {o.zone for o in result.offers if o.region == "us-east1"}
+    assert east == {"us-east1-b", "us-east1-c", "us-east1-d"}  # the region's zones
 
 
 def test_gcp_sku_classification() -> None:

@@ -283,3 +283,28 @@ def test_machines_are_not_stacks(name: str) -> None:
     assert not provider.capabilities.provisions and not provider.capabilities.uses_catalog
     with pytest.raises(Exception, match="no stack"):
         registry.cloud(name)
+
+
+# ---- prices: a published type list beside every fetcher, provenance on every row -------------
+
+
+@pytest.mark.parametrize("name", CLOUDS)
+def test_a_priced_cloud_publishes_its_types_and_sources_its_rows(name: str) -> None:
+    from stix.catalog import load_catalog
+
+    cloud = registry.cloud(name)
+    if not cloud.capabilities.uses_catalog:
+        return
+    types = cloud.machine_types()
+    assert cloud.type_list_source and types, f"{name}: no published type list"
+    assert all(t.name == n and t.vcpus > 0 and t.memory_gib > 0 for n, t in types.items())
+    assert cloud.price_source, f"{name}: no price source for `stix catalog update`"
+    rows = load_catalog(clouds=[name]).for_cloud(name)
+    assert rows and all(o.price_source in ("observed", "estimated") and o.as_of for o in rows)
+    assert all(o.spot_origin in ("observed", "estimated", "none") for o in rows)
+    sample = next(iter(types.values()))
+    assert cloud.check_offer(sample.name, sample.vcpus, sample.memory_gib, sample.accelerator,
+                             sample.count) == ""
+    assert cloud.check_offer(sample.name, sample.vcpus + 1, sample.memory_gib,
+                             sample.accelerator, sample.count) != ""
+    assert isinstance(cloud.is_shared_core(sample.name), bool)

@@ -2,10 +2,13 @@
 
 The billing catalog prices resources, not machines: a vCPU-hour and a GiB-hour per
 machine family and region, a GPU-hour per GPU model and region, with `Preemptible`
-SKUs for spot. A machine's $/h is vCPUs × core + memory × RAM (+ GPUs), so the
-machine shapes (vCPUs, memory, attached GPUs) and the zones they are sold in come from
-the catalog in use — the Compute API that lists them needs OAuth credentials — and
-every GCP row of it is priced afresh. A row whose SKUs are missing is skipped.
+SKUs for spot. A machine's $/h is vCPUs × core + memory × RAM (+ GPUs). The Compute API
+that lists machine types and zones needs OAuth credentials, so the shapes come from the
+published type list kept beside this fetcher (`machines.TYPES`, GPU pairings from
+`pairing`): every published type is priced in every region whose SKUs price its family,
+in the zones the catalog in use knows for it there, else in every zone of the region
+(the billing catalog has no per-zone availability; a zone without the type fails over
+at launch). Rows of the catalog in use are priced afresh too. A missing SKU skips a row.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ FAMILY_SKU = {
     "c4a": "C4A Arm Instance", "t2a": "T2A Arm Instance", "t2d": "T2D AMD Instance",
     "m1": "Memory-optimized Instance", "m3": "M3 Memory-optimized Instance",
     "a2": "A2 Instance", "a3": "A3 Instance", "a4": "A4 Instance", "g2": "G2 Instance",
+    "g4": "G4 Instance", "c4d": "C4D Instance",
 }  # fmt: skip
 
 # GPU → the words of its GPU SKU (checked in order; the longer names first).
@@ -37,6 +41,7 @@ GPU_SKU = {
     "A100-80GB": "A100 80GB GPU", "A100": "A100 GPU", "H100-MEGA": "H100 80GB Mega GPU",
     "H100": "H100 80GB GPU", "H200": "H200 141GB GPU", "B200": "B200", "L4": "L4 GPU",
     "T4": "T4 GPU", "P4": "P4 GPU", "V100": "V100 GPU", "P100": "P100 GPU", "K80": "K80 GPU",
+    "RTXPRO6000": "RTX 6000 96GB",
 }  # fmt: skip
 
 # Not list prices: committed use, reservations, and Dynamic Workload Scheduler (Flex-start,
@@ -152,20 +157,60 @@ def reprice(offer: Offer, book: PriceBook, spot: bool) -> float | None:
     return round(total, 6)
 
 
+def published_rows(book: PriceBook, base: Catalog,
+                   regions: list[str] | None) -> list[Offer]:
+    """Every published machine type (and N1 + GPU pairing) in every region whose SKUs
+    price its family, unpriced; zones as the module doc says."""
+    from stix.catalog.hardware import accelerator_memory
+    from stix.clouds.gcp import pairing
+    from stix.clouds.gcp.machines import TYPES
+    from stix.clouds.gcp.snapshot import GCP_ZONES
+
+    zones: dict[tuple[str, str], set[str]] = {}
+    region_zones: dict[str, set[str]] = {r: {f"{r}-{z}" for z in zs} for r, zs in GCP_ZONES.items()}
+    for o in base.for_cloud("gcp"):
+        if o.zone:
+            zones.setdefault((o.instance_type, o.region), set()).add(o.zone)
+            region_zones.setdefault(o.region, set()).add(o.zone)
+    priced = {(fam, region) for kind, fam, region, spot in book.prices if kind == "core"}
+    gpus = {(name, region) for kind, name, region, spot in book.prices if kind == "gpu"}
+    out: list[Offer] = []
+    for (family, region) in sorted(priced):
+        if regions and region not in regions:
+            continue
+        for t in TYPES.values():
+            if t.shared_core or t.name.split("-", 1)[0] != family:
+                continue
+            where = zones.get((t.name, region)) or region_zones.get(region, set())
+            pairs = [(t.accelerator, float(t.count))]
+            if family == "n1":
+                pairs += [(g, float(n)) for g, limits in pairing.N1_LIMITS.items()
+                          for n in limits if (g, region) in gpus
+                          and pairing.n1_host_fits(g, n, t.vcpus, t.memory_gib)]  # fmt: skip
+            for acc, count in pairs:
+                for zone in sorted(where):
+                    out.append(Offer("gcp", t.name, t.vcpus, t.memory_gib, acc,
+                                     count if acc else 0.0, accelerator_memory(acc), region, zone,
+                                     0.0, None, t.arch))  # fmt: skip
+    return out
+
+
 def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
           regions: list[str] | None = None, api: str = API) -> FetchResult:  # fmt: skip
-    key = resolve_api_key(api_key)
-    result = FetchResult("gcp", f"Cloud Billing Catalog API ({api}, service {COMPUTE_SERVICE})")
-    rows = [o for o in base.for_cloud("gcp") if not regions or o.region in regions]
-    if not rows:
-        raise FetchError("gcp: the catalog in use has no GCP machines to price",
-                         hint="the billing catalog has prices but no machine shapes; start from "
-                              "the shipped catalog or `stix catalog import skypilot`")
     from datetime import datetime, timezone
 
+    key = resolve_api_key(api_key)
+    result = FetchResult("gcp", f"Cloud Billing Catalog API ({api}, service {COMPUTE_SERVICE})")
     today = datetime.now(timezone.utc).date().isoformat()
     book = price_book(skus(opener, key, api))
-    for offer in rows:
+    rows: dict[tuple[object, ...], Offer] = {}
+    for o in [*published_rows(book, base, regions),
+              *(o for o in base.for_cloud("gcp") if not regions or o.region in regions)]:
+        rows.setdefault((o.instance_type, o.region, o.zone, o.accelerator, o.accelerator_count), o)
+    if not rows:
+        raise FetchError("gcp: no machine type could be priced from the billing catalog",
+                         hint="its answer held no Compute Engine core/RAM SKUs for the regions asked")
+    for offer in rows.values():
         price = reprice(offer, book, spot=False)
         if price is None:
             what = f"{offer.instance_type.split('-', 1)[0]}" + (
@@ -177,6 +222,7 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
         result.offers.append(replace(offer, price=price, spot_price=spot, price_source=OBSERVED,
                                      spot_source=OBSERVED if spot is not None else NONE,
                                      as_of=today))
-    result.notes.append("machine shapes, zones and GPU pairings from the current catalog; "
-                        "prices from the billing catalog")  # fmt: skip
+    result.notes.append("machine shapes and GPU pairings from stix's published GCP type list "
+                        "(and the catalog in use), zones from the catalog in use or the region's "
+                        "zones; prices from the billing catalog")  # fmt: skip
     return result
