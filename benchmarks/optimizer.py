@@ -92,7 +92,9 @@ def generate(root: Path, rows: int, seed: int = 11) -> int:
                         spot = "" if rng.random() < 0.15 else f"{price * rng.uniform(0.2, 0.5):.5f}"
                         out.writerow([itype, vcpus, mem, acc, count, acc_mem or "", region,
                                       f"{region}{zone}", price, spot,
-                                      "arm64" if itype.endswith("2.4x") else "x86_64"])  # fmt: skip
+                                      "arm64" if itype.endswith("2.4x") else "x86_64",
+                                      "observed", "observed" if spot else "none",
+                                      "2026-05-12"])  # fmt: skip
                         written += 1
     return written
 

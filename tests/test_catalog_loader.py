@@ -262,3 +262,17 @@ def test_bad_provenance_is_a_bad_row(tmp_path: Path, tail: str, reason: str) -> 
     (folder / "vms.csv").write_text(HEADER + "\n" + f"m5.large,2,8,,0,,us-east-1,a,0.096,0.03,x86_64,{tail}\n")
     cat = load_catalog(tmp_path)
     assert len(cat) == 0 and reason in cat.bad_rows[0].reason
+
+
+def test_groups_are_read_only_when_asked_for(tmp_path: Path) -> None:
+    _write(tmp_path, "aws", "m5.large,2,8,,0,,us-east-1,a,0.096,0.035,x86_64",
+           "g5.xlarge,4,16,A10G,1,24,us-east-1,b,1.006,,x86_64")  # fmt: skip
+    load_catalog(tmp_path)  # parses and writes the disk cache
+    clear_cache()
+    cat = load_catalog(tmp_path)  # from the cache: headers only
+    assert len(cat) == 2 and cat.accelerator_names() == ["A10G"] and cat.regions("aws") == [
+        "us-east-1"]
+    assert [g.load is None for g in cat._groups] == [False, False]
+    assert [o.instance_type for o in cat.with_accelerator("A10G")] == ["g5.xlarge"]
+    assert sorted(g.accelerator is None for g in cat._groups if g.load is not None) == [True]
+    assert [o.instance_type for o in cat.offers] == ["m5.large", "g5.xlarge"]

@@ -225,11 +225,10 @@ def test_gcp_gpu_hosts_are_sized_as_skypilot_sizes_them() -> None:
 
 
 def test_suspect_rows_decide_only_when_pinned() -> None:
-    from dataclasses import replace
 
-    odd = replace(_offer("azure", "Standard_D4s_v5", 8, 32, price=0.09), region="westus",
+    odd = _offer("azure", "Standard_D4s_v5", 8, 32, price=0.09)._replace(region="westus",
                   suspect="on-demand $0.09/h is far below its other regions (median $0.46/h)")
-    fine = replace(_offer("azure", "Standard_D4s_v5", 8, 32, price=0.46), region="eastus")
+    fine = _offer("azure", "Standard_D4s_v5", 8, 32, price=0.46)._replace(region="eastus")
     cat = Catalog([odd, fine])
     assert optimize(task("resources: {cpus: 8}"), cat).chosen.region == "eastus"
     pinned = task("resources: {infra: azure/westus, instance_type: Standard_D4s_v5}")

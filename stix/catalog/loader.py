@@ -8,18 +8,23 @@ CSV's path, size and mtime; `Offer` objects are built only for the rows a query 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import marshal
 import math
 import os
 import re
+import struct
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stix.catalog.catalog import Catalog, Group, GroupData
 from stix.catalog.check import mark_suspects
+from stix.catalog.order import ranks
 from stix.catalog.schema import (
     COLUMNS,
     ESTIMATED,
@@ -27,13 +32,12 @@ from stix.catalog.schema import (
     NONE,
     PRICE_SOURCES,
     SPOT_SOURCES,
-    Offer,
 )
 
 # A parsed row: the values of Offer's fields in declaration order, so Offer(*row) works.
 Row = tuple[Any, ...]
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 4
 _NCOL = len(COLUMNS)
 _AS_OF = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][0-9:.+Z-]*)?)?$")
 
@@ -170,6 +174,20 @@ def _read_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
     return mark_suspects(cloud, rows), bad
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of row tuples are made:
+    they hold no cycles, yet each allocation burst would make it walk them all (~a third
+    of a cold load at 100k rows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # ---- on-disk cache of parsed files -------------------------------------------------------
 
 
@@ -188,116 +206,63 @@ def _cache_file(path: Path) -> Path | None:
         return None
 
 
-def _cached_rows(cloud: str, path: Path) -> tuple[list[Row], list[BadRow]]:
-    """Parsed rows of `path`, from the disk cache when it matches the file, else parsed."""
+# One cached file: its bad rows, and per accelerator name (None: CPU machines) its row
+# count, regions and the marshalled (rows, on-demand ranks, spot ranks) of its rows.
+FileGroup = tuple[str | None, int, tuple[str, ...], Callable[[], GroupData]]
+_LEN = struct.Struct("<Q")
+
+
+def _encode(key: tuple[Any, ...], rows: list[Row], bad: list[BadRow]) -> bytes:
+    od, spot = ranks(rows)
+    by_acc: dict[str | None, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_acc.setdefault(r[4], []).append(i)
+    blobs, meta = [], []
+    for acc, ids in by_acc.items():
+        blob = marshal.dumps(([rows[i] for i in ids], [od[i] for i in ids],
+                              [spot[i] for i in ids]))  # fmt: skip
+        meta.append((acc, len(ids), tuple(sorted({rows[i][7] for i in ids})), len(blob)))
+        blobs.append(blob)
+    header = marshal.dumps((key, [(b.file, b.line, b.reason) for b in bad], meta))
+    return _LEN.pack(len(header)) + header + b"".join(blobs)
+
+
+def _decode(data: bytes) -> tuple[Any, list[BadRow], list[FileGroup]]:
+    (size,) = _LEN.unpack_from(data)
+    key, bad, meta = marshal.loads(data[_LEN.size:_LEN.size + size])
+    view = memoryview(data)
+    offset = _LEN.size + size
+    groups: list[FileGroup] = []
+    for acc, count, regions, length in meta:
+        part = view[offset:offset + length]
+        groups.append((acc, count, regions, lambda part=part: marshal.loads(part)))
+        offset += length
+    return key, [BadRow(*b) for b in bad], groups
+
+
+def _cached_groups(cloud: str, path: Path) -> tuple[list[BadRow], list[FileGroup]]:
+    """The parsed rows of `path` in groups, from the disk cache when it matches the file
+    (only its header is read now; a group's rows when asked for), else parsed."""
     key = (_CACHE_FORMAT, sys.version, cloud, _stat_key(path))
     cache = _cache_file(path)
     if cache is not None:
         try:
-            stored_key, rows, bad = marshal.loads(cache.read_bytes())
+            stored_key, bad, groups = _decode(cache.read_bytes())
             if stored_key == key:
-                return rows, [BadRow(*b) for b in bad]
+                return bad, groups
         except Exception:  # missing, stale format or damaged: parse again
             pass
     rows, bad = _read_rows(cloud, path)
+    data = _encode(key, rows, bad)
     if cache is not None:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps((key, rows, [(b.file, b.line, b.reason) for b in bad])))
+            tmp.write_bytes(data)
             os.replace(tmp, cache)
         except (OSError, ValueError):
             pass  # a cache we cannot write only costs time
-    return rows, bad
-
-
-# ---- the catalog --------------------------------------------------------------------------
-
-
-class Catalog:
-    """All offers of the loaded clouds, indexed by cloud and by accelerator name.
-
-    Built from Offer objects (tests, fetchers) or from parsed rows (the loader); in the
-    latter case an Offer is made the first time a query returns its row.
-    """
-
-    def __init__(self, offers: Iterable[Offer] = (), bad_rows: Iterable[BadRow] = ()) -> None:
-        made = list(offers)
-        self._init([_as_row(o) for o in made], list(bad_rows), made)
-
-    @classmethod
-    def from_rows(cls, rows: list[Row], bad_rows: Iterable[BadRow] = ()) -> Catalog:
-        self = cls.__new__(cls)
-        self._init(rows, list(bad_rows), None)
-        return self
-
-    def _init(self, rows: list[Row], bad: list[BadRow], made: list[Offer] | None) -> None:
-        self.bad_rows = bad
-        self._rows = rows
-        self._made: list[Offer | None] = list(made) if made is not None else [None] * len(rows)
-        by_cloud: dict[str, list[int]] = {}
-        by_acc: dict[str | None, list[int]] = {}
-        for i, row in enumerate(rows):
-            c = by_cloud.get(row[0])
-            if c is None:
-                c = by_cloud[row[0]] = []
-            c.append(i)
-            a = by_acc.get(row[4])
-            if a is None:
-                a = by_acc[row[4]] = []
-            a.append(i)
-        self._by_cloud = by_cloud
-        self._by_accelerator = by_acc
-        self._views: dict[tuple[str, str | None], tuple[Offer, ...]] = {}
-
-    def _view(self, key: tuple[str, str | None], index: list[int]) -> tuple[Offer, ...]:
-        view = self._views.get(key)
-        if view is None:
-            made, rows = self._made, self._rows
-            out = []
-            for i in index:
-                offer = made[i]
-                if offer is None:
-                    offer = made[i] = Offer(*rows[i])
-                out.append(offer)
-            view = self._views[key] = tuple(out)
-        return view
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __repr__(self) -> str:
-        return (f"Catalog({len(self._rows)} offers, clouds={self.clouds}, "
-                f"bad_rows={len(self.bad_rows)})")
-
-    @property
-    def offers(self) -> list[Offer]:
-        return list(self._view(("*", "*"), list(range(len(self._rows)))))
-
-    @property
-    def clouds(self) -> list[str]:
-        return sorted(self._by_cloud)
-
-    def for_cloud(self, cloud: str) -> Sequence[Offer]:
-        return self._view(("cloud", cloud), self._by_cloud.get(cloud, []))
-
-    def with_accelerator(self, name: str | None) -> Sequence[Offer]:
-        """Offers carrying accelerator `name` (None: offers with no accelerator)."""
-        return self._view(("acc", name), self._by_accelerator.get(name, []))
-
-    def accelerator_names(self) -> list[str]:
-        return sorted(n for n in self._by_accelerator if n)
-
-    def regions(self, cloud: str) -> list[str]:
-        """Regions where `cloud` has at least one offer."""
-        return sorted({self._rows[i][7] for i in self._by_cloud.get(cloud, [])})
-
-
-def _as_row(offer: Offer) -> Row:
-    return (offer.cloud, offer.instance_type, offer.vcpus, offer.memory_gib, offer.accelerator,
-            offer.accelerator_count, offer.accelerator_memory_gib, offer.region, offer.zone,
-            offer.price, offer.spot_price, offer.arch, offer.price_source, offer.spot_origin,
-            offer.as_of, offer.suspect)  # fmt: skip
+    return _decode(data)[1:]
 
 
 # ---- loading, once per process --------------------------------------------------------------
@@ -331,97 +296,29 @@ def load_catalog(directory: Path | None = None, clouds: Iterable[str] | None = N
     found = _LOADED.get(key)
     if found is not None:
         return found
-    rows: list[Row] = []
+    groups: list[Group] = []
     bad: list[BadRow] = []
-    for path in paths:
-        got, rejected = _cached_rows(path.parent.name, path)
-        rows.extend(got)
-        bad.extend(rejected)
-    catalog = _LOADED[key] = Catalog.from_rows(rows, bad)
+    size = 0
+    with no_gc():
+        for path in paths:
+            cloud = path.parent.name
+            rejected, parts = _cached_groups(cloud, path)
+            bad.extend(rejected)
+            for acc, count, regions, load in parts:
+                # Ranks count within a file: one cloud, as a pool is.
+                groups.append(Group(cloud, acc, range(size, size + count), regions, load))
+                size += count
+    catalog = _LOADED[key] = Catalog.from_groups(groups, size, bad)
     return catalog
 
 
-# ---- writing ----------------------------------------------------------------------------------
+# Written by `stix.catalog.writer`; importable from here as before.
+from stix.catalog.writer import (  # noqa: E402
+    SOURCE_FILE,
+    offer_fields,
+    seed_directory,
+    write_cloud_csv,
+)
 
-SOURCE_FILE = "source.json"
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(round(float(value), 6))
-
-
-def offer_fields(offer: Offer) -> list[str]:
-    """One offer as the text fields of a `vms.csv` row (column order of COLUMNS)."""
-    return [offer.instance_type, _fmt(offer.vcpus), _fmt(offer.memory_gib),
-            offer.accelerator or "", _fmt(offer.accelerator_count) if offer.accelerator else "0",
-            _fmt(offer.accelerator_memory_gib), offer.region, offer.zone or "",
-            _fmt(offer.price), _fmt(offer.spot_price), offer.arch, offer.price_source,
-            offer.spot_origin, offer.as_of]  # fmt: skip
-
-
-def write_cloud_csv(root: Path, cloud: str, offers: Iterable[Offer], *, source: str) -> Path:
-    """Write `<root>/<cloud>/vms.csv` (sorted, deduplicated) and its `source.json`, atomically.
-
-    Readers never see a half-written file: each is written beside its target and renamed
-    over it. `source.json` records where the rows came from and when.
-    """
-    import io
-    import json
-    from datetime import datetime, timezone
-
-    folder = Path(root) / cloud
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = sorted({tuple(offer_fields(o)) for o in offers},
-                  key=lambda r: (r[0], r[6], r[7], r[3], r))  # fmt: skip
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    meta = {"cloud": cloud, "source": source, "rows": len(rows),
-            "written": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}  # fmt: skip
-    target = folder / "vms.csv"
-    _atomic_write(target, buf.getvalue())
-    _atomic_write(folder / SOURCE_FILE, json.dumps(meta, indent=2) + "\n")
-    return target
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def seed_directory(out: Path, source: Path | None = None, *,
-                   clouds: Iterable[str] | None = None,
-                   names: Iterable[str] | None = None) -> list[str]:
-    """Copy into `out` every catalog file of `source` (default: the catalog in use) that
-    `out` lacks — other clouds, images.csv — so `out` is a whole catalog. Never overwrites.
-    `clouds`/`names` limit what is copied (an import copies only its clouds' images).
-    Returns the paths copied, relative to `out`."""
-    import shutil
-
-    from stix.paths import catalog_dir
-
-    src = Path(source) if source is not None else catalog_dir()
-    out = Path(out)
-    if not src.is_dir() or (out.exists() and out.resolve() == src.resolve()):
-        return []
-    copied = []
-    only_clouds = None if clouds is None else set(clouds)
-    only_names = None if names is None else set(names)
-    for path in sorted(src.glob("*/*")):
-        if (only_clouds is not None and path.parent.name not in only_clouds) or (
-                only_names is not None and path.name not in only_names):
-            continue
-        if path.is_file() and not path.name.startswith((".", "_")) and path.parent.name[0] != "_":
-            target = out / path.parent.name / path.name
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-                copied.append(f"{path.parent.name}/{path.name}")
-    return copied
+__all__ = ["SOURCE_FILE", "BadRow", "Catalog", "clear_cache", "load_catalog", "offer_fields",
+           "seed_directory", "write_cloud_csv"]

@@ -8,7 +8,7 @@ decision that rests on an estimate can say so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Column order of catalog_data/<cloud>/vms.csv; the header row must match exactly.
 COLUMNS = (
@@ -35,8 +35,10 @@ PRICE_SOURCES = (OBSERVED, ESTIMATED)
 SPOT_SOURCES = (OBSERVED, ESTIMATED, NONE)
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
+    """One row. A tuple: a catalog of 100k rows makes its offers from parsed rows in a
+    few milliseconds (a frozen dataclass costs ~3 µs each), and `_replace` copies one."""
+
     cloud: str
     instance_type: str
     vcpus: float

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import dataclasses
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -145,13 +144,13 @@ def fetch(opener: Opener, base: Catalog, *, regions: list[str] | None = None,
             fresh = _offer(itype, row, region, known.get(itype), result)
             if fresh is None:
                 continue
-            fresh = dataclasses.replace(fresh, price_source=OBSERVED, as_of=today)
+            fresh = fresh._replace(price_source=OBSERVED, as_of=today)
             where = spot.zones.get((itype, region)) or sorted(set(zones.get((itype, region), [])))
             places: list[str | None] = list(where) or [None]
             for zone in places:
                 price = spot.zone_price(itype, zone, region)
-                result.offers.append(dataclasses.replace(
-                    fresh, zone=zone, spot_price=None if price is None else round(price, 6),
+                result.offers.append(fresh._replace(
+                    zone=zone, spot_price=None if price is None else round(price, 6),
                     spot_source=OBSERVED if price is not None else NONE,
                     as_of=spot.as_of or today if price is not None else today))
     without = sum(1 for o in result.offers if o.spot_price is None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from stix.catalog.loader import Catalog
 from stix.catalog.schema import NONE, OBSERVED, Offer
@@ -219,7 +219,7 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
             continue
         spot = reprice(offer, book, True)
         # A spot price the billing catalog does not give is dropped, never kept estimated.
-        result.offers.append(replace(offer, price=price, spot_price=spot, price_source=OBSERVED,
+        result.offers.append(offer._replace(price=price, spot_price=spot, price_source=OBSERVED,
                                      spot_source=OBSERVED if spot is not None else NONE,
                                      as_of=today))
     result.notes.append("machine shapes and GPU pairings from stix's published GCP type list "

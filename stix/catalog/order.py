@@ -1,0 +1,71 @@
+"""Price order, computed once per parsed file and kept in the parse cache.
+
+The optimizer ranks offers by price (names break ties). Sorting tens of thousands of
+offers on every cold run would cost more than the rest of a plan, so each row's place in
+the on-demand and the spot order is computed when its file is parsed and cached with the
+rows; a pool is then its row numbers sorted by that rank (integers), and `LazyPool` makes
+`Offer`s only for the slices a search reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
+
+Row = tuple[Any, ...]
+
+# Row tuple positions (the Offer field order).
+_TYPE, _REGION, _ZONE, _PRICE, _SPOT = 1, 7, 8, 9, 10
+
+
+def _ondemand(r: Row) -> tuple[float, str, str, str]:
+    return (r[_PRICE], r[_REGION], r[_ZONE] or "", r[_TYPE])
+
+
+def _spot(r: Row) -> tuple[bool, float, str, str, str]:
+    # Rows without a spot price rank last (by on-demand price): the spot filter drops them.
+    spot = r[_SPOT]
+    return (spot is None, spot if spot is not None else r[_PRICE], r[_REGION], r[_ZONE] or "",
+            r[_TYPE])
+
+
+def ranks(rows: Sequence[Row]) -> tuple[list[int], list[int]]:
+    """(on-demand rank, spot rank) of every row: its position in that market's order."""
+    out = []
+    for key in (_ondemand, _spot):
+        order = sorted(range(len(rows)), key=lambda i, k=key: k(rows[i]))  # type: ignore[misc]
+        rank = [0] * len(rows)
+        for pos, i in enumerate(order):
+            rank[i] = pos
+        out.append(rank)
+    return out[0], out[1]
+
+
+class LazyPool(Sequence[Any]):
+    """Offers of a pool in rank order, made on first read (a slice makes only its part)."""
+
+    def __init__(self, ids: list[int], make: Callable[[int], Any]) -> None:
+        self._ids = ids
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return list(map(self._make, self._ids[i]))
+        return self._make(self._ids[i])
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._make, self._ids)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
