@@ -42,6 +42,7 @@ _LAZY = {
     "ExecResult": "stix.cluster.jobs", "autostop": "stix.cluster.jobs",
     "cancel": "stix.cluster.jobs", "exec_task": "stix.cluster.jobs", "logs": "stix.cluster.jobs",
     "queue": "stix.cluster.jobs", "ssh_command": "stix.cluster.jobs",
+    "storage_ls": "stix.cluster.storage", "storage_delete": "stix.cluster.storage",
     # Engines
     "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",
     "destroy": "stix.cluster.stacks",
@@ -107,9 +108,12 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.task.notes import task_notes as task_notes
 
 
+_ALIASES = {"storage_ls": "ls", "storage_delete": "delete"}  # module name → API name
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), _ALIASES.get(name, name))
         globals()[name] = value  # later lookups skip this hook
         return value
     raise AttributeError(f"module 'stix.api' has no attribute {name!r}")

@@ -19,11 +19,16 @@ class ScriptedEngine(Engine):
         self.stored_outputs = outputs or {}
         self.ups: list[str | None] = []
         self.destroys: list[str | None] = []
+        self.bucket_ups: list[str] = []
+        self.bucket_destroys: list[str] = []
 
     def check(self) -> None:
         return None
 
     def up(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
+        if spec.placement is None:  # a bucket's own stack
+            self.bucket_ups.append(spec.cluster)
+            return EngineResult("up", True, {"create": 3}, {"bucket": spec.cluster})
         zone = spec.placement.zone
         self.ups.append(zone)
         if self.interrupt:
@@ -42,6 +47,9 @@ class ScriptedEngine(Engine):
         return EngineResult("refresh", True)
 
     def destroy(self, spec: StackSpec, on_event: EventSink | None = None) -> EngineResult:
+        if spec.placement is None:
+            self.bucket_destroys.append(spec.cluster)
+            return EngineResult("destroy", True, {"delete": 3})
         self.destroys.append(spec.placement.zone)
         return EngineResult("destroy", True, {"delete": 9})
 

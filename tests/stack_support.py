@@ -31,8 +31,9 @@ def placement(cloud: str, instance_type: str, *, region: str, zone: str | None =
                      accelerator=acc, **fields)
 
 
-def bucket(store: str, name: str, create: bool = True) -> Bucket:
-    return Bucket(store=store, name=name, mount_path=f"/mnt/{name}", create=create)  # type: ignore[arg-type]
+def bucket(store: str, name: str, create: bool = True, persistent: bool = True) -> Bucket:
+    return Bucket(store=store, name=name, mount_path=f"/mnt/{name}", create=create,
+                  persistent=persistent)
 
 
 def synth(p: Placement) -> Any:

@@ -22,6 +22,7 @@ def graphs() -> dict[str, object]:
     spot = placement("aws", "g5.xlarge", region="us-east-1", zone="us-east-1b",
                      gpu=("A10G", 1), use_spot=True,
                      buckets=[bucket("s3", "ckpts"), bucket("s3", "data", create=False),
+                              bucket("s3", "scratch", persistent=False),
                               bucket("gcs", "elsewhere", create=False)])
     private = placement("aws", "m6i.2xlarge", region="us-east-1",
                         extra={"private": True, "vpc_id": "vpc-1", "subnet_id": "subnet-1",
@@ -72,8 +73,12 @@ def test_every_resource_is_tagged(graphs: dict) -> None:
                 assert r.inputs["tags"]["stix-cluster"] == "t"
                 assert r.inputs["tags"]["managed-by"] == "stix"
             else:
-                assert r.type in ("pulumi:providers:aws", "aws:iam/rolePolicy:RolePolicy",
-                                  "aws:ec2/routeTableAssociation:RouteTableAssociation"), r.key
+                assert r.type in (  # the types AWS does not tag
+                    "pulumi:providers:aws", "aws:iam/rolePolicy:RolePolicy",
+                    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+                    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                    "aws:s3/bucketServerSideEncryptionConfiguration:"
+                    "BucketServerSideEncryptionConfiguration"), r.key
 
 
 def test_multi_node_gpu_task(graphs: dict) -> None:
@@ -111,15 +116,27 @@ def test_spot_task(graphs: dict) -> None:
 
 def test_bucket_task_gets_exactly_its_s3_buckets(graphs: dict) -> None:
     g = graphs["spot"]
-    assert [b.inputs["bucket"] for b in g.of_type("aws:s3/bucket:Bucket")] == ["ckpts"]
+    # Only the bucket that dies with the cluster is in its stack; a persistent one has a
+    # stack of its own (stix.buckets), an existing one is only granted.
+    assert [b.inputs["bucket"] for b in g.of_type("aws:s3/bucket:Bucket")] == ["scratch"]
+    made = ref("aws:s3/bucket:Bucket", "t-bucket-2")
+    assert inputs(g, "aws:s3/bucket:Bucket", "t-bucket-2")["forceDestroy"] is True
+    block = inputs(g, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                   "t-bucket-2-private")
+    assert block == {"blockPublicAcls": True, "blockPublicPolicy": True, "bucket": made,
+                     "ignorePublicAcls": True, "restrictPublicBuckets": True}
+    sse = inputs(g, "aws:s3/bucketServerSideEncryptionConfiguration:"
+                 "BucketServerSideEncryptionConfiguration", "t-bucket-2-encryption")
+    assert sse["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
     policy = inputs(g, "aws:iam/rolePolicy:RolePolicy", "t-buckets")["policy"]
     # the created bucket's ARN stays a reference inside the JSON policy text
     parts = policy["$concat"]
-    assert ref("aws:s3/bucket:Bucket", "t-bucket-0", "arn") in parts
+    assert ref("aws:s3/bucket:Bucket", "t-bucket-2", "arn") in parts
     text = "".join(p if isinstance(p, str) else "ARN" for p in parts)
     doc = json.loads(text)
     resources = [r for s in doc["Statement"] for r in s["Resource"]]
-    assert resources == ["ARN", "arn:aws:s3:::data", "ARN/*", "arn:aws:s3:::data/*"]
+    assert resources == ["arn:aws:s3:::ckpts", "arn:aws:s3:::data", "ARN",
+                         "arn:aws:s3:::ckpts/*", "arn:aws:s3:::data/*", "ARN/*"]
     assert "elsewhere" not in text  # a GCS bucket is not AWS's business
     inst = inputs(g, INSTANCE, "t-0")
     assert inst["iamInstanceProfile"] == ref("aws:iam/instanceProfile:InstanceProfile",

@@ -20,7 +20,8 @@ def graphs() -> dict[str, object]:
         "cpu": placement("azure", "Standard_D8s_v5", region="eastus"),
         "gpu": placement("azure", "Standard_NC24ads_A100_v4", region="westus3", num_nodes=2,
                          gpu=("A100-80GB", 1), use_spot=True, ports=["8000-8002"],
-                         buckets=[bucket("azure", "ckpts"), bucket("s3", "x", False)]),
+                         buckets=[bucket("azure", "ckpts"), bucket("s3", "x", False),
+                                  bucket("azure", "scratch", persistent=False)]),
     }
     return {k: synth(p) for k, p in cases.items()}
 
@@ -64,16 +65,23 @@ def test_spot_multi_node_with_ports_and_bucket(graphs: dict) -> None:
     assert vms[0].inputs["storageProfile"]["imageReference"]["publisher"] == "microsoft-dsvm"
     rules = inputs(g, NSG, "t-nsg")["securityRules"]
     assert rules[0]["destinationPortRanges"] == ["22", "8000-8002"]
+    # only the container that dies with the cluster is in its stack (in the cluster's
+    # account); the persistent one has a stack of its own and is only granted
     account = g.of_type("azure-native:storage:StorageAccount")
     assert [a.inputs["accountName"] for a in account] == ["stixt"]
     assert account[0].inputs["allowBlobPublicAccess"] is False
+    assert account[0].inputs["encryption"]["keySource"] == "Microsoft.Storage"
     container = g.of_type("azure-native:storage:BlobContainer")
-    assert [c.inputs["containerName"] for c in container] == ["ckpts"]
-    # each node's managed identity gets exactly that container
+    assert [c.inputs["containerName"] for c in container] == ["scratch"]
+    # each node's managed identity gets exactly the task's containers
     assert all(v.inputs["identity"] == {"type": "SystemAssigned"} for v in vms)
     grants = g.of_type("azure-native:authorization:RoleAssignment")
-    assert [r.name for r in grants] == ["t-0-bucket-0-access", "t-1-bucket-0-access"]
-    assert grants[0].inputs["scope"] == ref("azure-native:storage:BlobContainer", "t-bucket-0")
+    assert [r.name for r in grants] == ["t-0-bucket-0-access", "t-0-bucket-1-access",
+                                        "t-1-bucket-0-access", "t-1-bucket-1-access"]
+    kept = grants[0].inputs["scope"]["$concat"]
+    assert kept[-1].endswith("/resourceGroups/stix-bucket-ckpts/providers/Microsoft.Storage/"
+                             "storageAccounts/stixckpts/blobServices/default/containers/ckpts")
+    assert grants[1].inputs["scope"] == ref("azure-native:storage:BlobContainer", "t-bucket-1")
     assert grants[0].inputs["principalId"] == ref(VM, "t-0", "identity.principalId")
     role = grants[0].inputs["roleDefinitionId"]["$concat"]
     assert role[-1].endswith("/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe")

@@ -242,6 +242,23 @@ def test_autostop_action_for_each_mode_claimed(name: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("name", [c for c in CLOUDS if registry.cloud(c).store is not None])
+def test_a_kept_buckets_stack_synthesizes_and_is_tabled(name: str) -> None:
+    from stix.buckets import BucketSpec
+    from stix.placement import Bucket
+    from stix.stack.synth import synthesize_bucket
+
+    cloud = registry.cloud(name)
+    assert cloud.store is not None
+    region = _cheapest_cpu(name).region
+    bucket = Bucket(store=cloud.store.name, name="contract-kept", mount_path="/k")
+    account = cloud.store.account("c", bucket) if cloud.store.account_pattern else None
+    graph = synthesize_bucket(BucketSpec(name="contract-kept", store=cloud.store.name,
+                                         cloud=name, region=region, account=account))
+    assert graph.program == "bucket" and graph.outputs["bucket"]
+    _check_types(graph)
+
+
+@pytest.mark.parametrize("name", [c for c in CLOUDS if registry.cloud(c).store is not None])
 def test_store_is_complete(name: str) -> None:
     cloud = registry.cloud(name)
     store = cloud.store

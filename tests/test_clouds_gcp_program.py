@@ -20,7 +20,8 @@ def graphs() -> dict[str, object]:
                         gpu=("T4", 2), num_nodes=2, ports=[8888], disk_tier="high"),
         "a100": placement("gcp", "a2-highgpu-8g", region="us-east1", zone="us-east1-b",
                           gpu=("A100", 8), use_spot=True, buckets=[bucket("gcs", "ckpts"),
-                          bucket("gcs", "data", create=False), bucket("s3", "other", False)]),
+                          bucket("gcs", "data", create=False), bucket("s3", "other", False),
+                          bucket("gcs", "scratch", persistent=False)]),
     }
     return {k: synth(p) for k, p in cases.items()}
 
@@ -74,12 +75,15 @@ def test_a2_spot_with_buckets(graphs: dict) -> None:
                                   "provisioningModel": "SPOT"}
     sa = ref("gcp:serviceaccount/account:Account", "t-sa", "email")
     assert inst["serviceAccount"] == {"email": sa, "scopes": ["cloud-platform"]}
-    buckets = g.of_type("gcp:storage/bucket:Bucket")
-    assert [(b.inputs["name"], b.inputs["location"]) for b in buckets] == [("ckpts", "US-EAST1")]
+    buckets = g.of_type("gcp:storage/bucket:Bucket")  # only the one that dies with it
+    assert [(b.inputs["name"], b.inputs["location"]) for b in buckets] == [
+        ("scratch", "US-EAST1")]
+    assert buckets[0].inputs["publicAccessPrevention"] == "enforced"
+    assert buckets[0].inputs["uniformBucketLevelAccess"] is True
     members = g.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
-    assert [m.inputs["bucket"] for m in members] == ["ckpts", "data"]
+    assert [m.inputs["bucket"] for m in members] == ["ckpts", "data", "scratch"]
     assert all(m.inputs["member"] == {"$concat": ["serviceAccount:", sa]} for m in members)
-    assert "gcp:storage/bucket:Bucket::t-bucket-0" in members[0].dependencies
+    assert "gcp:storage/bucket:Bucket::t-bucket-2" in members[2].dependencies
 
 
 def test_unattachable_gpu_is_refused() -> None:

@@ -72,7 +72,7 @@ def test_up_applies_the_planned_placement_with_the_same_flags(project: Path,
 def test_a_changed_task_is_placed_anew_and_says_so(project: Path,
                                                    engine: ScriptedEngine) -> None:
     path = _write(project, "t.yaml")
-    [plan] = plan_task_file(path, overrides={"cpus": "8"})
+    [plan] = plan_task_file(path, overrides={"cpus": "16"})
     said: list[str] = []
     result = _up(path, said=said)  # no --cpus: not the task that was planned
     assert any("placed anew" in s for s in said)

@@ -58,6 +58,18 @@ def test_variant_passes_terraform_validate(variant: str, tmp_path: Path) -> None
     assert_valid(out)
 
 
+def test_a_kept_buckets_stack_passes_terraform_validate(tmp_path: Path) -> None:
+    from stix.buckets import BucketSpec
+    from stix.cluster.storage import bucket_stack
+
+    terraform_or_skip()
+    spec = BucketSpec(name="stix-tf-kept", store="s3", cloud="aws", region="us-east-1",
+                      labels={"stix-bucket": "stix-tf-kept"})
+    out = tmp_path / "tf"
+    TerraformEngine(Config()).export(bucket_stack(tmp_path, spec), out)
+    assert_valid(out)
+
+
 @pytest.fixture
 def moto(tmp_path: Path):  # type: ignore[no-untyped-def]
     terraform_or_skip()

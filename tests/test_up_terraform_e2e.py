@@ -1,6 +1,8 @@
-"""`stix up --engine terraform` end to end on a multi-node AWS task with a bucket: the real
+"""`stix up --engine terraform` end to end on a multi-node AWS task with buckets: the real
 CLI, the real optimizer/planner/synthesis, the real Terraform AWS provider, and moto server
-on loopback standing in for AWS. Then `stix status` and `stix destroy`, and nothing left."""
+on loopback standing in for AWS. Then `stix status` and `stix destroy`: nothing of the
+cluster is left, the persistent bucket and its objects are, and `stix storage delete`
+removes them."""
 
 from __future__ import annotations
 
@@ -53,6 +55,10 @@ file_mounts:
   /data:
     name: stix-e2e-data
     store: s3
+  /scratch:
+    name: stix-e2e-scratch
+    store: s3
+    persistent: false
 run: echo hi
 """)
         up = stix(project, stix_home, "up", "train.yaml", "--yes", "--infra-only")
@@ -74,7 +80,16 @@ run: echo hi
         tcp = sorted((p["FromPort"], p["ToPort"]) for g in sg for p in g["IpPermissions"]
                      if p["IpProtocol"] == "tcp")
         assert tcp == [(22, 22), (8080, 8080)]
-        assert "stix-e2e-data" in [b["Name"] for b in _boto("s3", url).list_buckets()["Buckets"]]
+        s3 = _boto("s3", url)
+        assert {"stix-e2e-data", "stix-e2e-scratch"} <= {b["Name"] for b in
+                                                         s3.list_buckets()["Buckets"]}
+        assert (project / "stacks" / "Pulumi.bucket-stix-e2e-data.yaml").is_file()
+        for bucket in ("stix-e2e-data", "stix-e2e-scratch"):  # data a job wrote
+            s3.put_object(Bucket=bucket, Key="ckpt/step-1.pt", Body=b"weights")
+        block = s3.get_public_access_block(Bucket="stix-e2e-data")
+        assert all(block["PublicAccessBlockConfiguration"].values())
+        sse = s3.get_bucket_encryption(Bucket="stix-e2e-data")["ServerSideEncryptionConfiguration"]
+        assert sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
         status = stix(project, stix_home, "status", "e2e", "--json")
         assert status.returncode == 0, status.stderr
@@ -92,8 +107,17 @@ run: echo hi
         assert left == []
         assert ec2.describe_vpcs(Filters=[{"Name": "tag:stix-cluster",
                                            "Values": ["e2e"]}])["Vpcs"] == []
-        assert "stix-e2e-data" not in [b["Name"] for b in
-                                       _boto("s3", url).list_buckets()["Buckets"]]
+        left_buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        assert "stix-e2e-scratch" not in left_buckets  # persistent: false, emptied with it
+        assert "stix-e2e-data" in left_buckets  # persistent: outlives the cluster ...
+        assert s3.get_object(Bucket="stix-e2e-data", Key="ckpt/step-1.pt")["Body"].read() == (
+            b"weights")  # ... with its data
+        kept = json.loads(stix(project, stix_home, "storage", "ls", "--json").stdout)
+        assert [(b["name"], b["used_by"]) for b in kept] == [("stix-e2e-data", [])]
+        gone = stix(project, stix_home, "storage", "delete", "stix-e2e-data", "--yes")
+        assert gone.returncode == 0, gone.stderr
+        assert "stix-e2e-data" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        assert json.loads(stix(project, stix_home, "storage", "ls", "--json").stdout) == []
         assert json.loads(stix(project, stix_home, "status", "--json").stdout) == []
         again = stix(project, stix_home, "destroy", "e2e", "--yes")
         assert again.returncode == 0 and "does not exist" in again.stderr + again.stdout

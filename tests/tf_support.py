@@ -45,7 +45,9 @@ VARIANTS: dict[str, Placement] = {
                            memory_gib=1152, hourly_price=21.96,
                            accelerator={"name": "A100", "count": 8, "memory_gib": 40}),
     "ports": placement(ports=[8000, "9000-9010"]),
-    "bucket": placement(buckets=[Bucket(store="s3", name="stix-tf-bucket", mount_path="/data")]),
+    "bucket": placement(buckets=[
+        Bucket(store="s3", name="stix-tf-bucket", mount_path="/data"),
+        Bucket(store="s3", name="stix-tf-scratch", mount_path="/scratch", persistent=False)]),
 }
 
 

@@ -51,11 +51,12 @@ from stix.cli import (  # noqa: E402
     optimize_cmds,
     recover_cmds,
     stack_cmds,
+    storage_cmds,
     task_cmds,
 )
 
-for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, engine_cmds,
-               recover_cmds):
+for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, storage_cmds,
+               engine_cmds, recover_cmds):
     _group.register(app)
 
 

@@ -55,8 +55,10 @@ def export(
     directory: Path = typer.Argument(None, help="Where to write (default: ./<cluster>-tf)."),
     fmt: str = typer.Option("terraform", "--format", help="Only 'terraform' for now."),
 ) -> None:
-    """Write a cluster's stack as Terraform JSON, for teams that apply it themselves."""
+    """Write a stack (a cluster's, or a kept bucket's) as Terraform JSON, for teams that
+    apply it themselves."""
     from stix.cluster.stacks import stack_spec
+    from stix.cluster.storage import bucket_stack
     from stix.engine.terraform.engine import TerraformEngine
     from stix.errors import UsageError
     from stix.stack import stackfile as stack_config
@@ -66,9 +68,14 @@ def export(
     if fmt != "terraform":
         raise UsageError(f"--format {fmt!r}: only 'terraform' is supported")
     project = find_project()
-    placement, key = stack_config.read(project.config_path(cluster))
+    path = project.config_path(cluster)
+    if stack_config.is_bucket_file(path):
+        spec = bucket_stack(project.root, stack_config.read_bucket(path))
+    else:
+        placement, key = stack_config.read(path)
+        spec = stack_spec(project.root, placement, key)
     target = directory or Path(f"{cluster}-tf")
-    path = TerraformEngine(load_config()).export(stack_spec(project.root, placement, key), target)
+    path = TerraformEngine(load_config()).export(spec, target)
     render.ok(f"wrote {path} (terraform -chdir={target} init && terraform -chdir={target} apply)")
 
 

@@ -92,10 +92,7 @@ def plan(
         if not as_json and not markdown:
             for warning in p.warnings:
                 render.warn(warning)
-        pl = p.placement
-        header = (f"stack {p.cluster}: {pl.num_nodes} × {pl.instance_type}"
-                  f"{' spot' if pl.use_spot else ''} on {pl.cloud} {pl.region}"
-                  f"{'/' + pl.zone if pl.zone else ''} (vs {p.baseline})")  # fmt: skip
+        header = p.describe()
         if markdown:
             typer.echo(report.markdown(p.diff, header))
             for warning in p.warnings:

@@ -283,6 +283,13 @@ class Cloud(Provider):
         """Declare the placement's resources in the running Pulumi program; return its
         outputs (`nodes`, `head_ip`, `ssh_user`, ...)."""
 
+    def build_bucket(self, spec: Any) -> dict[str, Any]:
+        """Declare a persistent bucket's own stack (`stix.buckets.BucketSpec`) in the running
+        Pulumi program; return its outputs (clouds with a `store`)."""
+        from stix.errors import StixError
+
+        raise StixError(f"{self.name} has no bucket store stix can create buckets in")
+
     def resource_types(self) -> Iterable[ResourceType]:
         """Every resource type the program may emit."""
         return ()

@@ -140,8 +140,16 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         return Provisioned(record, [], False)
     say(report.text(plan.diff, f"cluster {cluster}: {describe(placement)} "
                                f"(vs {plan.baseline})"))
+    from stix.buckets import specs_for
+    from stix.cluster import storage
+
+    buckets = [s for s in specs_for(placement) if state.get_bucket(conn, s.name) is None]
+    for kept in buckets:
+        say(f"bucket {kept.name}: to create on {kept.cloud}, in its own stack {kept.stack} "
+            "(kept when clusters go)")
     if confirm is not None and not confirm(f"Create/update cluster {cluster}?"):
         raise StixError("cancelled; nothing was changed (the stack files were written)")
+    storage.ensure(conn, buckets, engine, project, on_event=on_event, say=say)
     now = time.time()
     if record is None:
         record = ClusterRecord(cluster, placement.cloud, placement, ClusterStatus.PROVISIONING,
@@ -324,7 +332,7 @@ def refresh(cluster: str, on_event: EventSink | None = None) -> ClusterRecord:
         engine.refresh(spec, on_event)
         outputs = engine.outputs(spec)
         if outputs:
-            record.nodes = nodes_from_outputs(outputs, spec.placement)
+            record.nodes = nodes_from_outputs(outputs, spec.placement or record.placement)
             record.outputs = outputs
             if record.status in _RECOVERED:
                 record.status = ClusterStatus.PROVISIONED

@@ -50,15 +50,20 @@ EventSink = Callable[[ResourceEvent], None]
 
 @dataclass
 class StackSpec:
-    """What an engine needs to act on one cluster's stack."""
+    """What an engine needs to act on one stack (a cluster's, or a bucket's own)."""
 
-    cluster: str
+    cluster: str  # the stack name
     project_dir: Path
-    placement: Placement
+    placement: Placement | None  # None for a bucket's own stack
     program: Callable[[], None]
     expected_resources: int = 0
     # The resource graph (stix.stack.graph.Graph) for engines that translate it.
     synthesize: Callable[[], Any] | None = None
+    cloud: str = ""  # whose error codes classify a failure
+
+    def __post_init__(self) -> None:
+        if not self.cloud and self.placement is not None:
+            self.cloud = self.placement.cloud
 
 
 @dataclass

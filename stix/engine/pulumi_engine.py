@@ -70,7 +70,7 @@ class PulumiEngine(Engine):
             ) from None
         except errors.CommandError as exc:
             detail = f"{exc}"
-            kind = classify(detail, spec.placement.cloud)
+            kind = classify(detail, spec.cloud or None)
             raise EngineError(f"cluster {spec.cluster!r}: {what} failed ({kind})\n"
                               f"{_tail(detail)}", kind=kind, detail=detail) from None
 

@@ -7,19 +7,18 @@ import json
 from typing import Any
 
 
-def _stix_config() -> dict[str, Any]:
+def _stix_config(model: Any, extra: tuple[str, ...]) -> dict[str, Any]:
     import pulumi
 
-    from stix.placement import Placement
-    from stix.stack.stackfile import NAMESPACE, PUBLIC_KEY
+    from stix.stack.stackfile import NAMESPACE
 
     # The engine hands every value over as text, structured ones as JSON: text fields stay
     # text (an Azure zone "1" is not the number 1), the others are decoded.
-    text_fields = {PUBLIC_KEY} | {name for name, f in Placement.model_fields.items()
-                                  if f.annotation in (str, str | None)}  # fmt: skip
+    text_fields = set(extra) | {name for name, f in model.model_fields.items()
+                                if f.annotation in (str, str | None)}  # fmt: skip
     cfg = pulumi.Config(NAMESPACE)
     out: dict[str, Any] = {}
-    for field in (*Placement.model_fields, PUBLIC_KEY):
+    for field in (*model.model_fields, *extra):
         raw = cfg.get(field)
         if raw is None:
             continue
@@ -30,10 +29,16 @@ def _stix_config() -> dict[str, Any]:
 def main() -> None:
     import pulumi
 
-    from stix.program.run import export
-    from stix.stack.stackfile import from_config
+    from stix.buckets import BucketSpec
+    from stix.placement import Placement
+    from stix.program.run import export, export_bucket
+    from stix.stack.stackfile import KIND, NAMESPACE, PUBLIC_KEY, bucket_from_config, from_config
 
-    placement, public_key = from_config(_stix_config(), f"stack {pulumi.get_stack()}")
+    where = f"stack {pulumi.get_stack()}"
+    if pulumi.Config(NAMESPACE).get(KIND) == "bucket":
+        export_bucket(bucket_from_config(_stix_config(BucketSpec, ()), where))
+        return
+    placement, public_key = from_config(_stix_config(Placement, (PUBLIC_KEY,)), where)
     export(placement, public_key)
 
 

@@ -4,9 +4,12 @@ program gets (cloud-init user-data per rank)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.placement import Placement
+
+if TYPE_CHECKING:
+    from stix.buckets import BucketSpec
 
 
 def program_name(placement: Placement) -> str:
@@ -37,5 +40,16 @@ def export(placement: Placement, public_key: str) -> None:
     import pulumi
 
     outputs = build(placement, default_user_data(placement, public_key), public_key)
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+
+
+def export_bucket(spec: BucketSpec) -> None:
+    """Build a persistent bucket's own stack and export its outputs."""
+    import pulumi
+
+    from stix.clouds import registry
+
+    outputs = registry.cloud(spec.cloud).build_bucket(spec)
     for key, value in outputs.items():
         pulumi.export(key, value)

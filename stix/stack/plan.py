@@ -23,6 +23,7 @@ from stix.stack.graph import Graph
 from stix.stack.project import Project, find_project
 
 if TYPE_CHECKING:
+    from stix.buckets import BucketSpec
     from stix.catalog import Catalog
     from stix.task import Task
 
@@ -46,8 +47,8 @@ class Baseline:
 
 @dataclass
 class StackPlan:
-    cluster: str
-    placement: Placement
+    cluster: str  # the stack name
+    placement: Placement | None  # None: a bucket's own stack (`bucket`)
     config_path: Path
     graph_path: Path
     config_text: str
@@ -58,13 +59,37 @@ class StackPlan:
     written: bool = False
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # task fields not acted on
+    bucket: BucketSpec | None = None
+
+    @property
+    def kind(self) -> str:
+        return "cluster" if self.placement is not None else "bucket"
+
+    def describe(self) -> str:
+        """One line for people: what the stack holds and where."""
+        if self.bucket is not None:
+            b = self.bucket
+            return (f"stack {self.cluster}: bucket {b.name} ({b.store}) on {b.cloud} "
+                    f"{b.region}, kept when clusters go (vs {self.baseline})")
+        pl = self.placement
+        assert pl is not None
+        return (f"stack {self.cluster}: {pl.num_nodes} × {pl.instance_type}"
+                f"{' spot' if pl.use_spot else ''} on {pl.cloud} {pl.region}"
+                f"{'/' + pl.zone if pl.zone else ''} (vs {self.baseline})")
 
     def to_dict(self, root: Path) -> dict[str, Any]:
+        where: dict[str, Any]
+        if self.bucket is not None:
+            where = {"kind": "bucket", "bucket": self.bucket.name, "store": self.bucket.store,
+                     "cloud": self.bucket.cloud, "region": self.bucket.region}
+        else:
+            pl = self.placement
+            assert pl is not None
+            where = {"kind": "cluster", "cloud": pl.cloud, "region": pl.region,
+                     "zone": pl.zone, "instance_type": pl.instance_type,
+                     "num_nodes": pl.num_nodes, "use_spot": pl.use_spot}
         return {
-            "cluster": self.cluster,
-            "cloud": self.placement.cloud, "region": self.placement.region,
-            "zone": self.placement.zone, "instance_type": self.placement.instance_type,
-            "num_nodes": self.placement.num_nodes, "use_spot": self.placement.use_spot,
+            "cluster": self.cluster, **where,
             "config": str(self.config_path.relative_to(root)),
             "graph": str(self.graph_path.relative_to(root)),
             "baseline": self.baseline, "differs": self.differs, "written": self.written,
@@ -181,14 +206,43 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
                        diff, base.source, differs)  # fmt: skip
     result.notes.append(f"program {program.program_name(placement)}; compared with {base.source}")
     if write:
-        project.stacks_dir.mkdir(exist_ok=True)
-        on_disk = [p.read_text(encoding="utf-8") if p.is_file() else None
-                   for p in (cfg_path, graph_path)]  # fmt: skip
-        if on_disk != [config_text, graph_text]:
-            _write(cfg_path, config_text)
-            _write(graph_path, graph_text)
-            result.written = True
+        _write_pair(project, result)
     return result
+
+
+def plan_bucket(spec: BucketSpec, project: Project, *, write: bool = True,
+                baseline: Baseline | None = None) -> StackPlan:
+    """The stack of a bucket that outlives clusters: planned like a cluster's. A bucket
+    already planned keeps the region it was first created in."""
+    from stix.stack.synth import synthesize_bucket
+
+    stack = spec.stack
+    cfg_path, graph_path = project.config_path(stack), project.graph_path(stack)
+    if cfg_path.is_file():
+        first = stack_config.read_bucket(cfg_path)
+        spec = spec.model_copy(update={"region": first.region, "account": first.account})
+    base = baseline if baseline is not None else read_baseline(project, stack)
+    graph = synthesize_bucket(spec)
+    config_text = stack_config.render_bucket(spec, stack_config.engine_keys(cfg_path))
+    graph_text = graph.to_json()
+    diff = diff_graphs(base.graph(f"{base.source}:{graph_path.name}"), graph, None, None)
+    differs = (config_text, graph_text) != (base.config_text, base.graph_text)
+    plan = StackPlan(stack, None, cfg_path, graph_path, config_text, graph_text, diff,
+                     base.source, differs, bucket=spec)
+    plan.notes.append(f"program bucket; compared with {base.source}")
+    if write:
+        _write_pair(project, plan)
+    return plan
+
+
+def _write_pair(project: Project, plan: StackPlan) -> None:
+    project.stacks_dir.mkdir(exist_ok=True)
+    paths = (plan.config_path, plan.graph_path)
+    on_disk = [p.read_text(encoding="utf-8") if p.is_file() else None for p in paths]
+    if on_disk != [plan.config_text, plan.graph_text]:
+        _write(plan.config_path, plan.config_text)
+        _write(plan.graph_path, plan.graph_text)
+        plan.written = True
 
 
 def plan_task_file(task_file: Path, *, cluster: str | None = None,
@@ -227,6 +281,11 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
                               write=write, task=ref)
         plan.warnings = warnings
         plans.append(plan)
+        from stix.buckets import specs_for
+
+        for spec in specs_for(chosen):
+            if spec.stack not in {p.cluster for p in plans}:
+                plans.append(plan_bucket(spec, project, write=write))
     return plans
 
 

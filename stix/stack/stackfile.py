@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.errors import StixError
 from stix.placement import Placement
+
+if TYPE_CHECKING:
+    from stix.buckets import BucketSpec
 
 NAMESPACE = "stix"
 PUBLIC_KEY = "ssh_public_key"
@@ -79,7 +82,7 @@ def to_config(placement: Placement, public_key: str,
     data = placement.model_dump(mode="json")
     config: dict[str, Any] = dict(sorted(provider_keys(placement).items()))
     for field in Placement.model_fields:
-        value = data[field]
+        value = data.get(field)  # fields excluded from dumps are not stack config
         if value is None:
             continue
         if isinstance(value, dict):
@@ -186,3 +189,70 @@ def read_file(path: Path) -> StackFile:
 
         raise NotFoundError(f"no stack config {path}") from None
     return parse_file(text, str(path))
+
+
+# ---- a persistent bucket's own stack ----------------------------------------------------------
+
+KIND = "kind"
+BUCKET_HEADER = (
+    "# Stack of one bucket that outlives clusters, written by `stix plan` / `stix up`; every\n"
+    "# cluster that names the bucket uses it. `stix storage delete` deletes it.\n"
+)
+
+
+def render_bucket(spec: BucketSpec, keep: dict[str, str] | None = None) -> str:
+    import yaml
+
+    values = spec.model_dump(mode="json")
+    if not values["force_destroy"]:
+        del values["force_destroy"]
+    config = {f"{NAMESPACE}:{KIND}": "bucket",
+              **{f"{NAMESPACE}:{k}": _sorted(v) for k, v in values.items() if v is not None}}
+    body = yaml.safe_dump({**(keep or {}), "config": config}, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True, width=10_000)
+    return BUCKET_HEADER + body
+
+
+def bucket_from_config(config: dict[str, Any], source: str) -> BucketSpec:
+    from pydantic import ValidationError
+
+    from stix.buckets import BucketSpec
+
+    prefix = f"{NAMESPACE}:"
+    values = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    values.pop(KIND, None)
+    try:
+        return BucketSpec.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise StackConfigError(f"{source}: {prefix}{where}: {first['msg']}") from None
+
+
+def is_bucket_config(config: dict[str, Any]) -> bool:
+    return config.get(f"{NAMESPACE}:{KIND}") == "bucket"
+
+
+def is_bucket_file(path: Path) -> bool:
+    """Whether the stack file at `path` is a bucket's own (a cheap look, no validation)."""
+    try:
+        return f"\n  {NAMESPACE}:{KIND}: bucket\n" in path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def read_bucket(path: Path) -> BucketSpec:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        from stix.errors import NotFoundError
+
+        raise NotFoundError(f"no stack config {path}") from None
+    except yaml.YAMLError as exc:
+        raise StackConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict) or not (
+            is_bucket_config(doc["config"])):
+        raise StackConfigError(f"{path}: not a bucket stack")
+    return bucket_from_config(doc["config"], str(path))

@@ -26,6 +26,7 @@ from stix.stack.graph import (
 )
 
 if TYPE_CHECKING:
+    from stix.buckets import BucketSpec
     from stix.placement import Placement
 
 # Attributes providers compute, answered for every resource that does not set them itself.
@@ -166,23 +167,36 @@ def synthesize(
     public_key: str,
 ) -> Graph:
     """The resource graph `placement`'s program declares; byte-identical for equal inputs."""
-    import pulumi
-
     from stix.program import run as program
 
-    name = program.program_name(placement)
-    recorder = _Recorder(placement.cluster)
+    return _run(placement.cluster, program.program_name(placement),
+                lambda: program.build(placement, user_data_for_rank, public_key))
+
+
+def synthesize_bucket(spec: BucketSpec) -> Graph:
+    """The resource graph of a persistent bucket's own stack."""
+    from stix.clouds import registry
+
+    return _run(spec.stack, BUCKET_PROGRAM,
+                lambda: registry.cloud(spec.cloud).build_bucket(spec))
+
+
+BUCKET_PROGRAM = "bucket"
+
+
+def _run(stack: str, program_name: str, build: Callable[[], dict[str, Any]]) -> Graph:
+    import pulumi
+
+    recorder = _Recorder(stack)
     captured: dict[str, Any] = {}
 
     def run() -> Any:
-        outputs = program.build(placement, user_data_for_rank, public_key)
-        return pulumi.Output.from_input(outputs).apply(captured.update)
+        return pulumi.Output.from_input(build()).apply(captured.update)
 
     _ensure_event_loop()
     with _run_lock:  # the Pulumi runtime settings are process-global
         pulumi.runtime.set_mocks(
-            recorder, project="stix", stack=placement.cluster, preview=False,
-            monitor=_monitor(recorder),
+            recorder, project="stix", stack=stack, preview=False, monitor=_monitor(recorder),
         )  # fmt: skip
         pulumi.runtime.test(run)()
-    return recorder.graph(name, captured)
+    return recorder.graph(program_name, captured)

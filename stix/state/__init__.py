@@ -7,6 +7,7 @@ from stix.state.db import StateError, connect, db_path, transaction
 from stix.state.locks import cluster_lock, lock_holder
 from stix.state.records import (
     TERMINAL_JOB_STATES,
+    BucketRecord,
     ClusterRecord,
     ClusterStatus,
     HistoryEntry,
@@ -15,13 +16,17 @@ from stix.state.records import (
     OpStatus,
 )
 from stix.state.store import (
+    delete_bucket,
     delete_cluster,
+    get_bucket,
     get_cluster,
     get_job,
     history,
+    list_buckets,
     list_clusters,
     list_jobs,
     next_job_id,
+    put_bucket,
     put_cluster,
     reconcile,
     record_end,
@@ -31,9 +36,10 @@ from stix.state.store import (
 )
 
 __all__ = [
-    "TERMINAL_JOB_STATES", "ClusterBusyError", "ClusterRecord", "ClusterStatus", "HistoryEntry",
-    "JobRecord", "JobState", "NotFoundError", "OpStatus", "StateError", "cluster_lock",
-    "connect", "db_path", "delete_cluster", "get_cluster", "get_job", "history",
-    "list_clusters", "list_jobs", "lock_holder", "next_job_id", "put_cluster", "reconcile",
+    "TERMINAL_JOB_STATES", "BucketRecord", "ClusterBusyError", "ClusterRecord", "ClusterStatus",
+    "HistoryEntry", "JobRecord", "JobState", "NotFoundError", "OpStatus", "StateError", "cluster_lock",
+    "connect", "db_path", "delete_bucket", "delete_cluster", "get_bucket", "get_cluster",
+    "get_job", "history", "list_buckets", "list_clusters", "list_jobs", "lock_holder",
+    "next_job_id", "put_bucket", "put_cluster", "reconcile",
     "record_end", "record_start", "require_cluster", "transaction", "update_job",
 ]  # fmt: skip

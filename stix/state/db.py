@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, operation TEXT NOT NULL,
     status TEXT NOT NULL, detail TEXT, started_at REAL NOT NULL, ended_at REAL,
     pid INTEGER, host TEXT, proc_start TEXT);
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, engine TEXT NOT NULL, project TEXT,
+    created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
     cluster TEXT PRIMARY KEY, operation TEXT NOT NULL, pid INTEGER NOT NULL,
     host TEXT NOT NULL, proc_start TEXT, acquired_at REAL NOT NULL);

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.placement import Placement
+
+if TYPE_CHECKING:
+    from stix.buckets import BucketSpec
 from stix.remote.agent_client import TERMINAL, JobState
 from stix.remote.transport import NodeAddress
 
@@ -103,3 +106,13 @@ class HistoryEntry:
     detail: str | None
     started_at: float
     ended_at: float | None
+
+
+@dataclass
+class BucketRecord:
+    """A bucket with a stack of its own, as applied by an engine."""
+
+    spec: BucketSpec
+    engine: str
+    project: str | None
+    created_at: float

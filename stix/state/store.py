@@ -14,6 +14,7 @@ from stix.remote.transport import NodeAddress
 from stix.state.db import transaction
 from stix.state.records import (
     TERMINAL_JOB_STATES,
+    BucketRecord,
     ClusterRecord,
     ClusterStatus,
     HistoryEntry,
@@ -170,3 +171,34 @@ def reconcile(conn: sqlite3.Connection, cluster: str) -> list[str]:
                        reason=f"never started: {reason}")
             ended.append(row["id"])
     return ended
+
+
+# ---------------------------------------------------------------- buckets
+
+
+def put_bucket(conn: sqlite3.Connection, record: BucketRecord) -> None:
+    conn.execute("INSERT INTO buckets (name, spec, engine, project, created_at)"
+                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec=excluded.spec,"
+                 " engine=excluded.engine, project=excluded.project",
+                 (record.spec.name, record.spec.model_dump_json(), record.engine,
+                  record.project, record.created_at))
+
+
+def _bucket(row: sqlite3.Row) -> BucketRecord:
+    from stix.buckets import BucketSpec
+
+    return BucketRecord(BucketSpec.model_validate_json(row["spec"]), row["engine"],
+                        row["project"], row["created_at"])
+
+
+def get_bucket(conn: sqlite3.Connection, name: str) -> BucketRecord | None:
+    row = conn.execute("SELECT * FROM buckets WHERE name = ?", (name,)).fetchone()
+    return _bucket(row) if row else None
+
+
+def list_buckets(conn: sqlite3.Connection) -> list[BucketRecord]:
+    return [_bucket(r) for r in conn.execute("SELECT * FROM buckets ORDER BY name")]
+
+
+def delete_bucket(conn: sqlite3.Connection, name: str) -> None:
+    conn.execute("DELETE FROM buckets WHERE name = ?", (name,))

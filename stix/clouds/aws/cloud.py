@@ -73,6 +73,11 @@ class AwsCloud(Cloud):
 
         return build(placement, user_data, public_key)
 
+    def build_bucket(self, spec: Any) -> dict[str, Any]:
+        from stix.clouds.aws.buckets import build
+
+        return build(spec)
+
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.aws.types import TYPES
 

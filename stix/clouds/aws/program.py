@@ -3,9 +3,10 @@
 Declares: provider (the region lives there, not on resources), VPC + subnet + internet
 gateway + route table unless `extra.vpc_id`/`subnet_id` name existing ones, a security
 group (SSH and the task's ports from `extra.ssh_cidrs`; all traffic between the cluster's
-own nodes), the key pair, a cluster placement group for multi-node GPU clusters, S3 buckets
-the task creates and an instance profile that reaches exactly the task's S3 buckets, and
-one instance per node (rank 0 is the head).
+own nodes), the key pair, a cluster placement group for multi-node GPU clusters, the S3
+buckets that die with the cluster (`persistent: false`; persistent ones have stacks of
+their own) and an instance profile that reaches exactly the task's S3 buckets, and one
+instance per node (rank 0 is the head).
 """
 
 from __future__ import annotations
@@ -164,16 +165,18 @@ def _bucket_access(p: Placement, tags: dict[str, str], opts: Any) -> Any:
     import pulumi
     import pulumi_aws as aws
 
+    from stix.clouds.aws.buckets import bucket
+
     s3 = [b for b in p.buckets if b.store == "s3"]
     if not s3:
         return None
     arns: list[Any] = []
     for i, b in enumerate(s3):
-        if b.create:
-            bucket = aws.s3.Bucket(c.name(p, f"bucket-{i}"), bucket=b.name,
-                                   force_destroy=not b.persistent, tags=tags, opts=opts)
-            arns.append(bucket.arn)
-        else:
+        if b.create and not b.persistent:  # the cluster's own: emptied and deleted with it
+            made = bucket(c.name(p, f"bucket-{i}"), b.name, force_destroy=True, tags=tags,
+                          opts=opts)
+            arns.append(made.arn)
+        else:  # an existing bucket, or one with its own stack (stix.buckets)
             arns.append(f"arn:aws:s3:::{b.name}")
     role = aws.iam.Role(
         c.name(p, "role"), tags=tags, opts=opts,

@@ -40,6 +40,13 @@ TYPES = (
         "placementGroup", "associatePublicIpAddress", "tenancy", "rootBlockDevice.encrypted",
     ), TerraformType("aws_instance", maps=frozenset({"tags", "tagsAll", "volumeTags"}))),
     ResourceType("aws:s3/bucket:Bucket", ("bucket",), TerraformType("aws_s3_bucket")),
+    ResourceType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ("bucket",),
+                 TerraformType("aws_s3_bucket_public_access_block")),
+    ResourceType("aws:s3/bucketServerSideEncryptionConfiguration:"
+                 "BucketServerSideEncryptionConfiguration", ("bucket", "expectedBucketOwner"),
+                 TerraformType("aws_s3_bucket_server_side_encryption_configuration",
+                               full_items={"rules": {"bucket_key_enabled": None}},
+                               renames={"rules": "rule"})),
     ResourceType("aws:iam/role:Role", ("name",),
                  TerraformType("aws_iam_role", autoname="name_prefix")),
     ResourceType("aws:iam/rolePolicy:RolePolicy", ("role", "name"),

@@ -30,11 +30,13 @@ _ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
 
 class BlobStore(Store):
     def account(self, cluster: str, bucket: Bucket) -> str:
-        """The bucket's storage account, or one derived from the cluster (3-24 lowercase
-        alphanumerics) for containers the stack creates."""
+        """The bucket's storage account, or, for containers stix creates, one derived from
+        the owner (3-24 lowercase alphanumerics): the bucket itself when it outlives the
+        cluster (its own stack), else the cluster."""
         if bucket.account:
             return bucket.account
-        return ("stix" + re.sub(r"[^a-z0-9]", "", cluster.lower()))[:24]
+        owner = bucket.name if bucket.persistent else cluster
+        return ("stix" + re.sub(r"[^a-z0-9]", "", owner.lower()))[:24]
 
     def url(self, bucket: str, prefix: str, account: str) -> str:
         url = f"https://{account}.blob.core.windows.net/{quote(bucket, safe='')}"
@@ -80,6 +82,11 @@ class AzureCloud(Cloud):
         from stix.clouds.azure.program import build
 
         return build(placement, user_data, public_key)
+
+    def build_bucket(self, spec: Any) -> dict[str, Any]:
+        from stix.clouds.azure.buckets import build
+
+        return build(spec)
 
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.azure.types import TYPES

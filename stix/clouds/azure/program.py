@@ -5,8 +5,9 @@ network, network security group (SSH and the task's ports from `extra.ssh_cidrs`
 default rules already allow traffic inside the virtual network), subnet, and per node a
 public IP (unless `extra.private`), a NIC and a VM (Spot priority with a Delete eviction
 policy when spot; cloud-init as base64 custom data; SSH key only, no password). Buckets
-the task creates on Azure become a storage account and a blob container, which each node's
-managed identity may use (Storage Blob Data Contributor on exactly that container).
+that die with the cluster (`persistent: false`) become a storage account and a blob
+container here; persistent ones have stacks of their own. Each node's managed identity may
+use exactly the task's containers (Storage Blob Data Contributor on each).
 """
 
 from __future__ import annotations
@@ -136,28 +137,38 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
 
 
 def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any]:
-    """A storage account and blob container per bucket the task creates on Azure."""
+    """The containers the nodes use, as resource ids: ones that die with the cluster
+    (`persistent: false`: a storage account and container in this stack) and ones with a
+    stack of their own (known by name)."""
+    import pulumi
     import pulumi_azure_native as az
 
+    from stix.buckets import kept, stack_name
+    from stix.clouds.azure import buckets as blob
+
+    store = AzureCloud.store
+    assert store is not None
     accounts: dict[str, Any] = {}
-    containers = []
-    for i, b in enumerate(x for x in p.buckets if x.store == "azure" and x.create):
-        name = AzureCloud.store.account(p.cluster, b)
+    scopes: list[Any] = []
+    client = None
+    for i, b in enumerate(x for x in p.buckets if x.store == store.name and x.create):
+        name = store.account(p.cluster, b)
+        if kept(b):
+            if client is None:
+                client = az.authorization.get_client_config_output(
+                    opts=pulumi.InvokeOutputOptions(provider=opts.provider))
+            rg_name = blob.resource_group_of(stack_name(b.name))
+            scopes.append(blob.container_id(client.subscription_id, rg_name, name, b.name))
+            continue
         if name not in accounts:
-            accounts[name] = az.storage.StorageAccount(
-                c.name(p, f"storage-{name}"), account_name=name, resource_group_name=rg,
-                location=p.region, kind="StorageV2", sku={"name": "Standard_LRS"},
-                allow_blob_public_access=False, minimum_tls_version="TLS1_2",
-                enable_https_traffic_only=True, tags=tags, opts=opts,
-            )  # fmt: skip
-        containers.append(az.storage.BlobContainer(
-            c.name(p, f"bucket-{i}"), container_name=b.name, account_name=accounts[name].name,
-            resource_group_name=rg, public_access="None", opts=opts,
-        ))  # fmt: skip
-    return containers
+            accounts[name] = blob.account(c.name(p, f"storage-{name}"), name, rg=rg,
+                                          location=p.region, tags=tags, opts=opts)
+        scopes.append(blob.container(c.name(p, f"bucket-{i}"), b.name,
+                                     account_name=accounts[name].name, rg=rg, opts=opts).id)
+    return scopes
 
 
-def _container_access(p: Placement, node: str, vm: Any, containers: list[Any],
+def _container_access(p: Placement, node: str, vm: Any, scopes: list[Any],
                       opts: Any) -> None:  # fmt: skip
     """The node's managed identity may read and write exactly the task's containers."""
     import uuid
@@ -165,7 +176,7 @@ def _container_access(p: Placement, node: str, vm: Any, containers: list[Any],
     import pulumi
     import pulumi_azure_native as az
 
-    if not containers:
+    if not scopes:
         return
     client = az.authorization.get_client_config_output(
         opts=pulumi.InvokeOutputOptions(provider=opts.provider))
@@ -173,10 +184,10 @@ def _container_access(p: Placement, node: str, vm: Any, containers: list[Any],
                                 "/providers/Microsoft.Authorization/roleDefinitions/",
                                 BLOB_DATA_CONTRIBUTOR)  # fmt: skip
     principal = vm.identity.apply(lambda i: i.principal_id if i else None)
-    for i, container in enumerate(containers):
+    for i, scope in enumerate(scopes):
         az.authorization.RoleAssignment(
             f"{node}-bucket-{i}-access", principal_id=principal, principal_type="ServicePrincipal",
-            role_definition_id=role, scope=container.id,
+            role_definition_id=role, scope=scope,
             role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL,
                                                 f"stix:{p.cluster}:{node}:{i}")),
             opts=opts,

@@ -80,6 +80,11 @@ class GcpCloud(Cloud):
 
         return build(placement, user_data, public_key)
 
+    def build_bucket(self, spec: Any) -> dict[str, Any]:
+        from stix.clouds.gcp.buckets import build
+
+        return build(spec)
+
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.gcp.types import TYPES
 

@@ -3,8 +3,8 @@
 Declares: provider (project from `extra.project` or the environment; region and zone),
 network + subnetwork unless `extra.network`/`subnet_id` name existing ones, firewall rules
 (SSH and the task's ports from `extra.ssh_cidrs` to the cluster's network tag; everything
-between the cluster's nodes), GCS buckets the task creates, a service account that can use
-exactly the task's GCS buckets, and one instance per node: N1 hosts get guest
+between the cluster's nodes), the GCS buckets that die with the cluster (`persistent:
+false`), a service account that can use exactly the task's GCS buckets, and one instance per node: N1 hosts get guest
 accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is the SPOT provisioning model;
 GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate.
 """
@@ -166,14 +166,13 @@ def _bucket_access(p: Placement, labels: dict[str, str], opts: Any) -> Any:
         display_name=f"stix cluster {p.cluster}", opts=opts,
     )  # fmt: skip
     member = pulumi.Output.concat("serviceAccount:", account.email)
+    from stix.clouds.gcp.buckets import bucket as new_bucket
+
     for i, b in enumerate(gcs):
-        bucket: Any = b.name
-        if b.create:
-            bucket = gcp.storage.Bucket(
-                c.name(p, f"bucket-{i}"), name=b.name, location=p.region.upper(),
-                uniform_bucket_level_access=True, force_destroy=not b.persistent,
-                labels=labels, opts=opts,
-            ).name  # fmt: skip
+        bucket: Any = b.name  # an existing bucket, or one with its own stack (stix.buckets)
+        if b.create and not b.persistent:  # the cluster's own: emptied and deleted with it
+            bucket = new_bucket(c.name(p, f"bucket-{i}"), b.name, location=p.region,
+                                force_destroy=True, labels=labels, opts=opts).name
         gcp.storage.BucketIAMMember(c.name(p, f"bucket-{i}-access"), bucket=bucket,
                                     role="roles/storage.objectAdmin", member=member, opts=opts)
     return account

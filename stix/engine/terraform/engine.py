@@ -161,7 +161,7 @@ class TerraformEngine(Engine):
                     f"cluster {spec.cluster!r}: another operation holds the Terraform state lock",
                     hint=f"wait for it, or if it crashed: terraform force-unlock in {wd}",
                 )
-            kind = classify(detail, spec.placement.cloud)
+            kind = classify(detail, spec.cloud or None)
             lines = [ln for ln in detail.splitlines() if ln.strip()][-15:]
             raise EngineError(f"cluster {spec.cluster!r}: terraform {what} failed ({kind})\n"
                               + "\n".join("  " + ln for ln in lines), kind=kind, detail=detail)
