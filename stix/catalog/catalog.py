@@ -1,33 +1,44 @@
 """The loaded catalog: offers of every cloud, in groups of one cloud and one accelerator
-name (None: CPU machines), each group read from the parse cache when first asked for.
+name (None: CPU machines). A group loaded from the parse cache holds its rows in
+on-demand price order, in chunks read when a row of theirs is first asked for.
 
-A GPU task reads the few thousand rows of its accelerator and never pays for the CPU
-rows; `Offer`s are made only for the rows a query returns (`offer`, the views, and the
-optimizer's `LazyPool`s). Row numbers are global; each row's place in its cloud's
-on-demand and spot price order (`rank`) comes with its group.
+So a GPU task reads the few thousand rows of its accelerator and never the CPU rows, and
+a CPU task whose answer is among the cheapest machines reads a chunk or two; `Offer`s
+are made only for the rows a query returns (`offer`, the views, the optimizer's
+`LazyPool`s). Row numbers are global; each row's place in its cloud's on-demand and spot
+price order (`rank`) is known from the start.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stix.catalog.order import ranks
 from stix.catalog.schema import Offer
 
 Row = tuple[Any, ...]
-# A group's rows with their price ranks, produced on demand.
-GroupData = tuple[list[Row], list[int], list[int]]
 
 
 @dataclass
 class Group:
     cloud: str
     accelerator: str | None
-    ids: Sequence[int]  # the global row numbers of its rows, in file order
+    ids: Sequence[int]  # the global row numbers of its rows
     regions: tuple[str, ...]
-    load: Callable[[], GroupData] | None = None  # None once its rows are in place
+    # Loaded from the cache: each chunk's loader (None once read), `chunk` rows each, and
+    # the rows' on-demand and spot ranks. Built from offers: no chunks, all in place.
+    chunks: list[Callable[[], list[Row]] | None] = field(default_factory=list)
+    od: list[int] = field(default_factory=list)
+    spot: list[int] = field(default_factory=list)
+    chunk: int = 0
+
+    @property
+    def load(self) -> bool | None:
+        """None once every row is in place."""
+        return True if any(c is not None for c in self.chunks) else None
 
 
 def _as_row(offer: Offer) -> Row:
@@ -52,7 +63,7 @@ class Catalog:
         self._setup(groups, len(rows), list(bad_rows))
         self._rows[:] = rows
         self._made[:] = made
-        self._od[:], self._spot[:] = od, spot
+        self._od, self._spot = od, spot
 
     @classmethod
     def from_groups(cls, groups: list[Group], size: int,
@@ -71,33 +82,52 @@ class Catalog:
         self._size = size
         self._rows: list[Row | None] = [None] * size
         self._made: list[Offer | None] = [None] * size
-        self._od: list[int] = [0] * size
-        self._spot: list[int] = [0] * size
+        self._od: list[int] = []
+        self._spot: list[int] = []
+        self._starts: list[int] = []  # first row number of each lazily loaded group
+        self._lazy: list[Group] = []
+        for g in groups:
+            if g.chunks:  # contiguous row numbers, in the order of the loader's groups
+                self._od.extend(g.od)
+                self._spot.extend(g.spot)
+                self._starts.append(g.ids[0] if len(g.ids) else 0)
+                self._lazy.append(g)
         self._by_type: dict[str, list[int]] | None = None
         self._views: dict[tuple[str, str | None], tuple[Offer, ...]] = {}
 
     # -- groups ---------------------------------------------------------------------------
 
-    def _ensure(self, groups: Iterable[Group]) -> None:
+    def _read_chunk(self, g: Group, k: int) -> None:
+        load = g.chunks[k]
+        if load is None:
+            return
         from stix.catalog.loader import no_gc
 
-        pending = [g for g in groups if g.load is not None]
-        if not pending:
-            return
         with no_gc():
-            for g in pending:
-                assert g.load is not None
-                rows, od, spot = g.load()
-                for j, i in enumerate(g.ids):
-                    self._rows[i], self._od[i], self._spot[i] = rows[j], od[j], spot[j]
-                g.load = None
+            first = g.ids[0] + k * g.chunk
+            rows = load()
+            self._rows[first:first + len(rows)] = rows
+            g.chunks[k] = None
+
+    def _ensure(self, groups: Iterable[Group]) -> None:
+        for g in groups:
+            for k in range(len(g.chunks)):
+                self._read_chunk(g, k)
+
+    def _row(self, i: int) -> Row:
+        row = self._rows[i]
+        if row is None:
+            g = self._lazy[bisect.bisect_right(self._starts, i) - 1]
+            self._read_chunk(g, (i - g.ids[0]) // g.chunk)
+            row = self._rows[i]
+            assert row is not None
+        return row
 
     def _select(self, cloud: str | None = None, accelerator: Any = ...) -> list[Group]:
         return [g for g in self._groups if (cloud is None or g.cloud == cloud)
                 and (accelerator is ... or g.accelerator == accelerator)]  # fmt: skip
 
     def _ids(self, groups: list[Group]) -> list[int]:
-        self._ensure(groups)
         if len(groups) == 1:
             return list(groups[0].ids)
         return sorted(i for g in groups for i in g.ids)
@@ -109,7 +139,7 @@ class Catalog:
         offer = self._made[i]
         if offer is None:
             # Rows are complete (every field, in order): no defaults to fill in.
-            offer = self._made[i] = tuple.__new__(Offer, self._rows[i])
+            offer = self._made[i] = tuple.__new__(Offer, self._row(i))
         return offer
 
     def row_ids(self, cloud: str, accelerator: str | None = None, *, any_accelerator: bool = False,
@@ -144,6 +174,7 @@ class Catalog:
         if view is None:
             from stix.catalog.loader import no_gc
 
+            self._ensure(groups)
             ids = self._ids(groups)
             with no_gc():
                 view = self._views[key] = tuple(map(self.offer, ids))

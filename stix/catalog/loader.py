@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stix.catalog.catalog import Catalog, Group, GroupData
+from stix.catalog.catalog import Catalog, Group
 from stix.catalog.check import mark_suspects
 from stix.catalog.order import ranks
 from stix.catalog.schema import (
@@ -37,7 +37,7 @@ from stix.catalog.schema import (
 # A parsed row: the values of Offer's fields in declaration order, so Offer(*row) works.
 Row = tuple[Any, ...]
 
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 _NCOL = len(COLUMNS)
 _AS_OF = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][0-9:.+Z-]*)?)?$")
 
@@ -115,6 +115,7 @@ def _check_row(cloud: str, row: Sequence[str]) -> Row:
 
 
 _SOURCE_OK = frozenset(PRICE_SOURCES)
+_DATES_SEEN: set[str] = set()
 
 
 def _fast_row(cloud: str, row: list[str]) -> Row:
@@ -129,8 +130,10 @@ def _fast_row(cloud: str, row: list[str]) -> Row:
     if ps not in _SOURCE_OK or (ss == NONE) != (s is None) or (s is not None
                                                             and ss not in _SOURCE_OK):
         raise ValueError
-    if as_of and not _AS_OF.match(as_of):
-        raise ValueError
+    if as_of and as_of not in _DATES_SEEN:
+        if not _AS_OF.match(as_of):
+            raise ValueError
+        _DATES_SEEN.add(as_of)  # a file holds a handful of dates: check each once
     n = float(count) if acc else 0.0
     if acc and not n > 0:
         raise ValueError
@@ -185,6 +188,9 @@ def no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # The rows live as long as the catalog: set them aside rather than have the
+            # first collection after this walk every one of them.
+            gc.freeze()
             gc.enable()
 
 
@@ -206,9 +212,11 @@ def _cache_file(path: Path) -> Path | None:
         return None
 
 
-# One cached file: its bad rows, and per accelerator name (None: CPU machines) its row
-# count, regions and the marshalled (rows, on-demand ranks, spot ranks) of its rows.
-FileGroup = tuple[str | None, int, tuple[str, ...], Callable[[], GroupData]]
+# One cached file: its bad rows, and per accelerator name (None: CPU machines) its rows
+# in on-demand price order, in chunks of CHUNK rows marshalled apart, with each row's
+# on-demand and spot rank. A query reads the chunks it touches: the cheapest rows first.
+CHUNK = 2048
+FileGroup = tuple[str | None, tuple[str, ...], list[int], list[int], list[Callable[[], Any]]]
 _LEN = struct.Struct("<Q")
 
 
@@ -219,10 +227,14 @@ def _encode(key: tuple[Any, ...], rows: list[Row], bad: list[BadRow]) -> bytes:
         by_acc.setdefault(r[4], []).append(i)
     blobs, meta = [], []
     for acc, ids in by_acc.items():
-        blob = marshal.dumps(([rows[i] for i in ids], [od[i] for i in ids],
-                              [spot[i] for i in ids]))  # fmt: skip
-        meta.append((acc, len(ids), tuple(sorted({rows[i][7] for i in ids})), len(blob)))
-        blobs.append(blob)
+        ids.sort(key=od.__getitem__)
+        lengths = []
+        for start in range(0, len(ids), CHUNK):
+            blob = marshal.dumps([rows[i] for i in ids[start:start + CHUNK]])
+            lengths.append(len(blob))
+            blobs.append(blob)
+        meta.append((acc, tuple(sorted({rows[i][7] for i in ids})), [od[i] for i in ids],
+                     [spot[i] for i in ids], lengths))  # fmt: skip
     header = marshal.dumps((key, [(b.file, b.line, b.reason) for b in bad], meta))
     return _LEN.pack(len(header)) + header + b"".join(blobs)
 
@@ -233,10 +245,12 @@ def _decode(data: bytes) -> tuple[Any, list[BadRow], list[FileGroup]]:
     view = memoryview(data)
     offset = _LEN.size + size
     groups: list[FileGroup] = []
-    for acc, count, regions, length in meta:
-        part = view[offset:offset + length]
-        groups.append((acc, count, regions, lambda part=part: marshal.loads(part)))
-        offset += length
+    for acc, regions, od, spot, lengths in meta:
+        chunks = []
+        for length in lengths:
+            chunks.append(lambda part=view[offset:offset + length]: marshal.loads(part))
+            offset += length
+        groups.append((acc, regions, od, spot, chunks))
     return key, [BadRow(*b) for b in bad], groups
 
 
@@ -304,9 +318,11 @@ def load_catalog(directory: Path | None = None, clouds: Iterable[str] | None = N
             cloud = path.parent.name
             rejected, parts = _cached_groups(cloud, path)
             bad.extend(rejected)
-            for acc, count, regions, load in parts:
+            for acc, regions, od, spot, chunks in parts:
                 # Ranks count within a file: one cloud, as a pool is.
-                groups.append(Group(cloud, acc, range(size, size + count), regions, load))
+                count = len(od)
+                groups.append(Group(cloud, acc, range(size, size + count), regions,
+                                    chunks=chunks, od=od, spot=spot, chunk=CHUNK))
                 size += count
     catalog = _LOADED[key] = Catalog.from_groups(groups, size, bad)
     return catalog

@@ -33,7 +33,8 @@ def ranks(rows: Sequence[Row]) -> tuple[list[int], list[int]]:
     """(on-demand rank, spot rank) of every row: its position in that market's order."""
     out = []
     for key in (_ondemand, _spot):
-        order = sorted(range(len(rows)), key=lambda i, k=key: k(rows[i]))  # type: ignore[misc]
+        keys = list(map(key, rows))
+        order = sorted(range(len(rows)), key=keys.__getitem__)
         rank = [0] * len(rows)
         for pos, i in enumerate(order):
             rank[i] = pos

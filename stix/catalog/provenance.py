@@ -58,3 +58,14 @@ def estimate_warning(source: str | None, spot: bool) -> str | None:
     return (f"the chosen {market} is {what}, not read from the cloud's price source "
             "(catalog_data/README.md says how it was estimated); `stix catalog update` reads "
             "observed prices")
+
+
+def placement_price(cloud: str, source: str | None, as_of: str | None,
+                    spot: bool) -> tuple[str | None, str | None]:
+    """(basis, warning) for a placement's price; (None, None) for providers not priced
+    from the catalog (existing machines, pods), which have no price to source."""
+    from stix.clouds import registry
+
+    if registry.served(cloud) and not registry.get(cloud).capabilities.uses_catalog:
+        return None, None
+    return describe(source, as_of), estimate_warning(source, spot)

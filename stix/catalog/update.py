@@ -134,6 +134,9 @@ def update_catalog(clouds: Iterable[str] | None, out: Path, *, base: Catalog | N
     for result in results:
         write_cloud_csv(out, result.cloud, result.offers, source=result.source)
     clear_cache()
+    # Parse (and check) the new files now, so the next command reads them from the parse
+    # cache instead of paying the cold parse (the background refresh runs this too).
+    load_catalog(out, clouds=[r.cloud for r in results])
     return UpdateResult(Path(out), results)
 
 

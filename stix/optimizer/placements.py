@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from stix.optimizer.rank import Ranked
 from stix.placement import Bucket, Placement, PlacementAccelerator
@@ -28,6 +28,16 @@ def buckets(task: Task, cloud: str) -> list[Bucket]:
         out.append(Bucket(store=store, name=mount.name or "", mount_path=target,
                           mode=mount.mode, create=True, persistent=mount.persistent))
     return out
+
+
+def _source(r: Ranked) -> Literal["observed", "estimated"] | None:
+    """The provenance of the price paid; None for providers not priced from the catalog."""
+    from stix.clouds import registry
+
+    if registry.served(r.offer.cloud) and not registry.get(r.offer.cloud).capabilities.uses_catalog:
+        return None
+    source = r.offer.source(r.want.spot)
+    return "observed" if source == "observed" else "estimated" if source == "estimated" else None
 
 
 def build(r: Ranked, task: Task, cluster: str) -> Placement:
@@ -56,8 +66,8 @@ def build(r: Ranked, task: Task, cluster: str) -> Placement:
                      if o.accelerator else None),
         arch=o.arch,
         hourly_price=r.hourly,
-        price_source=o.source(r.want.spot) if o.source(r.want.spot) != "none" else None,
-        price_as_of=o.as_of or None,
+        price_source=_source(r),
+        price_as_of=o.as_of or None if _source(r) else None,
         image_id=image,
         disk_size=res.disk_size or 256,
         disk_tier=res.disk_tier,

@@ -34,14 +34,11 @@ class OptimizeResult:
     @property
     def price_notes(self) -> list[str]:
         """Where the chosen price came from, and a plain warning when it is estimated."""
-        from stix.catalog.provenance import describe, estimate_warning
+        from stix.catalog.provenance import placement_price
 
         c = self.chosen
-        out = [f"chosen price: {describe(c.price_source, c.price_as_of)}"]
-        warning = estimate_warning(c.price_source, c.use_spot)
-        if warning:
-            out.append(warning)
-        return out
+        basis, warning = placement_price(c.cloud, c.price_source, c.price_as_of, c.use_spot)
+        return [f"chosen price: {basis}"] * bool(basis) + [warning] * bool(warning)
 
     @cached_property
     def rejections(self) -> list[Rejection]:

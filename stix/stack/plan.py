@@ -197,10 +197,10 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     graph_text = graph.to_json()
     diff = diff_graphs(base.graph(f"{base.source}:{graph_path.name}"), graph,
                        old[0] if old else None, placement)  # fmt: skip
-    from stix.catalog.provenance import describe, estimate_warning
+    from stix.catalog.provenance import placement_price
 
-    diff.price_basis = describe(placement.price_source, placement.price_as_of)
-    diff.price_warning = estimate_warning(placement.price_source, placement.use_spot)
+    diff.price_basis, diff.price_warning = placement_price(
+        placement.cloud, placement.price_source, placement.price_as_of, placement.use_spot)
     differs = (config_text, graph_text) != (base.config_text, base.graph_text)
     result = StackPlan(cluster, placement, cfg_path, graph_path, config_text, graph_text,
                        diff, base.source, differs)  # fmt: skip
