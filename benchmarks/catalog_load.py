@@ -54,7 +54,8 @@ def generate(root: Path, rows: int, seed: int = 7) -> None:
                     f"type{i % 900}.x{vcpus}", vcpus, vcpus * 4,
                     gpu[0] if gpu else "", 2 ** rng.randint(0, 3) if gpu else 0,
                     gpu[1] if gpu else "", region, zone, price, spot,
-                    "arm64" if rng.random() < 0.1 else "x86_64",
+                    "arm64" if rng.random() < 0.1 else "x86_64", "observed",
+                    "observed" if spot else "none", "2026-05-12",
                 ])  # fmt: skip
 
 

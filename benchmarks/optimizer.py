@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 START, END = "<!-- optimizer-benchmark:start -->", "<!-- optimizer-benchmark:end -->"
 
 TASKS = {
-    "default CPU (4+ vCPU, 16+ GiB)": "name: t",
+    "default CPU (8+ vCPU, 4 GiB/vCPU)": "name: t",
     "cpus: 8+, memory: 32+": "resources: {cpus: 8+, memory: 32+}",
     "cpus: 16, memory: 64 (exact)": "resources: {cpus: 16, memory: 64}",
     "T4:1": "resources: {accelerators: T4:1}",
@@ -143,6 +143,31 @@ print(json.dumps(out)); print(0)
 """
 
 
+_COLD = """
+import sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from stix.catalog import load_catalog
+from stix.optimizer import optimize
+from stix.task import parse_tasks
+task = parse_tasks({text!r}).tasks[0]
+t1 = time.perf_counter()
+optimize(task, load_catalog(Path({root!r})), target={target!r})
+print(time.perf_counter() - t1)
+"""
+
+
+def cold_times(root: Path, repeat: int, env: dict[str, str]) -> dict[str, float]:
+    """Per task, wall seconds of load + the first optimize in a new process (imports
+    excluded), the parse cache warm: what `stix optimize` spends on the catalog."""
+    out = {}
+    for label, text in TASKS.items():
+        target = "time" if "target time" in label else "cost"
+        code = _COLD.format(text=text, root=str(root), target=target)
+        out[label] = statistics.median(_child(code, env) for _ in range(repeat))
+    return out
+
+
 def load_times(root: Path, repeat: int, env: dict[str, str]) -> tuple[float, float]:
     import shutil
 
@@ -166,16 +191,20 @@ def optimize_times(root: Path, repeat: int, env: dict[str, str]) -> dict[str, tu
     return {k: (v[0], v[1]) for k, v in data.items()}
 
 
-def end_to_end(root: Path, repeat: int, env: dict[str, str], task: Path) -> float:
-    runs = []
+def end_to_end(root: Path, repeat: int, env: dict[str, str],
+               task: Path) -> tuple[float, float]:
+    """(CPU, wall) seconds of `stix optimize TASK --all-clouds` as a new process."""
+    runs, walls = [], []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-m", "stix", "optimize", str(task), "--json",
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "stix", "optimize", str(task),
                         "--all-clouds"], env={**env, "STIX_CATALOG_DIR": str(root)},
                        capture_output=True, check=True, timeout=120)  # fmt: skip
+        walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         runs.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return statistics.median(runs)
+    return statistics.median(runs), statistics.median(walls)
 
 
 def main() -> None:
@@ -204,6 +233,7 @@ def main() -> None:
                     (f"generated ({rows:,} rows)", generated)]  # fmt: skip
         load = {name: load_times(root, args.repeat, env) for name, root in catalogs}
         opt = {name: optimize_times(root, args.repeat, env) for name, root in catalogs}
+        cold = {name: cold_times(root, args.repeat, env) for name, root in catalogs}
         e2e = {name: end_to_end(root, args.repeat, env, task) for name, root in catalogs}
     names = [n for n, _ in catalogs]
     lines += [f"Pinned to CPU {cpu}; CPU seconds, median of {args.repeat} runs; "
@@ -213,14 +243,17 @@ def main() -> None:
         f"{load[n][0] * 1000:.0f} ms" for n in names) + " |")
     lines.append("| load, cached (usual) | " + " | ".join(
         f"{load[n][1] * 1000:.0f} ms" for n in names) + " |")
-    lines.append("| `stix optimize` end to end (process) | " + " | ".join(
-        f"{e2e[n] * 1000:.0f} ms" for n in names) + " |")
-    lines += ["", "Optimize, per task (first call in a process / later calls):", "",
-              "| task | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines.append("| `stix optimize` end to end (process), CPU / wall | " + " | ".join(
+        f"{e2e[n][0] * 1000:.0f} / {e2e[n][1] * 1000:.0f} ms" for n in names) + " |")
+    lines += ["", "Cold optimize, per task: a new process's load + first optimize, **wall** "
+              "(imports excluded; parse cache warm); then, in one process, the first call after "
+              "the other tasks / later calls (CPU):", "",
+              "| task | " + " | ".join(f"{n}: cold wall | first / later" for n in names) + " |",
+              "|---|" + "---|" * (2 * len(names))]  # fmt: skip
     for label in TASKS:
         lines.append(f"| {label} | " + " | ".join(
-            f"{opt[n][label][0] * 1000:.1f} / {opt[n][label][1] * 1000:.2f} ms" for n in names)
-            + " |")  # fmt: skip
+            f"{cold[n][label] * 1000:.0f} ms | {opt[n][label][0] * 1000:.1f} / "
+            f"{opt[n][label][1] * 1000:.2f} ms" for n in names) + " |")  # fmt: skip
     table = "\n".join(lines)
     print(table)
     if args.write:
@@ -228,28 +261,36 @@ def main() -> None:
 
 
 NOTES = """What the numbers hold:
-- The first optimize call of a process builds the price-sorted pools the task needs: the
-  catalog makes an `Offer` for each row of those pools (its lazy view), and stix sorts them
-  by price (float keys, names only for ties). A CPU task touches most rows of a catalog, a
-  GPU task only its accelerator's. Later calls reuse both.
-- Later calls filter the pools lazily, on growing slices, and stop once the best
-  candidates are found; the slowest tasks are those whose cheapest fit sits far down the
-  price order (an exact size, a time target that must rank every survivor). Counting
-  rejections per constraint scans everything, so it is done only when read
-  (`OptimizeResult.rejections`, `--json`).
-- End to end is mostly Python start-up and imports (typer, the pydantic task model);
-  see `python -X importtime -m stix optimize ...`.
-- These machines are shared (other test suites run beside the benchmark): CPU time is
-  reported rather than wall time, yet contention still slows every instruction."""
+- Cold (the issue-13 target, <= 0.3 s at ~90k+ rows): the parse cache keeps each file's
+  rows per accelerator, in on-demand price order and in chunks of 2,048, with every row's
+  on-demand and spot rank. A new process reads the cache's headers (a few ms), and a task
+  reads only the chunks its search touches: a GPU task its accelerator's rows, a CPU task
+  whose answer is among the cheaper machines a chunk or two. Pools are row numbers sorted
+  by the cached rank (integers), and `Offer`s (NamedTuples, made in C from the cached
+  rows) exist only for the slices read. The cyclic collector is paused while rows are made.
+- The first call in a long-lived process after other tasks, and later calls, reuse the
+  chunks and pools already read. Counting rejections per constraint scans everything, so
+  it is done only when read (`OptimizeResult.rejections`, `--json`).
+- End to end is mostly Python start-up and imports (typer, which imports pydantic, and the
+  pydantic task model: ~0.25 s CPU on this machine); see
+  `python -X importtime -m stix optimize ...`. The catalog's share is the cold column.
+- The parse without a cache (the first load after a catalog changes) now also checks
+  every row (`stix catalog check`), ranks them and writes the chunks: ~1.4 s at 100k rows.
+  `stix catalog update`, the background refresh and `stix catalog import` pay it when they
+  write, so the next command finds the cache warm.
+- These machines are shared (other test suites run beside the benchmark): read wall times
+  with the load average given."""
 
 
 def _write(table: str, args: argparse.Namespace) -> None:
     doc = REPO / "docs" / "performance.md"
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
     command = f".venv/bin/python benchmarks/optimizer.py --rows {args.rows} --repeat {args.repeat}"
+    load = os.getloadavg()[0]
     section = (f"{START}\n## Optimizer\n\nMeasured {time.strftime('%Y-%m-%d')} with\n`{command}`"
-               f" (targets on one core: load ≤ 300 ms, optimize ≤ 20 ms per task at 100k rows, "
-               f"`stix optimize` end to end ≤ 500 ms).\n\n{table}\n\n{NOTES}\n{END}")  # fmt: skip
+               f" (load average {load:.1f} at the end; targets: cold optimize ≤ 0.3 s wall at "
+               f"~90k+ rows, optimize ≤ 20 ms per task in a warm process, `stix optimize` end "
+               f"to end ≤ 500 ms).\n\n{table}\n\n{NOTES}\n{END}")  # fmt: skip
     if START in text and END in text:
         head, rest = text.split(START, 1)
         text = head + section + rest.split(END, 1)[1]

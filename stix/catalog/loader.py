@@ -1,8 +1,11 @@
 """Loading catalog CSVs with the standard library, indexed once, cached per process.
 
 A catalog of 100k rows costs more to parse than a command may spend, so each parsed
-`vms.csv` is also kept as a marshal file under `$STIX_HOME/cache/catalog/`, keyed by the
-CSV's path, size and mtime; `Offer` objects are built only for the rows a query touches.
+`vms.csv` is also kept under `$STIX_HOME/cache/catalog/`, keyed by the CSV's path, size,
+mtime and inode: a header (bad rows, and per accelerator name its regions and each row's
+price ranks) and that accelerator's rows in on-demand price order, marshalled in chunks
+that `Catalog` reads on first touch. Parsing also checks the rows (`check.py`) and keeps
+each suspect row's reason with it.
 """
 
 from __future__ import annotations
