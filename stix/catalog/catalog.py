@@ -63,7 +63,7 @@ class Catalog:
         self._setup(groups, len(rows), list(bad_rows))
         self._rows[:] = rows
         self._made[:] = made
-        self._od, self._spot = od, spot
+        self._od[:], self._spot[:] = od, spot
 
     @classmethod
     def from_groups(cls, groups: list[Group], size: int,

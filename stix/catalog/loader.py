@@ -219,7 +219,8 @@ def _cache_file(path: Path) -> Path | None:
 # in on-demand price order, in chunks of CHUNK rows marshalled apart, with each row's
 # on-demand and spot rank. A query reads the chunks it touches: the cheapest rows first.
 CHUNK = 2048
-FileGroup = tuple[str | None, tuple[str, ...], list[int], list[int], list[Callable[[], Any]]]
+ChunkLoader = Callable[[], list[Row]]
+FileGroup = tuple[str | None, tuple[str, ...], list[int], list[int], list[ChunkLoader | None]]
 _LEN = struct.Struct("<Q")
 
 
@@ -242,6 +243,14 @@ def _encode(key: tuple[Any, ...], rows: list[Row], bad: list[BadRow]) -> bytes:
     return _LEN.pack(len(header)) + header + b"".join(blobs)
 
 
+def _chunk(part: memoryview) -> ChunkLoader:
+    def load() -> list[Row]:
+        rows: list[Row] = marshal.loads(part)
+        return rows
+
+    return load
+
+
 def _decode(data: bytes) -> tuple[Any, list[BadRow], list[FileGroup]]:
     (size,) = _LEN.unpack_from(data)
     key, bad, meta = marshal.loads(data[_LEN.size:_LEN.size + size])
@@ -249,9 +258,9 @@ def _decode(data: bytes) -> tuple[Any, list[BadRow], list[FileGroup]]:
     offset = _LEN.size + size
     groups: list[FileGroup] = []
     for acc, regions, od, spot, lengths in meta:
-        chunks = []
+        chunks: list[ChunkLoader | None] = []
         for length in lengths:
-            chunks.append(lambda part=view[offset:offset + length]: marshal.loads(part))
+            chunks.append(_chunk(view[offset:offset + length]))
             offset += length
         groups.append((acc, regions, od, spot, chunks))
     return key, [BadRow(*b) for b in bad], groups

@@ -24,7 +24,7 @@ DEFAULT_ARCH = "x86_64"
 class Filter:
     name: str  # the constraint: accelerator, instance_type, cpus, memory, cloud, ...
     label: str  # as the task states it, e.g. "cpus=8+"
-    keep: Callable[[Segment], list[Offer]]
+    keep: Callable[[Segment], Sequence[Offer]]
     catalog_only: bool = False  # stix's defaults do not apply to existing machines
     default: bool = False  # a sizing default (SkyPilot's rules), not the task's own words
 
@@ -116,10 +116,10 @@ def _memory_ratio(ratio: float) -> Callable[[Segment], list[Offer]]:
     return lambda s: [o for o in s.offers if o.memory_gib >= ratio * o.vcpus - 1e-9]
 
 
-def _host_floor(name: str, count: float) -> Callable[[Segment], list[Offer]]:
+def _host_floor(name: str, count: float) -> Callable[[Segment], Sequence[Offer]]:
     from stix.clouds import registry
 
-    def keep(s: Segment) -> list[Offer]:
+    def keep(s: Segment) -> Sequence[Offer]:
         floor = registry.cloud(s.cloud).default_host(name, count) if registry.served(
             s.cloud) else None  # fmt: skip
         if floor is None:

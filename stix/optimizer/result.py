@@ -38,7 +38,7 @@ class OptimizeResult:
 
         c = self.chosen
         basis, warning = placement_price(c.cloud, c.price_source, c.price_as_of, c.use_spot)
-        return [f"chosen price: {basis}"] * bool(basis) + [warning] * bool(warning)
+        return [line for line in (basis and f"chosen price: {basis}", warning) if line]
 
     @cached_property
     def rejections(self) -> list[Rejection]:

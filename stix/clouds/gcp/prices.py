@@ -209,7 +209,8 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
         rows.setdefault((o.instance_type, o.region, o.zone, o.accelerator, o.accelerator_count), o)
     if not rows:
         raise FetchError("gcp: no machine type could be priced from the billing catalog",
-                         hint="its answer held no Compute Engine core/RAM SKUs for the regions asked")
+                         hint="its answer held no Compute Engine core/RAM SKUs for the regions "
+                              "asked")
     for offer in rows.values():
         price = reprice(offer, book, spot=False)
         if price is None:
