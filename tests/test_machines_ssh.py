@@ -114,7 +114,8 @@ def test_ssh_provider_end_to_end(sshd_nodes: Callable[[int], list[Any]], sshd_ho
     assert f'IdentityFile "{sshd_hosts.key}"' in config
     assert "StrictHostKeyChecking yes" in config
     ssh = subprocess.run(["ssh", "-F", str(stix_home / "ssh" / "config"), "lab1-node-1",
-                          "cat stix_workdir/in.txt"], capture_output=True, text=True, timeout=30)
+                          "cat stix_workdir/lab1/in.txt"], capture_output=True, text=True,
+                         timeout=30)
     assert ssh.stdout == "from the workdir\n", ssh.stderr
 
     second = tmp_path / "t2.yaml"

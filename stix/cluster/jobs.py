@@ -104,7 +104,7 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
         spec = run_spec(task, record, job_id, name)
         spec.allow_private = allow_private
         if record.workdir:
-            spec.remote_cwd = ac.WORKDIR
+            spec.remote_cwd = ac.workdir_of(cluster)
         try:
             # The agent is there since `up`; exec skips re-uploading it (latency).
             await launch.prepare(transports, addresses, spec, printer, setup=False,

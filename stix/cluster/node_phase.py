@@ -182,7 +182,7 @@ async def clean_nodes(record: ClusterRecord, say: Say) -> None:
         try:
             await fanout.cancel_jobs([t], None, grace=5)
             if not address.local_home:
-                await t.run(agent_client.CLEANUP)
+                await t.run(agent_client.cleanup(record.name))
         finally:
             await t.close()
 

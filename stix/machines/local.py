@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from stix.catalog.schema import Offer
 from stix.clouds.base import CredentialStatus, Machines
@@ -67,7 +68,7 @@ def _escapes(rel: str) -> bool:
 
 class LocalMachines(Machines):
     name = "local"
-    ignores = {
+    ignores: ClassVar[dict[str, str]] = {
         "disk_size": "this machine's disk is used as it is",
         "disk_tier": "this machine's disk is used as it is",
         "ports": "nothing is opened or forwarded: the task's servers listen on this machine",
@@ -134,7 +135,8 @@ class LocalMachines(Machines):
             home = local_root() / placement.cluster / f"node-{rank}"
             home.mkdir(parents=True, exist_ok=True, mode=0o700)
             nodes.append(NodeAddress(name=f"node-{rank}", host="localhost",
-                                     internal_ip="127.0.0.1", local_home=str(home)))
+                                     internal_ip="127.0.0.1", local_home=str(home),
+                                     cluster=placement.cluster))
         return nodes
 
     def release(self, nodes: list[NodeAddress]) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -164,7 +164,7 @@ class SshOptions(InfraOptions):
 class SshMachines(Machines):
     name = "ssh"
     options_model = SshOptions
-    ignores = {
+    ignores: ClassVar[dict[str, str]] = {
         "disk_size": "the hosts' disks are used as they are",
         "disk_tier": "the hosts' disks are used as they are",
         "ports": "nothing is opened: the hosts are reachable as your network allows",
@@ -251,5 +251,6 @@ class SshMachines(Machines):
         return [NodeAddress(name=f"node-{rank}", host=h.address, port=h.port or 22,
                             user=h.user, internal_ip=h.internal_ip,
                             identity_file=(str(Path(h.identity_file).expanduser().absolute())
-                                           if h.identity_file else None))
+                                           if h.identity_file else None),
+                            cluster=placement.cluster)
                 for rank, h in enumerate(free[:placement.num_nodes])]

@@ -22,14 +22,39 @@ from typing import Any
 
 from stix.errors import StixError, UsageError
 
-# Where the agent and its scratch files live, relative to the node user's home (node
-# commands run there); cloud-init writes the agent to the same place at boot.
+# Where the agent and each cluster's state and files live, relative to the node user's
+# home (node commands run there); cloud-init writes the agent to the same place at boot.
+# A home may be shared by several machines (NFS), so what is a cluster's is under its name.
 STIX_DIR = ".stix"
 AGENT_FILE = f"{STIX_DIR}/agent.py"
-TMP_DIR = f"{STIX_DIR}/tmp"
-WORKDIR = "stix_workdir"  # the task's synced workdir
-# What `down` removes from a node stix does not own (ssh pools).
-CLEANUP = f"rm -rf {STIX_DIR}/agent {AGENT_FILE} {TMP_DIR} {WORKDIR}"
+WORKDIR = "stix_workdir"  # the tasks' synced workdirs, one folder per cluster
+
+
+def agent_home(cluster: str) -> str:
+    """The agent's state (jobs, logs, autostop) of one cluster."""
+    return f"{STIX_DIR}/agent/{_check_name(cluster)}"
+
+
+def workdir_of(cluster: str) -> str:
+    return f"{WORKDIR}/{_check_name(cluster)}"
+
+
+def cleanup(cluster: str) -> str:
+    """What `down` runs on a node stix does not own (ssh pools): this cluster's files, and
+    the agent itself once no cluster's state is left beside it."""
+    mine = " ".join((agent_home(cluster), workdir_of(cluster)))
+    return (f"rm -rf {mine}; rmdir {WORKDIR} {STIX_DIR}/agent 2>/dev/null && "
+            f"rm -f {AGENT_FILE}; true")
+
+
+def _check_name(cluster: str) -> str:
+    """The cluster's folder name on nodes: its name (stix's names are plain), or a digest
+    of a name a path could not carry safely."""
+    if cluster and cluster[0] not in ".-" and set(cluster) <= _ID_CHARS:
+        return cluster
+    import hashlib
+
+    return "c-" + hashlib.sha256(cluster.encode()).hexdigest()[:12]
 AGENT_VERSION = 1  # the agent's `version` reply; re-upload the agent when it differs
 
 

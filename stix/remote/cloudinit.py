@@ -42,6 +42,7 @@ from stix.clouds.base import Cloud
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
 from stix.remote.agent_client import AGENT_FILE, STIX_DIR
+from stix.remote.agent_client import agent_home as agent_home_of
 from stix.remote.safe_templates import render_template, to_yaml
 
 __all__ = ["CloudInitError", "NodeBootstrap", "node_hostname", "packaged_agent_source",
@@ -115,6 +116,7 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     user = _check_user(placement)
     home = f"/home/{user}"
     agent_path = f"{home}/{AGENT_FILE}"
+    agent_home = f"{home}/{agent_home_of(placement.cluster)}"
     hostname = node_hostname(placement.cluster, node.rank)
     buckets = [_bucket_context(placement, b, home) for b in placement.buckets]
     _check_distinct_paths(placement, buckets)
@@ -128,7 +130,7 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
         _File(ACTION_SCRIPT, render_template("autostop-action.sh.j2",
                                              action_template=_cloud(placement).autostop_template),
               permissions="0755"),
-        _File("/etc/cron.d/stix-autostop", _cron(user, agent_path), defer=True),
+        _File("/etc/cron.d/stix-autostop", _cron(user, agent_path, agent_home), defer=True),
     ]
     if buckets:
         script = render_template("buckets.sh.j2", user=user, buckets=buckets, tools=tools,
@@ -148,9 +150,9 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
             raise CloudInitError(f"cluster {placement.cluster!r}: autostop needs the node "
                                  "agent in user-data, and none was given")
         action = f"sudo -n {ACTION_SCRIPT} {'down' if placement.autostop_down else 'stop'}"
-        runcmd.append(["runuser", "-u", user, "--", "env", f"HOME={home}", "python3",
-                       agent_path, "autostop", "--idle-minutes",
-                       str(placement.autostop_minutes), "--action", action])
+        runcmd.append(["runuser", "-u", user, "--", "env", f"HOME={home}",
+                       f"STIX_AGENT_HOME={agent_home}", "python3", agent_path, "autostop",
+                       "--idle-minutes", str(placement.autostop_minutes), "--action", action])
 
     packages = list(_BASE_PACKAGES)
     if buckets:
@@ -322,8 +324,9 @@ def _node_json(placement: Placement, rank: int, hostname: str) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _cron(user: str, agent_path: str) -> str:
-    text = render_template("autostop.cron.j2", user=user, agent_path=agent_path)
+def _cron(user: str, agent_path: str, agent_home: str) -> str:
+    text = render_template("autostop.cron.j2", user=user, agent_path=agent_path,
+                           agent_home=agent_home)
     if "%" in text or text.count("\n") != 3:  # cron reads % as a newline
         raise AssertionError("the autostop cron entry must be three lines without '%'")
     return text

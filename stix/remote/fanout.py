@@ -84,8 +84,11 @@ def node_env(addresses: list[NodeAddress], rank: int, *, cluster: str, task_id: 
 
 async def run_agent(t: NodeTransport, cmd: AgentCommand, *,
                     on_stdout: Sink | None = None) -> RunResult:
-    """Run one agent command on a node (its stdin, if any, goes along)."""
-    return await t.run(cmd.shell(python=t.python), stdin=cmd.stdin or None,
+    """Run one agent command on a node, in its cluster's agent home (its stdin, if any,
+    goes along)."""
+    cluster = t.address.cluster
+    home = ac.agent_home(cluster) if cluster else None
+    return await t.run(cmd.shell(python=t.python, home=home), stdin=cmd.stdin or None,
                        on_stdout=on_stdout)
 
 

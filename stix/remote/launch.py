@@ -53,7 +53,14 @@ class RunSpec:
 
     @property
     def cwd(self) -> str | None:
-        return sync.WORKDIR if self.workdir is not None else self.remote_cwd
+        return self.remote_workdir if self.workdir is not None else self.remote_cwd
+
+    @property
+    def remote_workdir(self) -> str:
+        """Where the workdir lands on the nodes (each cluster's own folder)."""
+        from stix.remote.agent_client import workdir_of
+
+        return workdir_of(self.cluster)
 
 
 def _quiet(_: str) -> None:
@@ -83,6 +90,7 @@ async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
     if spec.workdir is not None or spec.local_mounts:
         say(f"syncing files to {len(transports)} node(s)")
         await sync.sync_task_files(transports, spec.workdir, spec.local_mounts,
+                                   remote_workdir=spec.remote_workdir,
                                    allow_private=spec.allow_private, say=say)
     if setup and spec.setup:
         say(f"running setup on {len(transports)} node(s)")

@@ -248,11 +248,13 @@ def check_task_files(task: Task, *, allow_private: bool = False) -> None:
 
 async def sync_task_files(transports: list, workdir: Path | None,
                           local_mounts: dict[str, str], *, use_rsync: bool = True,
-                          allow_private: bool = False, say: Say | None = None) -> None:
-    """The workdir to `~/stix_workdir` and each local file mount to its target."""
+                          allow_private: bool = False, say: Say | None = None,
+                          remote_workdir: str = WORKDIR) -> None:
+    """The workdir to `remote_workdir` (in the node home) and each local file mount to its
+    target."""
     confirmed = check_sources(workdir, local_mounts, allow_private=allow_private)
     if workdir is not None:
-        await sync_dir(transports, workdir, WORKDIR, use_rsync=use_rsync, say=say)
+        await sync_dir(transports, workdir, remote_workdir, use_rsync=use_rsync, say=say)
     for target, source in local_mounts.items():
         src = Path(source).expanduser().absolute()
         dest = remote_path(target)

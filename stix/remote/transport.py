@@ -50,6 +50,9 @@ class NodeAddress:
     # key is learned (`<cloud>/<region>`; None: trust on first use). See `hostkeys`.
     host_key_alias: str | None = None
     host_key_source: str | None = None
+    # The cluster whose files, agent state and job ids live apart on this node (homes may
+    # be shared between machines, as on NFS); None only for records made before that.
+    cluster: str | None = None
 
     @property
     def ip(self) -> str:

@@ -37,9 +37,9 @@ from stix.state.store import (
 
 __all__ = [
     "TERMINAL_JOB_STATES", "BucketRecord", "ClusterBusyError", "ClusterRecord", "ClusterStatus",
-    "HistoryEntry", "JobRecord", "JobState", "NotFoundError", "OpStatus", "StateError", "cluster_lock",
-    "connect", "db_path", "delete_bucket", "delete_cluster", "get_bucket", "get_cluster",
-    "get_job", "history", "list_buckets", "list_clusters", "list_jobs", "lock_holder",
-    "next_job_id", "put_bucket", "put_cluster", "reconcile",
-    "record_end", "record_start", "require_cluster", "transaction", "update_job",
+    "HistoryEntry", "JobRecord", "JobState", "NotFoundError", "OpStatus", "StateError",
+    "cluster_lock", "connect", "db_path", "delete_bucket", "delete_cluster", "get_bucket",
+    "get_cluster", "get_job", "history", "list_buckets", "list_clusters", "list_jobs",
+    "lock_holder", "next_job_id", "put_bucket", "put_cluster", "reconcile", "record_end",
+    "record_start", "require_cluster", "transaction", "update_job",
 ]  # fmt: skip

@@ -4,8 +4,9 @@ Declares: provider (project from `extra.project` or the environment; region and 
 network + subnetwork unless `extra.network`/`subnet_id` name existing ones, firewall rules
 (SSH and the task's ports from `extra.ssh_cidrs` to the cluster's network tag; everything
 between the cluster's nodes), the GCS buckets that die with the cluster (`persistent:
-false`), a service account that can use exactly the task's GCS buckets, and one instance per node: N1 hosts get guest
-accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is the SPOT provisioning model;
+false`), a service account that can use exactly the task's GCS buckets, and one instance
+per node: N1 hosts get guest accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is
+the SPOT provisioning model;
 GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate.
 """
 

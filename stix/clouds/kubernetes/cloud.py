@@ -38,7 +38,7 @@ class KubernetesCloud(Cloud):
     pulumi_packages = ("kubernetes",)
     sdk_distributions = ("pulumi", "pulumi-kubernetes")
 
-    ignores = {
+    ignores: ClassVar[dict[str, str]] = {
         "disk_size": "pods use their node's disk; none is sized for them",
         "disk_tier": "pods use their node's disk; none is sized for them",
     }
