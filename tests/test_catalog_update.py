@@ -380,3 +380,14 @@ def test_unreachable_host_names_the_url() -> None:
     url = f"http://127.0.0.1:{port}/api/retail/prices"
     with pytest.raises(FetchError, match=rf"cannot fetch http://127\.0\.0\.1:{port}/api"):
         azure.fetch(http_opener(timeout=5), BASE, api=url)
+
+
+def test_update_of_some_regions_keeps_the_others(tmp_path: Path) -> None:
+    result = update_catalog(["azure"], tmp_path, base=BASE, opener=FixtureOpener(),
+                            regions=["westus2"])
+    cat = load_catalog(tmp_path)
+    got = {(o.instance_type, o.region): o.price_source for o in cat.for_cloud("azure")}
+    # westus2 refreshed (observed); eastus was not asked for: kept as the catalog had it.
+    assert got[("Standard_NC4as_T4_v3", "westus2")] == "observed"
+    assert got[("Standard_D2s_v5", "eastus")] == "estimated"
+    assert any("kept from the catalog in use" in n for n in result.results[0].notes)

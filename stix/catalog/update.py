@@ -132,6 +132,15 @@ def update_catalog(clouds: Iterable[str] | None, out: Path, *, base: Catalog | N
                              hint=why or None)
         results.append(result)
     for result in results:
+        if region_list:
+            # --region refreshes those regions; the cloud's other regions keep their rows
+            # (and the provenance those rows carry).
+            result.offers = [o for o in result.offers if o.region in region_list]
+            kept = [o for o in base.for_cloud(result.cloud) if o.region not in region_list]
+            if kept:
+                result.notes.append(f"{len(kept)} rows of other regions kept from the catalog "
+                                    "in use")
+            result.offers.extend(kept)
         write_cloud_csv(out, result.cloud, result.offers, source=result.source)
     clear_cache()
     # Parse (and check) the new files now, so the next command reads them from the parse
