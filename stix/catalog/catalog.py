@@ -14,10 +14,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.catalog.order import ranks
 from stix.catalog.schema import Offer
+
+if TYPE_CHECKING:
+    from stix.catalog.loader import BadRow
 
 Row = tuple[Any, ...]
 
@@ -51,7 +54,7 @@ class Catalog:
     Built from Offer objects (tests, fetchers) or by the loader from cached groups.
     """
 
-    def __init__(self, offers: Iterable[Offer] = (), bad_rows: Iterable[BadRowLike] = ()) -> None:
+    def __init__(self, offers: Iterable[Offer] = (), bad_rows: Iterable[BadRow] = ()) -> None:
         made = list(offers)
         rows = [_as_row(o) for o in made]
         od, spot = ranks(rows)
@@ -67,16 +70,16 @@ class Catalog:
 
     @classmethod
     def from_groups(cls, groups: list[Group], size: int,
-                    bad_rows: Iterable[BadRowLike] = ()) -> Catalog:
+                    bad_rows: Iterable[BadRow] = ()) -> Catalog:
         self = cls.__new__(cls)
         self._setup(groups, size, list(bad_rows))
         return self
 
     @classmethod
-    def from_rows(cls, rows: list[Row], bad_rows: Iterable[BadRowLike] = ()) -> Catalog:
+    def from_rows(cls, rows: list[Row], bad_rows: Iterable[BadRow] = ()) -> Catalog:
         return cls([tuple.__new__(Offer, r) for r in rows], bad_rows)
 
-    def _setup(self, groups: list[Group], size: int, bad: list[Any]) -> None:
+    def _setup(self, groups: list[Group], size: int, bad: list[BadRow]) -> None:
         self.bad_rows = bad
         self._groups = groups
         self._size = size
@@ -209,5 +212,3 @@ class Catalog:
         """Regions where `cloud` has at least one offer."""
         return sorted({r for g in self._select(cloud) for r in g.regions})
 
-
-BadRowLike = Any
