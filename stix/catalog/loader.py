@@ -191,8 +191,10 @@ def no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            # The rows live as long as the catalog: set them aside rather than have the
-            # first collection after this walk every one of them.
+            # The rows live as long as the catalog (catalogs are kept for the process's
+            # life): set everything so far aside rather than have later collections walk
+            # every row again (~40 % of a cold CPU search at 100k rows). `clear_cache`
+            # hands them back to the collector.
             gc.freeze()
             gc.enable()
 
@@ -299,6 +301,7 @@ _LOADED: dict[tuple[object, ...], Catalog] = {}
 def clear_cache() -> None:
     """Forget catalogs loaded by this process (the next load re-reads; tests, `update`)."""
     _LOADED.clear()
+    gc.unfreeze()
 
 
 def catalog_files(directory: Path | None = None) -> list[Path]:
