@@ -184,3 +184,17 @@ def test_help_does_not_load_the_catalog() -> None:
     for args in (("show-gpus", "--help"), ("catalog", "--help"), ("catalog", "update", "--help")):
         mods = loaded_modules(*args)
         assert not [m for m in mods if m.startswith("stix.catalog")], args
+
+
+def test_show_says_the_shipped_snapshot_is_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STIX_CATALOG_DIR", raising=False)
+    done = stix("catalog", "show", env={k: v for k, v in os.environ.items()
+                                        if k != "STIX_CATALOG_DIR"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "the shipped snapshot" in done.stdout and "2026-11" in done.stdout
+    assert "spot prices are estimated, not observed" in done.stdout
+    doc = json.loads(stix("catalog", "show", "--json", env={
+        k: v for k, v in os.environ.items() if k != "STIX_CATALOG_DIR"}).stdout)
+    aws = next(c for c in doc["clouds"] if c["cloud"] == "aws")
+    assert aws["prices"] == {"estimated": aws["rows"]} and aws["suspects"] == 0
+    assert aws["newest"] == "2026-11"

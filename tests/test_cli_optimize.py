@@ -179,3 +179,17 @@ def test_check_without_verify_imports_no_sdk(env: dict[str, str]) -> None:
     mods = set(json.loads(out.stderr.strip().splitlines()[-1]))
     assert not {m for m in mods if m.split(".")[0] in ("boto3", "botocore", "google", "azure",
                                                         "kubernetes", "pulumi")}  # fmt: skip
+
+
+def test_a_decision_on_estimated_spot_prices_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "spot.yaml"
+    path.write_text("resources: {accelerators: T4, use_spot: true}\nrun: echo\n")
+    shipped = {k: v for k, v in env.items() if k != "STIX_CATALOG_DIR"}
+    out = stix(shipped, "optimize", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "note: chosen price: estimated 2026-11" in out.stdout
+    assert "the chosen spot price is estimated, not read from the cloud's price source" in (
+        out.stdout)
+    doc = json.loads(stix(shipped, "optimize", str(path), "--json").stdout)
+    assert doc["chosen"]["price_source"] == "estimated" and doc["chosen"]["price_as_of"] == "2026-11"
+    assert any("spot price is estimated" in n for n in doc["notes"])

@@ -160,8 +160,9 @@ def show(
                  "AS OF", "SUSPECT", "ACCELERATORS", "SOURCE"):  # fmt: skip
         right = name in ("ROWS", "REGIONS", "ZONES", "TYPES", "SPOT ROWS", "SUSPECT")
         table.add_column(name, justify="right" if right else "left")
+    shipped = _is_snapshot(catalog_dir())
     for r in rows:
-        source = r.source or "-"
+        source = r.source or ("the shipped snapshot" if shipped else "-")
         if r.written:
             source += f" ({r.written})"
         table.add_row(r.cloud, str(r.rows), str(r.regions), str(r.zones), str(r.instance_types),
@@ -177,6 +178,16 @@ def show(
     if len(bad) > 20:
         render.error(f"... and {len(bad) - 20} more bad rows")
     return 0
+
+
+def _is_snapshot(directory: Path) -> bool:
+    """Whether `directory` is the snapshot shipped with stix."""
+    from stix.paths import _data_dir
+
+    try:
+        return directory.resolve() == _data_dir("catalog_data").resolve()
+    except (OSError, FileNotFoundError):
+        return False
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -347,7 +358,11 @@ def show_gpus(
     """Accelerators on offer, their counts, and the cheapest on-demand and spot $/h."""
     from stix.catalog.gpus import gpu_offers, gpu_summary, parse_gpu_filter
     from stix.catalog.loader import load_catalog
+    from stix.catalog.refresh import maybe_refresh
 
+    refresh_note = maybe_refresh()
+    if refresh_note and not as_json:
+        _note(refresh_note)
     catalog = load_catalog()
     if accelerator is None and not all_rows:
         summary = gpu_summary(catalog, cloud=cloud, region=region)
