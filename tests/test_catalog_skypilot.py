@@ -179,3 +179,18 @@ def test_n1_limits() -> None:
     assert not gcp_pairing.n1_host_fits("T4", 3, 16, 60)  # no such count
     assert not gcp_pairing.n1_host_fits("T4", 0.5, 16, 60)
     assert not gcp_pairing.n1_host_fits("L4", 1, 8, 30)  # L4 comes with G2, not N1
+
+
+def test_imported_prices_are_estimated_and_dated_by_their_file(tmp_path: Path) -> None:
+    import os
+
+    from stix.catalog.loader import clear_cache
+
+    source = tmp_path / "sky"
+    shutil.copytree(SRC, source)
+    stamp = 1778544000  # 2026-05-12T00:00:00Z
+    os.utime(source / "gcp" / "vms.csv", (stamp, stamp))
+    import_skypilot(source, tmp_path / "out", clouds=["gcp"])
+    clear_cache()
+    rows = load_catalog(tmp_path / "out").for_cloud("gcp")
+    assert rows and {(o.price_source, o.as_of) for o in rows} == {("estimated", "2026-05-12")}

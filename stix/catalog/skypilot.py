@@ -22,7 +22,7 @@ from stix.catalog.hardware import (
     parse_gpu_memory_mib,
 )
 from stix.catalog.loader import BadRow
-from stix.catalog.schema import Offer
+from stix.catalog.schema import ESTIMATED, Offer
 
 
 def importable_clouds() -> tuple[str, ...]:
@@ -175,6 +175,12 @@ def convert_rows(cloud: str, rows: Iterable[SkyRow], skipped: Counter[str]) -> l
     return out
 
 
+def _file_date(path: Path) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date().isoformat()
+
+
 def import_skypilot(source: Path, out: Path, clouds: Iterable[str] | None = None) -> ImportResult:
     """Convert `<source>/<cloud>/vms.csv` for each cloud found into `<out>/<cloud>/vms.csv`."""
     from stix.catalog.loader import write_cloud_csv
@@ -200,6 +206,10 @@ def import_skypilot(source: Path, out: Path, clouds: Iterable[str] | None = None
         result.bad.extend(bad)
         offers = registry.cloud(cloud).from_skypilot(rows, path.parent, result.skipped,
                                                      result.notes)
+        # Another tool read these prices, not stix: `estimated`, dated by the file.
+        as_of = _file_date(path)
+        offers = [o._replace(price_source=ESTIMATED, spot_source=ESTIMATED, as_of=as_of)
+                  for o in offers]  # fmt: skip
         write_cloud_csv(result.out, cloud, offers, source=f"skypilot catalog {path}")
         result.written[cloud] = len(offers)
     return result
