@@ -6,11 +6,12 @@ which clouds are allowed, who may reach the SSH port.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stix.errors import Problem, TaskError
 from stix.paths import stix_home
@@ -19,13 +20,52 @@ from stix.paths import stix_home
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("ssh_cidr", mode="before")
+    @classmethod
+    def _cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value:
+            raise ValueError("give a CIDR or a list of CIDRs")
+        out = []
+        for cidr in value:
+            try:
+                out.append(str(ipaddress.ip_network(str(cidr), strict=False)))
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR") from None
+        return out
+
+    @field_validator("allowed_clouds")
+    @classmethod
+    def _clouds(cls, value: list[str] | None) -> list[str] | None:
+        from stix.clouds import registry
+
+        if value is None:
+            return None
+        out = []
+        for name in value:
+            known = registry.canonical(name)
+            if known is None or not registry.served(known):
+                raise ValueError(f"{name!r} is not a cloud stix serves "
+                                 f"({', '.join(registry.names())})")
+            out.append(known)
+        return out
+
     engine: Literal["pulumi", "terraform"] = "pulumi"
     backend_url: str | None = Field(
         None, description="Pulumi state backend (file://, s3://, gs://, azblob://, https://)"
     )
     secrets_provider: str = Field("passphrase", description="passphrase, awskms://, gcpkms://…")
-    allowed_clouds: list[str] | None = None
-    ssh_cidr: str = Field("0.0.0.0/0", description="who may reach SSH and the task's ports")
+    allowed_clouds: list[str] | None = Field(
+        None, description="the only clouds the optimizer, plan and up may choose (default: all)")
+    ssh_cidr: list[str] | None = Field(
+        None, description="who may reach SSH and the task's ports on new stacks (a CIDR or a "
+        "list; default 0.0.0.0/0, flagged by plan); stacks keep what they were planned with")
+    policy: Literal["warn", "strict"] = Field(
+        "warn", description="strict: plan fails and up refuses when a stack exposes SSH or "
+        "ports to the whole internet, has public addresses or public buckets")
     max_failover_attempts: int = Field(5, ge=1, le=50)
     terraform_binary: str | None = None
     terraform_mirror: str | None = Field(
@@ -77,11 +117,18 @@ def load_config() -> Config:
             if not isinstance(docs[0].data, dict):
                 raise TaskError(str(path), [Problem("", "config must be a mapping")])
             data.update(docs[0].data)
+    from_env = {}
     for env, key in _ENV.items():
         if os.environ.get(env):
             data[key] = os.environ[env]
+            from_env[key] = env
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        problems = []
+        for e in exc.errors():
+            field = ".".join(map(str, e["loc"]))
+            top = str(e["loc"][0]) if e["loc"] else ""
+            where = f" (from {from_env[top]})" if top in from_env else ""
+            problems.append(Problem(field + where, e["msg"]))
         raise TaskError(str(path), problems) from None

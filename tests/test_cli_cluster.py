@@ -103,5 +103,10 @@ def test_missing_secret_is_a_usage_error(tmp_path: Path) -> None:
     task.write_text("resources:\n  infra: local\nsecrets:\n  TOKEN: null\nrun: echo\n")
     result = stix("up", str(task), cwd=tmp_path)
     assert result.returncode == 2 and "needs values for TOKEN" in result.stderr
-    ok = stix("up", str(task), "--secret", "TOKEN=x", cwd=tmp_path)
+    ok = stix("up", str(task), "--secret", "TOKEN=s3cr3t-value", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
+    assert "--secret TOKEN=…: a value on the command line is visible" in ok.stderr
+    assert "s3cr3t-value" not in ok.stderr + ok.stdout
+    quiet = stix("up", str(task), "--secret", "TOKEN", cwd=tmp_path, env={"TOKEN": "y"})
+    assert quiet.returncode == 0, quiet.stderr
+    assert "visible to other local users" not in quiet.stderr

@@ -184,3 +184,79 @@ def test_a_pipeline_gets_one_stack_per_task_and_refuses_one_name(project: Path) 
     code, out, _ = run("plan", "two.yaml", "--json")
     assert code == 0
     assert [s["cluster"] for s in json.loads(out)["stacks"]] == ["a", "b"]
+
+
+PORTS_TASK = "name: web\nresources:\n  cpus: 4\n  infra: aws\n  ports: 8000\nrun: serve\n"
+
+
+def test_exposure_is_listed_and_strict_policy_fails(project: Path) -> None:
+    (project / "web.yaml").write_text(PORTS_TASK)
+    code, out, _ = run("plan", "web.yaml")
+    assert code == 0
+    assert "EXPOSED to the internet" in out
+    assert "tcp 22 (ssh) open to 0.0.0.0/0" in out and "tcp 8000" in out
+    assert "web-0 has a public IP address" in out
+    code, out, err = run("plan", "web.yaml", "--policy", "strict")
+    assert code == 1 and "policy strict: web exposes" in err and "refused" in out
+    code, out, _ = run("plan", "web.yaml", "--check", "--policy", "strict", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["refused"] and doc["policy"] == "strict"
+    kinds = {(f["kind"], f["resource"]) for f in doc["stacks"][0]["exposure"]}
+    assert ("open", "aws:ec2/securityGroup:SecurityGroup::web-sg") in kinds
+    assert ("public_ip", "aws:ec2/instance:Instance::web-0") in kinds
+    code, md, _ = run("plan", "web.yaml", "--markdown")
+    assert code == 0 and "**Exposed to the internet**" in md
+    assert "`aws:ec2/securityGroup:SecurityGroup::web-sg`: tcp 22 (ssh)" in md
+    assert run("plan", "web.yaml", "--policy", "loose")[0] == 2
+
+
+def test_config_ssh_cidr_is_recorded_in_the_stack_and_kept(project: Path,
+                                                           stix_home: Path) -> None:
+    (project / "web.yaml").write_text(PORTS_TASK)
+    (stix_home / "config.yaml").write_text("ssh_cidr: [203.0.113.0/24, 198.51.100.7]\n")
+    code, out, err = run("plan", "web.yaml", "--json")
+    assert code == 0, err
+    [stack] = json.loads(out)["stacks"]
+    assert not [f for f in stack["exposure"] if f["kind"] == "open"]
+    text = (project / "stacks" / "Pulumi.web.yaml").read_text()
+    assert "ssh_cidrs:\n    - 203.0.113.0/24\n    - 198.51.100.7/32" in text
+    graph = json.loads((project / "stacks" / "web.graph.json").read_text())
+    ingress = graph["resources"]["aws:ec2/securityGroup:SecurityGroup::web-sg"]["inputs"]
+    assert {tuple(r["cidrBlocks"]) for r in ingress["ingress"] if "cidrBlocks" in r} == {
+        ("198.51.100.7/32", "203.0.113.0/24")}
+    # the stack keeps its CIDRs; a config that now says otherwise is pointed out
+    (stix_home / "config.yaml").write_text("ssh_cidr: 10.0.0.0/8\n")
+    code, out, err = run("plan", "web.yaml")
+    assert code == 0 and "keeps ssh_cidrs 203.0.113.0/24, 198.51.100.7/32" in err
+    assert "stix:extra.ssh_cidrs" in err
+    assert (project / "stacks" / "Pulumi.web.yaml").read_text() == text
+
+
+def test_env_ssh_cidr_and_strict_policy_from_config(project: Path, stix_home: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "web.yaml").write_text(PORTS_TASK)
+    monkeypatch.setenv("STIX_SSH_CIDR", "10.1.0.0/16")
+    (stix_home / "config.yaml").write_text("policy: strict\n")
+    code, out, err = run("plan", "web.yaml")
+    # SSH and the port are limited; the public address still fails the strict policy
+    assert code == 1 and "open to" not in out and "public IP address" in out
+    assert "10.1.0.0/16" in (project / "stacks" / "Pulumi.web.yaml").read_text()
+    monkeypatch.setenv("STIX_SSH_CIDR", "everyone")
+    code, _, err = run("plan", "web.yaml")
+    assert code == 2 and "STIX_SSH_CIDR" in err and "'everyone' is not a CIDR" in err
+
+
+def test_allowed_clouds_bound_the_choice(project: Path, stix_home: Path) -> None:
+    (project / "any.yaml").write_text("name: any\nresources:\n  accelerators: A100:8\n"
+                                      "run: x\n")
+    (stix_home / "config.yaml").write_text("allowed_clouds: [azure]\n")
+    code, out, err = run("plan", "any.yaml", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stacks"][0]["cloud"] == "azure"
+    code, _, err = run("plan", "train.yaml")  # pins gcp
+    assert code == 2 and "allowed_clouds" in err and "gcp" in err
+    code, _, err = run("plan", "any.yaml", "--cloud", "aws")
+    assert code == 2 and "pin aws" in err and "allowed_clouds" in err
+    (stix_home / "config.yaml").write_text("allowed_clouds: [aws, nimbus]\n")
+    code, _, err = run("plan", "any.yaml")
+    assert code == 2 and "'nimbus' is not a cloud stix serves" in err

@@ -126,6 +126,24 @@ def _check_types(graph: Any) -> None:
             assert found.terraform, f"lookup {ds.type} has no Terraform data source"
 
 
+@pytest.mark.parametrize("name", CLOUDS)
+def test_ssh_cidrs_decide_who_reaches_the_nodes(name: str) -> None:
+    """Every cloud takes `ssh_cidrs` (the user config's ssh_cidr lands there) and flags
+    what it leaves open to everyone: an unread setting would be a silent hole."""
+    from stix.stack.exposure import findings
+
+    cloud = registry.cloud(name)
+    assert "ssh_cidrs" in cloud.options_model.model_fields, f"{name} cannot limit its ports"
+    placement = _placement(cloud, _tasks(cloud)["ports"])
+    assert any(f.kind == "open" for f in findings(_synth(placement))), \
+        f"{name}: ports open to everyone are not flagged"
+    limited = placement.with_options({**placement.extra.set_fields(),
+                                      "ssh_cidrs": ["192.0.2.0/24"]})
+    graph = _synth(limited)
+    assert "192.0.2.0/24" in graph.to_json()
+    assert not [f for f in findings(graph) if f.kind == "open"]
+
+
 @pytest.mark.parametrize("service", sorted(
     c.capabilities.managed_kubernetes for c in registry.all_clouds()
     if c.capabilities.managed_kubernetes))

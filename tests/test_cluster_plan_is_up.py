@@ -123,7 +123,7 @@ def test_another_task_file_cannot_take_a_planned_name(project: Path) -> None:
 def test_up_refuses_a_name_another_task_file_planned(project: Path,
                                                      engine: ScriptedEngine) -> None:
     plan_task_file(_write(project, "a.yaml"))
-    with pytest.raises(UsageError, match="planned from a.yaml"):
+    with pytest.raises(UsageError, match=r"planned from a\.yaml"):
         _up(_write(project, "b.yaml", TASK.replace("echo", "echo b")))
     assert engine.ups == []
 
@@ -136,3 +136,19 @@ def test_unnamed_tasks_plan_and_up_under_one_name(project: Path,
     assert plan.cluster == result.record.name == "train-eval"
     assert sorted(p.name for p in (project / "stacks").glob("Pulumi.*.yaml")) == [
         "Pulumi.train-eval.yaml"]
+
+
+def test_up_says_what_is_exposed_and_strict_policy_refuses(project: Path, engine: ScriptedEngine,
+                                                           stix_home: Path) -> None:
+    path = _write(project, "t.yaml")
+    said: list[str] = []
+    _up(path, said=said)
+    assert any("exposed to the internet: tcp 22 (ssh) open to 0.0.0.0/0" in s for s in said)
+    (stix_home / "config.yaml").write_text("policy: strict\n")
+    other = _write(project, "u.yaml", TASK.replace("minimal", "other"))
+    before = len(engine.ups)
+    with pytest.raises(UsageError, match="refused by the strict policy"):
+        _up(other)
+    assert len(engine.ups) == before  # nothing was created
+    conn = state.connect()
+    assert state.get_cluster(conn, "other") is None

@@ -42,7 +42,7 @@ def test_team_backend_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_file(stix_home: Path) -> None:
     (stix_home / "config.yaml").write_text("engine: terraform\nssh_cidr: 10.0.0.0/8\n")
     cfg = load_config()
-    assert cfg.engine == "terraform" and cfg.ssh_cidr == "10.0.0.0/8"
+    assert cfg.engine == "terraform" and cfg.ssh_cidr == ["10.0.0.0/8"]
 
 
 def test_bad_config_names_file(stix_home: Path) -> None:

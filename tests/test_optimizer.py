@@ -292,3 +292,25 @@ def test_kubernetes_is_used_only_when_pinned(catalog: Catalog) -> None:
     from stix.optimizer import optimize
 
     assert optimize(task("resources: {cpus: 2+}\n"), catalog).chosen.cloud != "kubernetes"
+
+
+def test_allowed_clouds_bound_what_is_considered(catalog: Catalog) -> None:
+    from stix.errors import UsageError
+
+    t4 = task("resources: {accelerators: T4, use_spot: true}")
+    assert optimize(t4, catalog, allowed=["aws", "gcp"]).chosen.cloud == "aws"  # azure is cheaper
+    assert optimize(t4, catalog, allowed=["*"]).chosen.cloud == "azure"
+    assert set(optimize(t4, catalog, allowed=["gcp"]).clouds) == {"gcp"}
+    with pytest.raises(UsageError, match="cloud 'azure' is not allowed by allowed_clouds"):
+        optimize(t4, catalog, clouds=["azure"], allowed=["aws"])
+    with pytest.raises(UsageError, match="pin azure"):
+        optimize(task("resources: {infra: azure}"), catalog, allowed=["aws"])
+
+
+def test_existing_machines_are_always_allowed(catalog: Catalog,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from stix.clouds import registry
+
+    monkeypatch.setitem(registry._LOADED, "ssh", Lab())
+    pinned = task("resources: {cloud: ssh}")
+    assert optimize(pinned, catalog, allowed=["aws"]).chosen.cloud == "ssh"

@@ -34,6 +34,12 @@ def _say(message: str) -> None:
 
 
 def _pairs(pairs: list[str], flag: str) -> dict[str, str]:
+    if flag == "--secret":
+        given = sorted({p.split("=", 1)[0] for p in pairs if "=" in p})
+        if given:
+            render.warn(f"--secret {', '.join(k + '=…' for k in given)}: a value on the "
+                        "command line is visible to other local users (ps, shell history); "
+                        "export it and pass --secret KEY to read it from the environment")
     return options.key_values(pairs, flag)
 
 

@@ -63,9 +63,13 @@ def plan(
                                "committed stack differs from what the task yields (CI gate)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     markdown: bool = typer.Option(False, "--markdown", help="A pull-request comment."),
+    policy: str | None = typer.Option(
+        None, "--policy", help="warn: list what the stack opens to the internet; strict: "
+        "also exit 1 when it opens anything (default: policy in ~/.stix/config.yaml)"),
 ) -> int:
     """Write the task's stack (stacks/Pulumi.<cluster>.yaml + <cluster>.graph.json) and show
-    what changes against the committed version: resources and $/h. No credentials needed."""
+    what changes against the committed version: resources, $/h and what it exposes to the
+    internet. No credentials needed."""
     from stix.cli.task_cmds import _env_overrides
     from stix.errors import UsageError
     from stix.stack import report
@@ -78,6 +82,12 @@ def plan(
         infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
         memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
         disk_size=disk_size)
+    if policy is None:
+        from stix.user_config import load_config
+
+        policy = load_config().policy
+    if policy not in ("warn", "strict"):
+        raise UsageError(f"--policy must be warn or strict, got {policy!r}")
     project = find_project()
     plans = plan_task_file(
         task_file, cluster=cluster, target=target,
@@ -85,8 +95,11 @@ def plan(
         write=not check,
     )  # fmt: skip
     differs = any(p.differs for p in plans)
+    exposed = [p for p in plans if p.exposure]
+    refused = policy == "strict" and bool(exposed)
     if as_json:
         typer.echo(json.dumps({"project": str(project.root), "check": check, "differs": differs,
+                               "policy": policy, "refused": refused,
                                "stacks": [p.to_dict(project.root) for p in plans]}, indent=2))
     for p in plans:
         if not as_json and not markdown:
@@ -95,13 +108,20 @@ def plan(
         header = p.describe()
         if markdown:
             typer.echo(report.markdown(p.diff, header))
+            typer.echo(report.exposure_markdown(p.exposure, policy))
             for warning in p.warnings:
                 typer.echo(f"- :warning: {warning}")
         elif not as_json:
             typer.echo(report.text(p.diff, header))
+            typer.echo(report.exposure_text(p.exposure, policy))
             if p.written:
                 rel = [str(x.relative_to(project.root)) for x in (p.config_path, p.graph_path)]
                 render.ok(f"wrote {' and '.join(rel)}")
+    if refused:
+        if not as_json and not markdown:
+            render.error(f"policy strict: {', '.join(p.cluster for p in exposed)} "
+                         "exposes something to the internet (listed above)")
+        return 1
     if check and differs:
         if not as_json and not markdown:
             names = ", ".join(p.cluster for p in plans if p.differs)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from stix.catalog.schema import Offer
     from stix.placement import Bucket, Placement
     from stix.remote.transport import NodeAddress
+    from stix.stack.graph import Graph, Resource
     from stix.task import Resources, Task
 
 UserData = Callable[[int], str]
@@ -93,6 +94,14 @@ class InfraOptions(BaseModel):
 _CIDR = re.compile(r"[0-9a-fA-F:.]+/\d{1,3}")
 
 
+def check_cidrs(value: list[str] | None) -> list[str] | None:
+    """CIDRs as the clouds' firewalls take them (an address alone is not one)."""
+    for cidr in value or []:
+        if not _CIDR.fullmatch(cidr):
+            raise ValueError(f"{cidr!r} is not a CIDR")
+    return value
+
+
 class NetworkOptions(InfraOptions):
     """Options every VM cloud with its own network understands."""
 
@@ -111,10 +120,7 @@ class NetworkOptions(InfraOptions):
     @field_validator("ssh_cidrs")
     @classmethod
     def _cidrs(cls, value: list[str] | None) -> list[str] | None:
-        for cidr in value or []:
-            if not _CIDR.fullmatch(cidr):
-                raise ValueError(f"{cidr!r} is not a CIDR")
-        return value
+        return check_cidrs(value)
 
     @field_validator("vpc_cidr", "subnet_cidr")
     @classmethod
@@ -152,15 +158,34 @@ class TerraformType:
     autoname: str | None = None
 
 
+ExposureKind = Literal["open", "public_ip", "public_bucket"]
+WORLD = frozenset({"0.0.0.0/0", "::/0"})
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """What one resource exposes to the internet, as the plan shows it: an ingress rule
+    open to everyone, a public address, or a bucket that can be made public."""
+
+    kind: ExposureKind
+    text: str
+
+
+# (resource, graph) -> what it exposes; the graph resolves references between resources.
+ExposureCheck = Callable[["Resource", "Graph"], list[Exposed]]
+
+
 @dataclass(frozen=True)
 class ResourceType:
     """One resource type a program emits: what forces replacement, what the mocks answer,
-    and its Terraform type (None where the cloud has no Terraform translation)."""
+    its Terraform type (None where the cloud has no Terraform translation), and what it
+    exposes to the internet (None: nothing)."""
 
     token: str
     replace_on: tuple[str, ...]  # input paths (prefixes) that cannot change in place
     terraform: TerraformType | None = None
     mock: MockAnswer | None = None
+    exposure: ExposureCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -432,3 +457,8 @@ class Machines(Provider):
         """What the node agent runs when the cluster has been idle (None: stix does not
         stop or tear down these machines on idle)."""
         return None
+
+    def rediscover(self) -> dict[str, int]:
+        """Clusters these machines still hold, found without the state DB (`stix state
+        rebuild`): name → node count. Default: none can be found."""
+        return {}

@@ -51,7 +51,7 @@ def rebuild(project_dir: Path | None = None, *, engine: str | None = None) -> Re
     else:
         for stack in sorted(project.stacks_dir.glob("Pulumi.*.yaml")):
             _from_stack(conn, project.root, stack, engine, result)
-    _local_clusters(conn, result)
+    _machine_clusters(conn, result)
     return result
 
 
@@ -86,24 +86,23 @@ def _from_stack(conn: sqlite3.Connection, root: Path, path: Path, engine_name: s
     result.clusters.append(name)
 
 
-def _local_clusters(conn: sqlite3.Connection, result: Rebuilt) -> None:
-    """A local cluster's node homes name it; its placement is this machine's."""
+def _machine_clusters(conn: sqlite3.Connection, result: Rebuilt) -> None:
+    """Clusters on existing machines that the machines themselves still name."""
     from stix.clouds import registry
-    from stix.machines.local import local_root
+    from stix.clouds.base import Machines
     from stix.task import Resources, Task
 
-    root = local_root()
-    if not root.is_dir():
-        return
-    local = registry.machines("local")
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        homes = sorted(h for h in folder.iterdir() if h.is_dir() and h.name.startswith("node-"))
-        if not homes or state.get_cluster(conn, folder.name) is not None:
+    for name in registry.names():
+        provider = registry.get(name)
+        if not isinstance(provider, Machines):
             continue
-        task = Task(num_nodes=len(homes), resources=Resources(cloud="local"), run="true")
-        placement = local.placement(task, folder.name, task.resources)
-        nodes = local.allocate(conn, placement)
-        now = time.time()
-        state.put_cluster(conn, ClusterRecord(folder.name, local.name, placement,
-                                              ClusterStatus.UP, now, now, 0.0, nodes))
-        result.clusters.append(folder.name)
+        for cluster, count in provider.rediscover().items():
+            if state.get_cluster(conn, cluster) is not None:
+                continue
+            task = Task(num_nodes=count, resources=Resources(cloud=name), run="true")
+            placement = provider.placement(task, cluster, task.resources)
+            nodes = provider.allocate(conn, placement)
+            now = time.time()
+            state.put_cluster(conn, ClusterRecord(cluster, provider.name, placement,
+                                                  ClusterStatus.UP, now, now, 0.0, nodes))
+            result.clusters.append(cluster)

@@ -135,6 +135,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
                         f"task wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
     plan = plan_placement(placement, project, catalog=catalog, task=ref,
                           baseline=_deployed(cluster, record))
+    _exposure_gate(plan, config.policy, say)
     public_key = _public_key(project, cluster)
     if record is not None and plan.diff.empty and record.status == ClusterStatus.UP:
         say(f"cluster {cluster}: infrastructure unchanged")
@@ -186,6 +187,12 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             placement = nxt
             say(f"failing over to {describe(placement)}")
             plan = plan_placement(placement, project, catalog=catalog, task=ref)
+            try:
+                _exposure_gate(plan, config.policy, say)
+            except UsageError:
+                record.status = ClusterStatus.FAILED
+                state.put_cluster(conn, record)
+                raise
             record.placement = placement
             record.hourly_price = placement.total_hourly_price
             state.put_cluster(conn, record)
@@ -201,6 +208,19 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     record.outputs = result_up.outputs
     state.put_cluster(conn, record)
     return Provisioned(record, attempts, True)
+
+
+def _exposure_gate(plan: Any, policy: Any, say: Say) -> None:
+    """Say what the stack opens to the internet (and the plan's warnings) before anything
+    is made; the strict policy refuses it."""
+    from stix.stack.exposure import enforce, summary
+    from stix.user_config import config_path
+
+    for warning in plan.warnings:
+        say(f"warning: {warning}")
+    for line in summary(plan.exposure):
+        say(f"warning: exposed to the internet: {line}")
+    enforce(plan.cluster, plan.exposure, policy, f"policy in {config_path()}")
 
 
 def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,

@@ -139,6 +139,18 @@ class LocalMachines(Machines):
                                      cluster=placement.cluster))
         return nodes
 
+    def rediscover(self) -> dict[str, int]:
+        """A local cluster's node homes (node-<rank>) name it."""
+        root = local_root()
+        if not root.is_dir():
+            return {}
+        found = {}
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            homes = [h for h in folder.iterdir() if h.is_dir() and h.name.startswith("node-")]
+            if homes:
+                found[folder.name] = len(homes)
+        return found
+
     def release(self, nodes: list[NodeAddress]) -> None:
         for node in nodes:
             if node.local_home:

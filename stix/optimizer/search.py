@@ -7,7 +7,7 @@ Kubernetes pods), which are considered only when the task pins them or `clouds` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from stix.errors import UsageError
@@ -100,13 +100,42 @@ def _served_check(wants: list[Want], clouds: list[str] | None, served: list[str]
             raise UsageError(f"cloud {cloud!r} is not one stix serves ({', '.join(served)})")
 
 
+def _allowed(enabled: list[str], wants: list[Want], asked: list[str] | None,
+             allowed: Sequence[str] | None) -> list[str]:
+    """The user config's `allowed_clouds` bounds the clouds stix creates machines on;
+    asking for (or pinning only) a cloud outside it is an error, not an empty result.
+    Existing machines (providers that do not provision) are always allowed."""
+    from stix.clouds import registry
+    from stix.user_config import config_path
+
+    if allowed is None or "*" in allowed:
+        return enabled
+
+    def barred(cloud: str) -> bool:
+        return cloud not in allowed and registry.get(cloud).capabilities.provisions
+
+    where = f"allowed_clouds in {config_path()} ({', '.join(allowed) or 'none'})"
+    for cloud in asked or []:
+        if barred(cloud):
+            raise UsageError(f"cloud {cloud!r} is not allowed by {where}",
+                             hint="add it there, or choose another cloud")
+    pins = {w.cloud for w in wants}
+    if None not in pins and all(barred(c) for c in pins if c is not None):
+        raise UsageError(f"the task's resources pin {', '.join(sorted(c for c in pins if c))}, "
+                         f"which {where} does not include",
+                         hint="add it there, or drop the cloud from the task's resources")
+    return [c for c in enabled if not barred(c)]
+
+
 def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
              target: Target = "cost", cluster: str | None = None, *,
-             candidates: int = 10, shared_core: bool | None = None) -> OptimizeResult:
+             candidates: int = 10, shared_core: bool | None = None,
+             allowed: Sequence[str] | None = None) -> OptimizeResult:
     """Rank the placements that fit `task`; raise NothingFitsError (naming the constraint)
     when none does. `clouds` restricts the choice (default: every catalog cloud stix serves,
     plus clouds the task pins). `shared_core`: burstable and shared-core types may be
-    chosen unnamed (default: the user config's `allow_shared_core`)."""
+    chosen unnamed (default: the user config's `allow_shared_core`). `allowed`: the clouds
+    machines may be created on (default: the user config's `allowed_clouds`; "*": all)."""
     from stix.catalog import load_catalog
     from stix.clouds import registry
     from stix.optimizer.clouds import bucket_cloud
@@ -120,10 +149,12 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     name = for_task(task, cluster)
     catalog = catalog if catalog is not None else load_catalog()
     served = registry.names()
-    if shared_core is None:
+    if shared_core is None or allowed is None:
         from stix.user_config import load_config
 
-        shared_core = load_config().allow_shared_core
+        config = load_config()
+        shared_core = config.allow_shared_core if shared_core is None else shared_core
+        allowed = config.allowed_clouds if allowed is None else allowed
     tree = choices(task, shared_core)
     wants = tree.wants()
     asked = sorted(set(clouds)) if clouds is not None else None
@@ -133,6 +164,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     else:
         pinned = {w.cloud for w in wants if w.cloud is not None}
         enabled = sorted((set(catalog.clouds) & set(served)) | pinned)
+    enabled = _allowed(enabled, wants, asked, allowed)
     non_catalog = {c: not registry.get(c).capabilities.uses_catalog for c in enabled}
     pinned_by_bucket = bucket_cloud(task)
     if pinned_by_bucket is not None:

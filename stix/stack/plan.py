@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stix.errors import UsageError
 from stix.placement import Placement
+from stix.stack import exposure
 from stix.stack import stackfile as stack_config
 from stix.stack.diff import StackDiff, diff_graphs
 from stix.stack.graph import Graph
@@ -25,6 +26,7 @@ from stix.stack.project import Project, find_project
 if TYPE_CHECKING:
     from stix.buckets import BucketSpec
     from stix.catalog import Catalog
+    from stix.stack.exposure import Finding
     from stix.task import Task
 
 
@@ -60,6 +62,7 @@ class StackPlan:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # task fields not acted on
     bucket: BucketSpec | None = None
+    exposure: list[Finding] = field(default_factory=list)  # what it opens to the internet
 
     @property
     def kind(self) -> str:
@@ -93,7 +96,8 @@ class StackPlan:
             "config": str(self.config_path.relative_to(root)),
             "graph": str(self.graph_path.relative_to(root)),
             "baseline": self.baseline, "differs": self.differs, "written": self.written,
-            "notes": self.notes, "warnings": self.warnings, **self.diff.to_dict(),
+            "notes": self.notes, "warnings": self.warnings,
+            "exposure": [f.to_dict() for f in self.exposure], **self.diff.to_dict(),
         }  # fmt: skip
 
 
@@ -129,6 +133,27 @@ def _keep_infra_options(new: Placement, old: Placement | None) -> Placement:
     if not kept:
         return new
     return new.with_options({**current, **kept})
+
+
+def _config_reach(placement: Placement) -> tuple[Placement, str | None]:
+    """The user config's `ssh_cidr` fills `ssh_cidrs` of a stack that has none, so the
+    stack file (what CI and reviewers read) records who may reach the nodes; a stack that
+    already names its CIDRs keeps them, and a differing config is pointed out."""
+    if "ssh_cidrs" not in type(placement.extra).model_fields:
+        return placement, None
+    from stix.user_config import config_path, load_config
+
+    wanted = load_config().ssh_cidr
+    have = getattr(placement.extra, "ssh_cidrs", None)
+    if wanted is None:
+        return placement, None
+    if have is None:
+        return placement.with_options({**placement.extra.set_fields(), "ssh_cidrs": wanted}), None
+    if sorted(have) != sorted(wanted):
+        return placement, (f"stack {placement.cluster} keeps ssh_cidrs {', '.join(have)}; "
+                           f"ssh_cidr in {config_path()} says {', '.join(wanted)} (edit "
+                           "stix:extra.ssh_cidrs in its stack file to change it)")
+    return placement, None
 
 
 def _write(path: Path, text: str) -> None:
@@ -183,6 +208,7 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     current = ((on_disk_file.placement, on_disk_file.public_key) if on_disk_file is not None
                else old)
     placement = _keep_infra_options(placement, current[0] if current else None)
+    placement, reach_note = _config_reach(placement)
     if public_key is None:
         if current is not None:
             public_key = current[1]  # the stack keeps its key: CI plans match the committed one
@@ -205,6 +231,9 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     result = StackPlan(cluster, placement, cfg_path, graph_path, config_text, graph_text,
                        diff, base.source, differs)  # fmt: skip
     result.notes.append(f"program {program.program_name(placement)}; compared with {base.source}")
+    if reach_note:
+        result.warnings.append(reach_note)
+    result.exposure = exposure.findings(graph)
     if write:
         _write_pair(project, result)
     return result
@@ -229,6 +258,7 @@ def plan_bucket(spec: BucketSpec, project: Project, *, write: bool = True,
     differs = (config_text, graph_text) != (base.config_text, base.graph_text)
     plan = StackPlan(stack, None, cfg_path, graph_path, config_text, graph_text, diff,
                      base.source, differs, bucket=spec)
+    plan.exposure = exposure.findings(graph)
     plan.notes.append(f"program bucket; compared with {base.source}")
     if write:
         _write_pair(project, plan)
@@ -279,7 +309,7 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
         owner_check(project, chosen.cluster, ref)
         plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
                               write=write, task=ref)
-        plan.warnings = warnings
+        plan.warnings = [*warnings, *plan.warnings]
         plans.append(plan)
         from stix.buckets import specs_for
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.stack.diff import Change, StackDiff
+
+if TYPE_CHECKING:
+    from stix.stack.exposure import Finding
 
 SYMBOL = {"create": "+", "update": "~", "replace": "±", "delete": "-"}
 _MAX_VALUE = 90
@@ -102,4 +105,27 @@ def markdown(diff: StackDiff, header: str) -> str:
             out.append(f"- **{change.action}** `{change.name}` ({change.type})")
             out.extend(f"  - `{_md_escape(line)}`" for line in lines)
         out += ["", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def exposure_text(found: list[Finding], policy: str) -> str:
+    """The loud part of a plan: what the stack opens to the internet."""
+    from stix.stack.exposure import HINT, summary
+
+    if not found:
+        return "  exposure: nothing open to the internet"
+    head = ("  EXPOSED to the internet (refused: policy strict):" if policy == "strict"
+            else "  EXPOSED to the internet:")
+    return "\n".join([head, *(f"    ! {line}" for line in summary(found)), f"    ({HINT})"])
+
+
+def exposure_markdown(found: list[Finding], policy: str) -> str:
+    if not found:
+        return "Exposure: nothing open to the internet.\n"
+    from stix.stack.exposure import HINT
+
+    refused = " — **refused by the strict policy**" if policy == "strict" else ""
+    out = ["> [!WARNING]", f"> **Exposed to the internet**{refused}", ">"]
+    out += [f"> - `{f.resource}`: {_md_escape(f.text)}" for f in found]
+    out += [">", f"> {HINT}"]
     return "\n".join(out) + "\n"

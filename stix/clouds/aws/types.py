@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stix.clouds.aws import exposure
 from stix.clouds.base import Lookup, ResourceType, TerraformType
 
 _SG_RULE = {"cidr_blocks": [], "description": "", "from_port": 0, "ipv6_cidr_blocks": [],
@@ -30,7 +31,7 @@ TYPES = (
     ResourceType("aws:ec2/securityGroup:SecurityGroup", ("vpcId", "description", "name"),
                  TerraformType("aws_security_group",
                                full_items={"ingress": _SG_RULE, "egress": _SG_RULE},
-                               autoname="name_prefix")),
+                               autoname="name_prefix"), exposure=exposure.security_group),
     ResourceType("aws:ec2/keyPair:KeyPair", ("publicKey", "keyName"),
                  TerraformType("aws_key_pair", autoname="key_name_prefix")),
     ResourceType("aws:ec2/placementGroup:PlacementGroup", ("strategy",),
@@ -38,8 +39,10 @@ TYPES = (
     ResourceType("aws:ec2/instance:Instance", (
         "ami", "availabilityZone", "subnetId", "keyName", "instanceMarketOptions",
         "placementGroup", "associatePublicIpAddress", "tenancy", "rootBlockDevice.encrypted",
-    ), TerraformType("aws_instance", maps=frozenset({"tags", "tagsAll", "volumeTags"}))),
-    ResourceType("aws:s3/bucket:Bucket", ("bucket",), TerraformType("aws_s3_bucket")),
+    ), TerraformType("aws_instance", maps=frozenset({"tags", "tagsAll", "volumeTags"})),
+        exposure=exposure.instance),
+    ResourceType("aws:s3/bucket:Bucket", ("bucket",), TerraformType("aws_s3_bucket"),
+                 exposure=exposure.bucket),
     ResourceType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ("bucket",),
                  TerraformType("aws_s3_bucket_public_access_block")),
     ResourceType("aws:s3/bucketServerSideEncryptionConfiguration:"

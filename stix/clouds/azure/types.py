@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from stix.clouds.azure import exposure
 from stix.clouds.base import Lookup, MockAnswer, ResourceType
 
 
@@ -27,13 +28,17 @@ TYPES = (
     ), mock=MockAnswer(_vm_identity)),
     ResourceType("azure-native:network:NetworkInterface", ("networkInterfaceName",),
                  mock=MockAnswer(_nic_address)),
-    ResourceType("azure-native:network:PublicIPAddress", ("publicIpAddressName", "sku")),
+    ResourceType("azure-native:network:PublicIPAddress", ("publicIpAddressName", "sku"),
+                 exposure=exposure.public_ip),
     ResourceType("azure-native:network:VirtualNetwork", ("virtualNetworkName",)),
     ResourceType("azure-native:network:Subnet", ("subnetName", "virtualNetworkName")),
-    ResourceType("azure-native:network:NetworkSecurityGroup", ("networkSecurityGroupName",)),
+    ResourceType("azure-native:network:NetworkSecurityGroup", ("networkSecurityGroupName",),
+                 exposure=exposure.security_group),
     ResourceType("azure-native:resources:ResourceGroup", ("resourceGroupName",)),
-    ResourceType("azure-native:storage:StorageAccount", ("accountName", "kind")),
-    ResourceType("azure-native:storage:BlobContainer", ("containerName", "accountName")),
+    ResourceType("azure-native:storage:StorageAccount", ("accountName", "kind"),
+                 exposure=exposure.storage_account),
+    ResourceType("azure-native:storage:BlobContainer", ("containerName", "accountName"),
+                 exposure=exposure.container),
     ResourceType("azure-native:authorization:RoleAssignment", (
         "roleAssignmentName", "principalId", "roleDefinitionId", "scope", "principalType")),
     ResourceType("azure-native:containerservice:AgentPool", (

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stix.clouds.base import Lookup, MockAnswer, ResourceType, TerraformType
+from stix.clouds.gcp import exposure
 
 
 def _instance_addresses(state: dict[str, Any], mark: Callable[[str], str]) -> None:
@@ -22,18 +23,19 @@ TYPES = (
     ResourceType("gcp:compute/subnetwork:Subnetwork", ("name", "network", "region"),
                  TerraformType("google_compute_subnetwork")),
     ResourceType("gcp:compute/firewall:Firewall", ("name", "network", "direction"),
-                 TerraformType("google_compute_firewall")),
+                 TerraformType("google_compute_firewall"), exposure=exposure.firewall),
     ResourceType("gcp:compute/instance:Instance", (
         "name", "zone", "bootDisk", "networkInterfaces", "scheduling.provisioningModel",
         "scheduling.preemptible",
     ), TerraformType("google_compute_instance", maps=frozenset({"labels", "metadata"})),
-        MockAnswer(_instance_addresses)),
+        MockAnswer(_instance_addresses), exposure.instance),
     ResourceType("gcp:storage/bucket:Bucket", ("name", "location"),
-                 TerraformType("google_storage_bucket")),
+                 TerraformType("google_storage_bucket"), exposure=exposure.bucket),
     ResourceType("gcp:serviceaccount/account:Account", ("accountId",),
                  TerraformType("google_service_account")),
     ResourceType("gcp:storage/bucketIAMMember:BucketIAMMember", ("bucket", "role", "member"),
-                 TerraformType("google_storage_bucket_iam_member")),
+                 TerraformType("google_storage_bucket_iam_member"),
+                 exposure=exposure.bucket_member),
     ResourceType("gcp:container/nodePool:NodePool", ("name", "cluster", "location", "nodeConfig"),
                  TerraformType("google_container_node_pool")),
 )

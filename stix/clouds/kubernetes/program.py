@@ -58,6 +58,22 @@ def _ports(p: Placement) -> list[dict[str, Any]]:
     return out
 
 
+def _exposure(p: Placement) -> dict[str, Any]:
+    """How the ports service is reached: a LoadBalancer admits only `ssh_cidrs` (when
+    set); a NodePort cannot be limited by the Service, so limiting one is an error."""
+    options = c.options(p, KubernetesOptions)
+    kind = options.ports_service_type or "LoadBalancer"
+    cidrs = options.ssh_cidrs
+    if kind == "LoadBalancer":
+        return {"type": kind, "load_balancer_source_ranges": sorted(cidrs) if cidrs else None}
+    if kind == "NodePort" and cidrs and c.DEFAULT_SSH_CIDR not in cidrs:
+        raise c.ProgramError(
+            f"placement {p.cluster}: ports_service_type NodePort opens the ports on every "
+            "node to whoever reaches the nodes; ssh_cidrs cannot limit it",
+            hint="use LoadBalancer (source ranges) or ClusterIP with your own ingress")
+    return {"type": kind}
+
+
 def workload(p: Placement, provider: Any, *, node_selector: dict[str, str] | None = None,
              tolerations: list[dict[str, str]] | None = None,
              depends_on: list[Any] | None = None) -> dict[str, Any]:
@@ -83,8 +99,8 @@ def workload(p: Placement, provider: Any, *, node_selector: dict[str, str] | Non
         k8s.core.v1.Service(
             c.name(p, "ports"), opts=opts,
             metadata={"name": c.name(p, "ports"), "namespace": ns, "labels": labels},
-            spec={"type": c.options(p, KubernetesOptions).ports_service_type or "LoadBalancer",
-                  "selector": {**selector, "stix-node-rank": "0"}, "ports": ports},
+            spec={**_exposure(p), "selector": {**selector, "stix-node-rank": "0"},
+                  "ports": ports},
         )  # fmt: skip
     nodes = []
     for rank in range(p.num_nodes):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stix.clouds.base import MockAnswer, ResourceType
+from stix.clouds.kubernetes import exposure
 
 
 def _pod_status(state: dict[str, Any], mark: Callable[[str], str]) -> None:
@@ -23,5 +24,5 @@ TYPES = (
                  mock=MockAnswer(_pod_status)),
     ResourceType("kubernetes:core/v1:Service",
                  ("metadata.name", "metadata.namespace", "spec.clusterIP"),
-                 mock=MockAnswer(_service_ip)),
+                 mock=MockAnswer(_service_ip), exposure=exposure.service),
 )
