@@ -26,6 +26,18 @@ _SERIES: dict[str, tuple[float, tuple[int, ...], str]] = {
     "Standard_E{n}as_v5": (8, (2, 4, 8, 16, 20, 32, 48, 64), "x86_64"),
     "Standard_E{n}ps_v5": (8, (2, 4, 8, 16, 20, 32), "arm64"),
     "Standard_F{n}s_v2": (2, (2, 4, 8, 16, 32, 48, 64, 72), "x86_64"),
+    # v6: Intel (Dsv6/Esv6/Dlsv6), AMD (Dasv6/Easv6, Fasv6/Falsv6/Famsv6), Cobalt 100 arm64
+    # (Dpsv6/Epsv6); the sizes common to each series' table.
+    "Standard_D{n}s_v6": (4, (2, 4, 8, 16, 32, 48, 64, 96), "x86_64"),
+    "Standard_D{n}ls_v6": (2, (2, 4, 8, 16, 32, 48, 64, 96), "x86_64"),
+    "Standard_E{n}s_v6": (8, (2, 4, 8, 16, 32, 48, 64, 96), "x86_64"),
+    "Standard_D{n}as_v6": (4, (2, 4, 8, 16, 32, 48, 64, 96), "x86_64"),
+    "Standard_E{n}as_v6": (8, (2, 4, 8, 16, 32, 48, 64, 96), "x86_64"),
+    "Standard_F{n}as_v6": (4, (2, 4, 8, 16, 32, 48, 64), "x86_64"),
+    "Standard_F{n}als_v6": (2, (2, 4, 8, 16, 32, 48, 64), "x86_64"),
+    "Standard_F{n}ams_v6": (8, (2, 4, 8, 16, 32, 48, 64), "x86_64"),
+    "Standard_D{n}ps_v6": (4, (2, 4, 8, 16, 32, 48, 64, 96), "arm64"),
+    "Standard_E{n}ps_v6": (8, (2, 4, 8, 16, 32, 48, 64, 96), "arm64"),
 }
 _ODD = {"Standard_D64ps_v5": (64, 208, "arm64"), "Standard_D64pls_v5": (64, 128, "arm64"),
         "Standard_E96s_v5": (96, 672, "x86_64"), "Standard_E96ds_v5": (96, 672, "x86_64"),
