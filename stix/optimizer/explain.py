@@ -224,9 +224,11 @@ def left_out_note(run: LazyRun, chosen: Ranked) -> str | None:
         return None
     one = Segment(best.cloud, [best], True)
     rule = next((f for f in defaults if not f.keep(one)), defaults[0])
-    return (f"left out by stix's sizing defaults: {_brief(best, spot)} with "
-            f"{fmt_number(best.vcpus)} vCPUs and {fmt_number(best.memory_gib)} GiB is cheaper, "
-            f"but fails {rule.label}; {_WIDEN.get(rule.name, '')}")
+    label = rule.label if "(default)" in rule.label else f"{rule.label} (default)"
+    vcpus = f"{fmt_number(best.vcpus)} vCPU" + ("" if best.vcpus == 1 else "s")
+    return (f"left out by stix's sizing defaults: {_brief(best, spot)} with {vcpus} and "
+            f"{fmt_number(best.memory_gib)} GiB is cheaper, but fails {label}; "
+            f"{_WIDEN.get(rule.name, '')}")
 
 
 def _price(want: Want, before: list[Offer]) -> str:
