@@ -234,7 +234,8 @@ def test_readme_documents_every_column_and_the_snapshot_date() -> None:
 
 # ------------------------------------------------------------------------ images.csv
 IMAGE_REF = {
-    "aws": r"resolve:ssm:/aws/service/(canonical/ubuntu/server|deeplearning/ami)/\S+/ami-id",
+    "aws": r"resolve:ssm:/aws/service/((canonical/ubuntu/server|deeplearning/ami)/\S+/ami-id|"
+           r"neuron/dlami/\S+/image_id)",
     "gcp": r"projects/[a-z0-9-]+/global/images/family/[a-z0-9-]+",
     "azure": r"[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:latest",
 }
@@ -249,8 +250,8 @@ def test_images_parse_and_cover_cpu_gpu_and_arch(cloud: str) -> None:
     assert len(tags) == len(set(tags))
     regions = {o.region for o in offers(cloud)}
     for tag, region, os_name, ref, _notes in rows:
-        assert re.fullmatch(r"(gpu-)?ubuntu-\d\d\.\d\d-(x86_64|arm64)", tag), tag
-        assert os_name == tag.removeprefix("gpu-").rsplit("-", 1)[0]
+        assert re.fullmatch(r"((gpu|neuron)-)?ubuntu-\d\d\.\d\d-(x86_64|arm64)", tag), tag
+        assert os_name == re.sub(r"^(gpu|neuron)-", "", tag).rsplit("-", 1)[0]
         assert region == "*" or region in regions
         assert re.fullmatch(IMAGE_REF[cloud], ref), ref
     # Defaults the README promises: a CPU image per arch, and a GPU image.
@@ -289,3 +290,19 @@ def test_the_snapshot_passes_its_own_check() -> None:
     from stix.catalog.check import suspects
 
     assert suspects(catalog().offers) == []
+
+
+def test_accelerators_boot_their_own_stack_never_another_vendors() -> None:
+    from stix.clouds.images import image_ref
+    from stix.placement import Placement, PlacementAccelerator
+
+    def ref(acc: str, itype: str, arch: str = "x86_64") -> str:
+        return image_ref(Placement(cluster="c", cloud="aws", region="us-east-1",
+                                   instance_type=itype, vcpus=4, memory_gib=16, arch=arch,
+                                   accelerator=PlacementAccelerator(name=acc, count=1),
+                                   hourly_price=1.0))  # fmt: skip
+
+    assert "neuron/dlami" in ref("Inferentia2", "inf2.xlarge")
+    assert "deeplearning/ami" in ref("A10G", "g5.xlarge")
+    assert "canonical/ubuntu" in ref("Gaudi", "dl1.24xlarge")  # no Gaudi image: plain Ubuntu
+    assert "canonical/ubuntu" in ref("T4g", "g5g.xlarge", "arm64")  # no arm64 NVIDIA image

@@ -20,6 +20,20 @@ ACCELERATOR_MEMORY_GIB: dict[str, float] = {
 
 
 
+# The software stack an accelerator needs, which picks its default boot image
+# (`<stack>-ubuntu-22.04-<arch>` in a cloud's images.csv): NVIDIA GPUs take the "gpu"
+# image; AWS Trainium/Inferentia the Neuron SDK image; others have none of their own.
+ACCELERATOR_STACK: dict[str, str] = {
+    "Trainium": "neuron", "Trainium2": "neuron", "Inferentia": "neuron",
+    "Inferentia2": "neuron", "Gaudi": "gaudi", "MI300X": "rocm",
+}  # fmt: skip
+
+
+def accelerator_stack(name: str) -> str:
+    """`gpu` (NVIDIA) unless the accelerator needs another software stack."""
+    return ACCELERATOR_STACK.get(name, "gpu")
+
+
 def accelerator_memory(name: str | None) -> float | None:
     return ACCELERATOR_MEMORY_GIB.get(name) if name else None
 

@@ -48,10 +48,14 @@ def image_ref(placement: Placement) -> str:
     given = placement.image_id
     if given and not given.startswith("docker:"):
         return given
+    from stix.catalog.hardware import accelerator_stack
+
     arch = placement.arch or "x86_64"
     tags = [f"ubuntu-22.04-{arch}"]
     if placement.accelerator is not None:
-        tags.insert(0, f"gpu-ubuntu-22.04-{arch}")
+        # The image with the accelerator's own stack (NVIDIA driver, Neuron SDK); a plain
+        # image when the catalog has none for it, never another vendor's.
+        tags.insert(0, f"{accelerator_stack(placement.accelerator.name)}-ubuntu-22.04-{arch}")
     for tag in tags:
         ref = catalog_image(placement.cloud, placement.region, tag)
         if ref:

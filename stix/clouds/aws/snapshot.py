@@ -190,4 +190,8 @@ IMAGES: tuple[Image, ...] = (
      _SSM_DLAMI.format(v="22.04", a="x86_64"), _DLAMI_NOTE + "; default GPU image"),
     ("gpu-ubuntu-24.04-x86_64", "*", "ubuntu-24.04",
      _SSM_DLAMI.format(v="24.04", a="x86_64"), _DLAMI_NOTE),
+    ("neuron-ubuntu-22.04-x86_64", "*", "ubuntu-22.04",
+     "resolve:ssm:/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id",
+     "AWS Deep Learning AMI Neuron (multi-framework): Neuron driver and SDK; default for "
+     "Trainium and Inferentia (trn1, trn2, inf1, inf2)"),
 )
