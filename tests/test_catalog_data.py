@@ -250,8 +250,8 @@ def test_images_parse_and_cover_cpu_gpu_and_arch(cloud: str) -> None:
     assert len(tags) == len(set(tags))
     regions = {o.region for o in offers(cloud)}
     for tag, region, os_name, ref, _notes in rows:
-        assert re.fullmatch(r"((gpu|neuron)-)?ubuntu-\d\d\.\d\d-(x86_64|arm64)", tag), tag
-        assert os_name == re.sub(r"^(gpu|neuron)-", "", tag).rsplit("-", 1)[0]
+        assert re.fullmatch(r"((gpu|neuron|rocm)-)?ubuntu-\d\d\.\d\d-(x86_64|arm64)", tag), tag
+        assert os_name == re.sub(r"^(gpu|neuron|rocm)-", "", tag).rsplit("-", 1)[0]
         assert region == "*" or region in regions
         assert re.fullmatch(IMAGE_REF[cloud], ref), ref
     # Defaults the README promises: a CPU image per arch, and a GPU image.

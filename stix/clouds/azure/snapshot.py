@@ -150,4 +150,6 @@ IMAGES: tuple[Image, ...] = (
      _HPC_NOTE + "; default GPU image"),
     ("gpu-ubuntu-24.04-x86_64", "*", "ubuntu-24.04", "microsoft-dsvm:ubuntu-hpc:2404:latest",
      _HPC_NOTE),
+    ("rocm-ubuntu-22.04-x86_64", "*", "ubuntu-22.04", "microsoft-dsvm:ubuntu-hpc:2204-rocm:latest",
+     "Azure Ubuntu-HPC image with AMD ROCm: default for ND MI300X v5"),
 )
