@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from stix.task import Task
 
 MAX_LENGTH = 40
-_VALID = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+_VALID = re.compile(r"[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?")  # fullmatch: `$` would let "a\n" in
 
 
 def normalize(text: str) -> str:
@@ -35,7 +35,7 @@ def normalize(text: str) -> str:
 
 def check(name: str) -> str:
     """`name` if it is a valid cluster name, else a UsageError suggesting one."""
-    if _VALID.match(name):
+    if _VALID.fullmatch(name):
         return name
     suggestion = normalize(name)
     hint = f"for example {suggestion!r}" if suggestion else None

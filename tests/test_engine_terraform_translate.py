@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +108,55 @@ def test_configured_backend_gets_the_clusters_state_path() -> None:
         "s3": {"bucket": "b", "key": "mine"}}
     with pytest.raises(UsageError):
         backend_block({"s3": {}, "gcs": {}}, "c")
+
+
+HOSTILE_TAGS = {'${file("/etc/hostname")}': "k", "v": '${file("/etc/hostname")}',
+                "%{ if true }t%{ endif }": "%{ for x in [1] }y%{ endfor }", "$${x}": "$$${x}"}
+
+
+def _tagged_bucket() -> Graph:
+    g = Graph(stack="x", program="aws")
+    g.add(Resource("pulumi:providers:aws", "default", {"region": "us-east-1"}))
+    g.add(Resource("aws:s3/bucket:Bucket", "b", {"bucket": "stix-escape-test",
+                                                  "tags": HOSTILE_TAGS}))
+    return g
+
+
+def test_map_keys_are_escaped_like_values() -> None:
+    tags = to_terraform(_tagged_bucket())["resource"]["aws_s3_bucket"]["b"]["tags"]
+    assert tags == {'$${file("/etc/hostname")}': "k", "v": '$${file("/etc/hostname")}',
+                    "%%{ if true }t%%{ endif }": "%%{ for x in [1] }y%%{ endfor }",
+                    "$$${x}": "$$$${x}"}
+
+
+@pytest.mark.terraform
+def test_terraform_tags_what_the_graph_says_against_moto(tmp_path: Path) -> None:
+    """The issue's attack, with the real provider: a tag key `${file(...)}` must reach S3 as
+    those very characters, never as the file's content."""
+    import subprocess
+
+    import boto3
+
+    from stix.engine.terraform.engine import TerraformEngine
+    from stix.user_config import Config
+    from tests.tf_support import moto_provider, moto_server, terraform_or_skip
+
+    terraform_or_skip()
+    with moto_server() as url:
+        doc = to_terraform(_tagged_bucket(), moto_provider(url))
+        (tmp_path / "main.tf.json").write_text(json.dumps(doc))
+        env = TerraformEngine(Config())._env(tmp_path)
+        for argv in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+            done = subprocess.run(["terraform", *argv, "-no-color"], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=url,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        got = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(
+            Bucket="stix-escape-test")["TagSet"]}
+        # moto's S3 drops the `%{ ... }` tag (characters S3 does not take); the rest arrive.
+        assert got == {k: v for k, v in HOSTILE_TAGS.items() if "%" not in k}
+        state = json.loads((tmp_path / "terraform.tfstate").read_text())
+        (bucket,) = [r for r in state["resources"] if r["type"] == "aws_s3_bucket"]
+        assert bucket["instances"][0]["attributes"]["tags"] == got  # read back from S3
+        assert Path("/etc/hostname").read_text().strip() not in json.dumps(state["resources"])

@@ -3,6 +3,7 @@ against real sshd nodes."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -137,3 +138,44 @@ def test_ssh_provider_end_to_end(sshd_nodes: Callable[[int], list[Any]], sshd_ho
     assert api.down("lab1") is False
     assert api.up(second, cluster="lab2").exit_code == 0  # hosts are free again
     api.down("lab2")
+
+
+@pytest.mark.parametrize(("host", "why"), [
+    ("a" * 64 + ".example.com", "encoding with 'idna' codec failed"),
+    ("198.18.0.14\nProxyCommand=/path/evil.sh", "is not a valid host name"),
+    ("-oProxyCommand=x", "is not a valid host name"),
+    ("host name", "is not a valid host name"),
+    (".".join(["a" * 60] * 5), "longer than 253"),
+])
+def test_hosts_that_cannot_resolve_or_encode_are_refused_when_read(
+        stix_home: Path, host: str, why: str) -> None:
+    _write_pools(stix_home, yaml.safe_dump({"lab": {"hosts": ["10.0.0.1", {"address": host}]}}))
+    with pytest.raises(StixError) as err:
+        load_pools()
+    text = err.value.message
+    assert text.startswith(f"{stix_home / 'ssh_node_pools.yaml'}: lab.hosts.1.address: host ")
+    assert why in text
+
+
+@pytest.mark.parametrize(("pool", "where"), [
+    ({"user": "-oProxyCommand=x", "hosts": ["h1"]}, "lab.user"),
+    ({"hosts": [{"address": "h1", "user": "bob\nProxyCommand x"}]}, "lab.hosts.0.user"),
+    ({"identity_file": "/k/${HOME}", "hosts": ["h1"]}, "lab.identity_file"),
+    ({"hosts": [{"address": "h1", "internal_ip": "10.0.0.1 x"}]}, "lab.hosts.0.internal_ip"),
+])
+def test_users_keys_and_internal_addresses_are_checked_too(stix_home: Path, pool: dict,
+                                                           where: str) -> None:
+    _write_pools(stix_home, yaml.safe_dump({"lab": pool}))
+    with pytest.raises(StixError, match=f"ssh_node_pools.yaml: {re.escape(where)}: "):
+        load_pools()
+
+
+def test_an_unencodable_host_already_recorded_is_unreachable_not_a_crash() -> None:
+    import asyncio
+
+    from stix.remote.transport import NodeAddress, NodeUnreachableError, connect
+
+    node = NodeAddress("node-0", "a" * 64 + ".example.com", 22, "alice")
+    with pytest.raises((NodeUnreachableError, StixError)) as err:
+        asyncio.run(connect(node, 2))
+    assert "node-0" in str(err.value) and "Traceback" not in str(err.value)

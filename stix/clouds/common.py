@@ -5,6 +5,7 @@ Plain functions over a `Placement`; nothing here imports a Pulumi provider.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -54,13 +55,26 @@ def port_ranges(placement: Placement) -> list[PortRange]:
     return [PortRange(lo, hi) for lo, hi in merged]
 
 
+# A Pulumi resource name is part of its URN (`...::type::name`) and of cloud resource names:
+# no `::`, no blanks or control characters, nothing a shell or template would read.
+_RESOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _resource_name(placement: Placement, text: str) -> str:
+    if not _RESOURCE_NAME.fullmatch(text):
+        raise ProgramError(f"placement {placement.cluster!r}: {text!r} is not a usable "
+                           "resource name (letters, digits, '-', '_', '.')",
+                           hint="the cluster name comes from the stack file; use a valid one")
+    return text
+
+
 def node_name(placement: Placement, rank: int) -> str:
     """`<cluster>-<rank>`; rank 0 is the head (the same names cloud-init gives hosts)."""
-    return f"{placement.cluster}-{rank}"
+    return _resource_name(placement, f"{placement.cluster}-{rank}")
 
 
 def name(placement: Placement, suffix: str) -> str:
-    return f"{placement.cluster}-{suffix}"
+    return _resource_name(placement, f"{placement.cluster}-{suffix}")
 
 
 def labels(placement: Placement) -> dict[str, str]:

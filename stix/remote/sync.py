@@ -263,7 +263,7 @@ async def sync_task_files(transports: list, workdir: Path | None,
                            private_ok=target in confirmed, say=say)
         elif src.is_file():
             data = src.read_bytes()
-            mode = src.stat().st_mode & 0o777
+            mode = src.stat().st_mode & (0o700 if target in confirmed else 0o777)  # a key: 0600
             await asyncio.gather(*(t.write_file(dest, data, mode) for t in transports))
         else:
             raise StixError(f"file_mounts: {target}: local source {source} does not exist")
