@@ -182,20 +182,20 @@ def test_cloud_node_key_comes_from_its_console_output(
         fake_ec2: Any, capfd: pytest.CaptureFixture[str]) -> None:
     node = sshd_nodes(1)[0]
     plain = node.address(sshd_hosts.key)
+    alias = hostkeys.cloud_alias("train", "train-0", plain.host)
     address = NodeAddress(plain.name, plain.host, plain.port, plain.user, plain.identity_file,
-                          internal_ip=plain.host,
-                          host_key_alias=hostkeys.cloud_alias("train", "train-0"),
+                          internal_ip=plain.host, host_key_alias=alias,
                           host_key_source="aws/us-east-1")
     fake_ec2.instance_at(plain.host)
 
     fake_ec2.console("Booting...\n")  # cloud-init has not printed the keys yet
     with pytest.raises(NodeUnreachableError, match="does not show the node's host keys yet"):
         asyncio.run(wait_for_node(address, 0))  # one attempt
-    assert hostkeys.pinned(address.host_key_alias or "") == []
+    assert hostkeys.pinned(alias) == []
 
     fake_ec2.console(cloud_init_console(tmp_path, sshd_hosts.host_key))
     _connect(address)
-    assert hostkeys.pinned("train-0.train.stix") == [_public(sshd_hosts.host_key)]
+    assert hostkeys.pinned(alias) == [_public(sshd_hosts.host_key)]
     assert "from the aws/us-east-1 console output" in hostkeys.known_hosts_path().read_text()
     assert hostkeys.pinned(hostkeys.pattern_for(plain)) == []  # not under the IP: IPs recycle
     config = sshconfig.write([("train", [address])])
@@ -207,17 +207,43 @@ def test_cloud_node_key_comes_from_its_console_output(
     with pytest.raises(HostKeyError) as err:
         _connect(address)
     assert "which aws/us-east-1 does not report for this node" in err.value.message
-    assert hostkeys.pinned("train-0.train.stix") == [_public(sshd_hosts.host_key)]
+    assert hostkeys.pinned(alias) == [_public(sshd_hosts.host_key)]
 
     # The instance was replaced and the console shows the new key: accepted, and said.
     fake_ec2.console(cloud_init_console(tmp_path, tmp_path / "intruder"))
     capfd.readouterr()
     _connect(address)
     assert "has a new host key, confirmed by aws/us-east-1" in capfd.readouterr().err
-    assert hostkeys.pinned("train-0.train.stix") == [_public(tmp_path / "intruder")]
+    assert hostkeys.pinned(alias) == [_public(tmp_path / "intruder")]
 
     hostkeys.forget_nodes([address])  # what `stix destroy` does with a cluster's pins
-    assert hostkeys.pinned("train-0.train.stix") == []
+    assert hostkeys.pinned(alias) == []
+
+
+@pytest.mark.sshd
+def test_a_cloud_without_a_console_reader_trusts_first_use_and_says_so(
+        sshd_nodes: Callable[[int], list[Any]], sshd_hosts: Any, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    node = sshd_nodes(1)[0]
+    plain = node.address(sshd_hosts.key)
+
+    def at(host: str) -> NodeAddress:  # the same machine, as if the cloud gave it `host`
+        return NodeAddress(plain.name, plain.host, plain.port, plain.user, plain.identity_file,
+                           host_key_alias=hostkeys.cloud_alias("web", "web-0", host),
+                           host_key_source="gcp/us-central1")
+
+    _connect(at(plain.host))
+    assert "offers stix no way to read host keys yet" in capfd.readouterr().err
+    node.use_host_key(_new_key(tmp_path, "other"))
+    with pytest.raises(HostKeyError) as err:
+        _connect(at(plain.host))
+    assert "not the key stix recorded for it on first use" in err.value.message
+    _connect(at("203.0.113.9"))  # a replaced instance comes with a new address: first use
+    other = hostkeys.cloud_alias("db", "db-0", plain.host)
+    hostkeys.pin(other, [_public(tmp_path / "other")], "another cluster")
+    hostkeys.forget_nodes([at(plain.host)])  # `destroy web`: every web pin, old ones too
+    text = hostkeys.known_hosts_path().read_text()
+    assert ".web.stix" not in text and other in text
 
 
 def test_trust_on_first_use_for_clouds_is_a_deliberate_setting(

@@ -79,7 +79,8 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
         nodes.append(NodeAddress(name=name, host=str(host), user=user,
                                  identity_file=str(private_key_path()),
                                  internal_ip=node.get("private_ip"),
-                                 host_key_alias=cloud_alias(placement.cluster, name),
+                                 host_key_alias=cloud_alias(placement.cluster, name,
+                                                            str(host)),
                                  host_key_source=f"{placement.cloud}/{placement.region}",
                                  cluster=placement.cluster))
     return nodes

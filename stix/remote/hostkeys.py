@@ -72,9 +72,10 @@ def pattern_for(address: NodeAddress) -> str:
     return address.host if address.port == 22 else f"[{address.host}]:{address.port}"
 
 
-def cloud_alias(cluster: str, node: str) -> str:
-    """The alias a cloud node's key is pinned under (never a real host name)."""
-    return f"{node}.{cluster}.stix"
+def cloud_alias(cluster: str, node: str, host: str) -> str:
+    """The alias a cloud node's key is pinned under: never a real host name, and new when
+    the node's address changes (a replaced instance is a new machine on first use)."""
+    return f"{node}.{re.sub(r'[^A-Za-z0-9-]', '-', host)}.{cluster}.stix"
 
 
 def trust_on_first_use(address: NodeAddress) -> bool:
@@ -146,11 +147,18 @@ def forget(pattern: str) -> int:
 
 
 def forget_nodes(nodes: list[NodeAddress]) -> None:
-    """Drop the pins of a cluster's cloud nodes (their aliases die with the cluster);
-    machines that outlive the cluster (pool hosts) keep theirs."""
-    for node in nodes:
-        if node.host_key_alias:
-            forget(node.host_key_alias)
+    """Drop every pin of the clusters these cloud nodes belong to (aliases end in
+    `.<cluster>.stix`; older addresses' too); pool hosts outlive clusters and keep theirs."""
+    suffixes = {"." + ".".join(n.host_key_alias.split(".")[-2:])
+                for n in nodes if n.host_key_alias and n.host_key_alias.count(".") >= 2}
+    if not suffixes:
+        return
+    with _locked() as path:
+        if not path.exists():
+            return
+        kept = [ln for ln in path.read_text(encoding="utf-8").splitlines()
+                if not any(p.endswith(tuple(suffixes)) for p in ln.split()[0].split(","))]
+        _write(path, "".join(line + "\n" for line in kept))
 
 
 @contextlib.contextmanager
@@ -295,7 +303,9 @@ async def _second_opinion(address: NodeAddress, opener: Opener, keys: list[str],
     shows that very key (the instance was replaced); anything else is refused."""
     if trust_on_first_use(address):
         raise _refused(address, keys, offered)
-    fresh = await from_cloud(address) or []
+    fresh = await from_cloud(address)
+    if fresh is None:  # pinned on first use: a changed key is refused as for a pool host
+        raise _refused(address, keys, offered, first_use=True)
     line = _line(offered)
     if line not in fresh:
         raise _refused(address, keys, offered)
@@ -306,10 +316,11 @@ async def _second_opinion(address: NodeAddress, opener: Opener, keys: list[str],
     return await opener(_trusted(fresh), _client_factory([], False))
 
 
-def _refused(address: NodeAddress, keys: list[str], offered: Any) -> HostKeyError:
+def _refused(address: NodeAddress, keys: list[str], offered: Any, *,
+             first_use: bool = False) -> HostKeyError:
     shown = fingerprint(offered) if offered is not None else "none of the pinned key types"
     where = f"{address.name} ({address.host}:{address.port})"
-    if trust_on_first_use(address):
+    if first_use or trust_on_first_use(address):
         return HostKeyError(
             f"{where} presented host key {shown}, not the key stix recorded for it on first "
             f"use ({known_hosts_path()}): the machine was reinstalled, or someone is in the "
