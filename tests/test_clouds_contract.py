@@ -210,6 +210,15 @@ def test_credentials_check_without_network(name: str, no_network: None) -> None:
         assert status.hint, f"{name}: a failed check must say how to fix it"
 
 
+@pytest.mark.parametrize("name", CLOUDS)
+def test_credential_stores_are_declared_for_sync_to_keep(name: str) -> None:
+    """Every cloud names where its credentials live on this machine, so file sync never
+    sends them (`stix.remote.private`)."""
+    paths = registry.cloud(name).credential_paths
+    assert all(p.startswith(("~/", "$")) and " " not in p for p in paths), paths
+    assert paths, f"{name}: declare credential_paths (where its credentials live)"
+
+
 @pytest.mark.parametrize("name", registry.names())
 def test_infra_options_reject_unknown_keys_by_name(name: str) -> None:
     from stix.placement import Placement
