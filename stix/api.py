@@ -43,6 +43,8 @@ _LAZY = {
     "cancel": "stix.cluster.jobs", "exec_task": "stix.cluster.jobs", "logs": "stix.cluster.jobs",
     "queue": "stix.cluster.jobs", "ssh_command": "stix.cluster.jobs",
     "storage_ls": "stix.cluster.storage", "storage_delete": "stix.cluster.storage",
+    "stop": "stix.cluster.power", "start": "stix.cluster.power",
+    "PowerResult": "stix.cluster.power",
     # Engines
     "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",
     "destroy": "stix.cluster.stacks",

@@ -90,6 +90,9 @@ class Placement(BaseModel):
     ssh_user: str = "stix"
     autostop_minutes: int | None = None
     autostop_down: bool = False
+    power: Literal["stopped"] | None = Field(
+        None, description="stopped: the stack keeps the machines stopped (compute billing "
+        "ends, disks and addresses stay); unset: running. `stix stop` / `stix start` set it")
     extra: SerializeAsAny[InfraOptions] = Field(
         default_factory=InfraOptions, validate_default=True,
         description="the provider's infra options (its `options_model`), `stix:extra` in the "

@@ -38,7 +38,7 @@ def test_cpu_task_owns_its_network(graphs: dict) -> None:
         "pulumi:providers:aws", "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet",
         "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable",
         "aws:ec2/routeTableAssociation:RouteTableAssociation", SG, "aws:ec2/keyPair:KeyPair",
-        INSTANCE])
+        INSTANCE, "aws:ec2transitgateway/instanceState:InstanceState"])
     assert g.get("pulumi:providers:aws", "t-aws").inputs["region"] == "us-east-1"
     inst = inputs(g, INSTANCE, "t-0")
     assert inst["instanceType"] == "m6i.2xlarge"
@@ -78,7 +78,8 @@ def test_every_resource_is_tagged(graphs: dict) -> None:
                     "aws:ec2/routeTableAssociation:RouteTableAssociation",
                     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
                     "aws:s3/bucketServerSideEncryptionConfiguration:"
-                    "BucketServerSideEncryptionConfiguration"), r.key
+                    "BucketServerSideEncryptionConfiguration",
+                    "aws:ec2transitgateway/instanceState:InstanceState"), r.key
 
 
 def test_multi_node_gpu_task(graphs: dict) -> None:

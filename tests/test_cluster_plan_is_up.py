@@ -95,7 +95,7 @@ def test_a_first_up_diffs_against_nothing(project: Path, engine: ScriptedEngine)
     said: list[str] = []
     _up(path, said=said)
     report = next(s for s in said if "to create" in s)
-    assert "0 to create" not in report and "vs nothing (first deploy)" in report
+    assert " 0 to create" not in report and "vs nothing (first deploy)" in report
 
 
 def test_a_second_up_diffs_against_what_is_deployed(project: Path,

@@ -49,6 +49,32 @@ class CredentialStatus:
     sources: list[str] = field(default_factory=list)
 
 
+NodePower = Literal["pending", "running", "stopping", "stopped", "terminated"]
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One node as its cloud reports it (addresses change across a stop and start)."""
+
+    name: str
+    power: NodePower
+    public_ip: str | None = None
+    private_ip: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Something each node of a cluster bills besides its machine, as the cost report
+    prices it: USD per hour while the machine runs and while it is stopped (0.0: not
+    billed then; None: billed, but stix has no price for it)."""
+
+    what: str  # "disk 256 GB (medium) gp3", "public IPv4 address"
+    kind: Literal["disk", "address"]
+    running: float | None
+    stopped: float | None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a provider can do; generic code branches on these, never on names."""
@@ -57,7 +83,8 @@ class Capabilities:
     uses_catalog: bool = True  # offers come from catalog_data/<name>/vms.csv
     zoned_prices: bool = True  # catalog rows name a zone (False: priced per region)
     spot: bool = True
-    stop_start: bool = False  # machines can be stopped and started again
+    stop_start: bool = False  # machines can be stopped and started again (`stix stop`)
+    stop_spot: bool = False  # ... spot machines too
     # How nodes run the task: "ssh" (agent, sync, setup, run over SSH) or None when the
     # node phase is not available on this provider yet (said so after provisioning).
     node_access: Literal["ssh"] | None = "ssh"
@@ -333,6 +360,18 @@ class Cloud(Provider):
         stix and the node can forge them. [] while the node has not printed them yet; None
         when this cloud package has no way to read them (stix then trusts on first use and
         says so). Runs in a worker thread; may import the cloud's SDK."""
+        return None
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        """What the cloud says of each of the cluster's nodes now, by node name (a node
+        the cloud no longer has is absent), read through its API with the user's
+        credentials. None: this cloud package cannot tell (reconciliation says so)."""
+        return None
+
+    def set_power(self, placement: Placement, outputs: dict[str, Any], stopped: bool) -> None:
+        """Stop or start the nodes through the cloud's API, for clouds whose stack cannot
+        hold a power state. Default: nothing to do (the stack's apply did it)."""
         return None
 
     def catalog_cloud(self, placement: Placement) -> str | None:

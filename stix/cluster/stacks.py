@@ -127,6 +127,10 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
                          f"engine; use --engine {record.engine}")
     placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say)
+    was_stopped = record is not None and record.status == ClusterStatus.STOPPED
+    if placement.power is not None:
+        placement = placement.model_copy(update={"power": None})  # up runs it: started
+        say(f"cluster {cluster} is stopped: starting it")
     from stix.task.notes import task_notes
 
     for warning in task_notes(task, placement.cloud):
@@ -204,6 +208,12 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     applied.save(cluster, plan.config_text, plan.graph_text)
     record.nodes = nodes_from_outputs(result_up.outputs, placement)
     record.placement = placement
+    if was_stopped:
+        from stix.clouds import registry
+        from stix.cluster.power import current_addresses
+
+        registry.cloud(placement.cloud).set_power(placement, result_up.outputs, False)
+        record.nodes = current_addresses(record, say)  # a start changes addresses
     record.hourly_price = placement.total_hourly_price
     record.status = ClusterStatus.PROVISIONED
     record.outputs = result_up.outputs

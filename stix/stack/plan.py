@@ -235,7 +235,7 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
         result.warnings.append(reach_note)
     result.exposure = exposure.findings(graph)
     if write:
-        _write_pair(project, result)
+        write_pair(project, result)
     return result
 
 
@@ -261,11 +261,12 @@ def plan_bucket(spec: BucketSpec, project: Project, *, write: bool = True,
     plan.exposure = exposure.findings(graph)
     plan.notes.append(f"program bucket; compared with {base.source}")
     if write:
-        _write_pair(project, plan)
+        write_pair(project, plan)
     return plan
 
 
-def _write_pair(project: Project, plan: StackPlan) -> None:
+def write_pair(project: Project, plan: StackPlan) -> None:
+    """Write the plan's two stack files (if they changed)."""
     project.stacks_dir.mkdir(exist_ok=True)
     paths = (plan.config_path, plan.graph_path)
     on_disk = [p.read_text(encoding="utf-8") if p.is_file() else None for p in paths]

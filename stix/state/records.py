@@ -24,6 +24,9 @@ class ClusterStatus(str, Enum):
     FAILED = "FAILED"  # provisioning failed; what exists is in the stack
     DESTROYING = "DESTROYING"
     DESTROY_FAILED = "DESTROY_FAILED"  # `stix destroy` again finishes it
+    STOPPED = "STOPPED"  # machines stopped (compute not billed, disks kept); `stix start`
+    PARTIAL = "PARTIAL"  # some nodes stopped or gone behind stix's back
+    TERMINATED = "TERMINATED"  # every node gone (autodown, preemption, a console action)
 
     def __str__(self) -> str:
         return self.value
@@ -61,8 +64,10 @@ class ClusterRecord:
     setup_hash: str | None = None  # what the last setup ran with
     workdir: bool = False  # a workdir was synced (later `exec -- CMD` runs in it)
     autostop_watcher_pid: int | None = None  # the local idle watcher (local clusters)
+    stopped_from: str | None = None  # the status a stopped cluster returns to on start
 
-    _EXTRA = ("engine", "project", "outputs", "setup_hash", "workdir", "autostop_watcher_pid")
+    _EXTRA = ("engine", "project", "outputs", "setup_hash", "workdir", "autostop_watcher_pid",
+              "stopped_from")
 
     @property
     def has_stack(self) -> bool:

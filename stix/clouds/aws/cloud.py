@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     Lookup,
     MachineType,
+    NodeState,
     ResourceType,
     Store,
     StoreTool,
@@ -95,6 +96,12 @@ class AwsCloud(Cloud):
         from stix.clouds.aws.hostkeys import console_host_keys
 
         return console_host_keys(region, node)
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.aws.nodes import node_states
+
+        return node_states(placement)
 
     def infer_arch(self, instance_type: str) -> str:
         family = instance_type.split(".", 1)[0]

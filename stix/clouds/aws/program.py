@@ -6,7 +6,8 @@ group (SSH and the task's ports from `extra.ssh_cidrs`; all traffic between the 
 own nodes), the key pair, a cluster placement group for multi-node GPU clusters, the S3
 buckets that die with the cluster (`persistent: false`; persistent ones have stacks of
 their own) and an instance profile that reaches exactly the task's S3 buckets, and one
-instance per node (rank 0 is the head).
+instance per node (rank 0 is the head) with its power state (an `InstanceState`: running,
+or stopped by `stix stop`) and what an OS shutdown does (terminate under autodown).
 """
 
 from __future__ import annotations
@@ -80,11 +81,25 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
             tags={**tags, "Name": node, "stix-node-rank": str(rank)},
             volume_tags={**tags, "Name": node},
+            instance_initiated_shutdown_behavior=_on_shutdown(p),
             **_user_data(user_data_for_rank(rank)), opts=opts,
         )  # fmt: skip
+        if not p.use_spot:  # one-time spot instances cannot be stopped
+            # The SDK files Terraform's aws_ec2_instance_state under ec2transitgateway.
+            aws.ec2transitgateway.InstanceState(
+                f"{node}-power", instance_id=inst.id, opts=opts,
+                state="stopped" if p.power == "stopped" else "running")
         nodes.append({"name": node, "private_ip": inst.private_ip,
                       "public_ip": None if c.is_private(p) else inst.public_ip})  # fmt: skip
     return c.outputs(nodes, p.ssh_user, region=p.region)
+
+
+def _on_shutdown(p: Placement) -> str | None:
+    """What an OS shutdown does: autodown's node action is a shutdown, so the stack makes
+    it terminate the instance; otherwise it stops it (spot: AWS always terminates)."""
+    if p.use_spot:
+        return None
+    return "terminate" if p.autostop_minutes is not None and p.autostop_down else "stop"
 
 
 def _network(p: Placement, tags: dict[str, str], opts: Any) -> tuple[Any, Any]:

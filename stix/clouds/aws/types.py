@@ -41,6 +41,8 @@ TYPES = (
         "placementGroup", "associatePublicIpAddress", "tenancy", "rootBlockDevice.encrypted",
     ), TerraformType("aws_instance", maps=frozenset({"tags", "tagsAll", "volumeTags"})),
         exposure=exposure.instance),
+    ResourceType("aws:ec2transitgateway/instanceState:InstanceState", ("instanceId",),
+                 TerraformType("aws_ec2_instance_state")),
     ResourceType("aws:s3/bucket:Bucket", ("bucket",), TerraformType("aws_s3_bucket"),
                  exposure=exposure.bucket),
     ResourceType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ("bucket",),

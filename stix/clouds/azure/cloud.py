@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     Lookup,
     MachineType,
+    NodeState,
     ResourceType,
     Store,
     StoreTool,
@@ -46,8 +47,8 @@ class BlobStore(Store):
 class AzureCloud(Cloud):
     name = "azure"
     credential_paths = ("~/.azure", "$AZURE_CONFIG_DIR")
-    capabilities = Capabilities(zoned_prices=False, stop_start=True, managed_kubernetes="aks",
-                                autostop=("stop", "down"))
+    capabilities = Capabilities(zoned_prices=False, stop_start=True, stop_spot=True,
+                                managed_kubernetes="aks", autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = AzureOptions
     pulumi_packages = ("azure-native",)
     sdk_distributions = ("pulumi", "pulumi-azure-native")
@@ -100,6 +101,22 @@ class AzureCloud(Cloud):
 
     def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
         return {"azure-native:location": placement.region}
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.azure import power
+
+        subscription, group = power.where(placement, outputs)
+        return power.list_states(power.ARM, power.token(), subscription, group,
+                                 placement.cluster)
+
+    def set_power(self, placement: Placement, outputs: dict[str, Any], stopped: bool) -> None:
+        from stix.clouds.azure import power
+
+        subscription, group = power.where(placement, outputs)
+        names = [n["name"] for n in outputs.get("nodes") or []]
+        power.set_power(power.ARM, power.token(), subscription, group, placement.cluster,
+                        names, stopped)
 
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if _ARM.match(instance_type) else "x86_64"

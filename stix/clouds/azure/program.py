@@ -127,13 +127,20 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
                 {"id": nic.id, "primary": True, "delete_option": "Delete"}]},
             zones=[p.zone] if p.zone else None,
             identity={"type": "SystemAssigned"} if containers else None,
-            tags={**tags, "stix-node-rank": str(rank)}, opts=opts, **spot,
+            tags={**tags, "stix-node-rank": str(rank), **_power_tag(p)}, opts=opts, **spot,
         )  # fmt: skip
         _container_access(p, node, vm, containers, opts)
         private_ip = nic.ip_configurations.apply(
             lambda cfgs: cfgs[0].private_ip_address if cfgs else None)
         nodes.append({"name": node, "private_ip": private_ip, "public_ip": public_ip})
     return c.outputs(nodes, p.ssh_user, region=loc, resource_group=rg)
+
+
+def _power_tag(p: Placement) -> dict[str, str]:
+    """azure-native has no declarative power state: `stix stop` deallocates through the
+    Azure API (stix/clouds/azure/power.py) and the stack records it in a tag, so the plan
+    and the pull request still show the stop as a change."""
+    return {"stix-power": "stopped"} if p.power == "stopped" else {}
 
 
 def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any]:

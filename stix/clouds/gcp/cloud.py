@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     Lookup,
     MachineType,
+    NodeState,
     ResourceType,
     Store,
     StoreTool,
@@ -41,8 +42,8 @@ class GcpCloud(Cloud):
     name = "gcp"
     credential_paths = ("~/.config/gcloud", "$CLOUDSDK_CONFIG",
                         "$GOOGLE_APPLICATION_CREDENTIALS")
-    capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="gke",
-                                autostop=("stop", "down"))
+    capabilities = Capabilities(stop_start=True, stop_spot=True, terraform=True,
+                                managed_kubernetes="gke", autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = GcpOptions
     pulumi_packages = ("gcp",)
     sdk_distributions = ("pulumi", "pulumi-gcp")
@@ -103,6 +104,13 @@ class GcpCloud(Cloud):
         if project:
             out["gcp:project"] = project
         return out
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.common import options
+        from stix.clouds.gcp.nodes import node_states
+
+        return node_states(placement, options(placement, GcpOptions).project)
 
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"

@@ -7,7 +7,8 @@ between the cluster's nodes), the GCS buckets that die with the cluster (`persis
 false`), a service account that can use exactly the task's GCS buckets, and one instance
 per node: N1 hosts get guest accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is
 the SPOT provisioning model;
-GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate.
+GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate. Each
+instance's `desired_status` is its power state (TERMINATED: stopped by `stix stop`).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
                              if account is not None else None),
             labels={**labels, "stix-node-rank": str(rank)}, tags=[tag],
             allow_stopping_for_update=True, opts=opts,
+            desired_status="TERMINATED" if p.power == "stopped" else "RUNNING",
         )  # fmt: skip
         nic = inst.network_interfaces.apply(lambda n: n[0])
         nodes.append({

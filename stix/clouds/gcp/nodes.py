@@ -1,0 +1,74 @@
+"""The cluster's Compute Engine instances as GCP reports them (instances.list in the
+cluster's zone, filtered by its stix-cluster label): status and addresses. An ephemeral
+external IP changes across a stop and start, so `stix start` reads it here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from stix.clouds import rest
+from stix.errors import StixError
+
+if TYPE_CHECKING:
+    from stix.clouds.base import NodePower, NodeState
+    from stix.placement import Placement
+
+API = "https://compute.googleapis.com/compute/v1"
+_POWER: dict[str, NodePower] = {
+    "PROVISIONING": "pending", "STAGING": "pending", "RUNNING": "running",
+    "REPAIRING": "running", "STOPPING": "stopping", "SUSPENDING": "stopping",
+    "SUSPENDED": "stopped", "TERMINATED": "stopped",
+}
+
+
+def token() -> str:
+    """An access token from Application Default Credentials (google-auth)."""
+    try:
+        import google.auth
+        import google.auth.transport.requests
+    except ImportError:
+        raise StixError("reading GCP instances needs google-auth",
+                        hint="pip install google-auth requests") from None
+    try:
+        creds, _ = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/compute"])
+        creds.refresh(google.auth.transport.requests.Request())
+    except Exception as exc:  # google-auth raises many kinds; all mean "no usable token"
+        raise StixError(f"GCP credentials: {exc}",
+                        hint="run `gcloud auth application-default login`") from None
+    return str(creds.token)
+
+
+def list_states(base: str, bearer: str, project: str, zone: str,
+                cluster: str) -> dict[str, NodeState]:
+    label = f"labels.stix-cluster={cluster}"
+    first = f"{base}/projects/{quote(project)}/zones/{quote(zone)}/instances?filter={quote(label)}"
+    found: dict[str, NodeState] = {}
+    url = first
+    while url:
+        _, _, page = rest.call("GET", url, bearer, what=f"list instances in {zone}")
+        for item in (page or {}).get("items", []):
+            found[item["name"]] = _state(item)
+        more = (page or {}).get("nextPageToken")
+        url = f"{first}&pageToken={quote(more)}" if more else ""
+    return found
+
+
+def _state(item: dict[str, Any]) -> NodeState:
+    from stix.clouds.base import NodeState
+
+    nic = (item.get("networkInterfaces") or [{}])[0]
+    access = (nic.get("accessConfigs") or [{}])[0]
+    return NodeState(item["name"], _POWER.get(item.get("status", ""), "pending"),
+                     access.get("natIP"), nic.get("networkIP"), str(item.get("id") or ""))
+
+
+def node_states(placement: Placement, project: str | None) -> dict[str, NodeState]:
+    from stix.clouds.gcp.credentials import find_sources
+
+    project = project or find_sources()[2]
+    if not project or not placement.zone:
+        raise StixError(f"cluster {placement.cluster}: no GCP project to read its instances "
+                        "from", hint="set GOOGLE_CLOUD_PROJECT or stix:extra.project")
+    return list_states(API, token(), project, placement.zone, placement.cluster)

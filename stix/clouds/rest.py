@@ -1,0 +1,41 @@
+"""JSON over HTTPS with a bearer token, for the few cloud API calls stix makes itself
+(node power states, Azure's deallocate) where pulling in a cloud's whole SDK for one
+call is not worth it. The token comes from the cloud's own auth library; the base URL is
+a parameter so the calls can be exercised against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from stix.errors import StixError
+
+TIMEOUT = 30.0
+
+
+class ApiError(StixError):
+    """A cloud API call that failed (the message names the call and the status)."""
+
+    def __init__(self, message: str, status: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.status = status
+
+
+def call(method: str, url: str, token: str, body: Any = None,
+         what: str = "cloud API call") -> tuple[int, dict[str, str], Any]:
+    """(status, headers, decoded JSON or None). 4xx/5xx raise ApiError naming `what`."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Accept": "application/json",
+        **({"Content-Type": "application/json"} if data is not None else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
+            text = reply.read().decode("utf-8")
+            return reply.status, dict(reply.headers), json.loads(text) if text.strip() else None
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:500]
+        raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ApiError(f"{what}: {exc}") from None
