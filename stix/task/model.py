@@ -81,6 +81,14 @@ class Task(StrictModel):
     def origin(self) -> Origin | None:
         return self._origin
 
+    def __eq__(self, other: object) -> bool:
+        """Two tasks are equal when they ask for the same thing, wherever they were read."""
+        if not isinstance(other, Task):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
     @field_validator("envs", "secrets", "file_mounts", "volumes", mode="before")
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
