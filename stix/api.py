@@ -49,6 +49,9 @@ _LAZY = {
     "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",
     "destroy": "stix.cluster.stacks",
     "get_engine": "stix.engine",
+    # Leftovers
+    "OrphanReport": "stix.cluster.orphans", "find_orphans": "stix.cluster.orphans",
+    "delete_orphans": "stix.cluster.orphans",
 }
 
 __all__ = sorted([*_LAZY, "task_schema"])
@@ -71,6 +74,9 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.cluster.lifecycle import down as down
     from stix.cluster.lifecycle import status as status
     from stix.cluster.lifecycle import up as up
+    from stix.cluster.orphans import OrphanReport as OrphanReport
+    from stix.cluster.orphans import delete_orphans as delete_orphans
+    from stix.cluster.orphans import find_orphans as find_orphans
     from stix.cluster.stacks import destroy as destroy
     from stix.cluster.stacks import preview as preview
     from stix.cluster.stacks import refresh as refresh

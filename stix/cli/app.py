@@ -49,6 +49,7 @@ from stix.cli import (  # noqa: E402
     cluster_cmds,
     engine_cmds,
     optimize_cmds,
+    orphans_cmds,
     recover_cmds,
     stack_cmds,
     storage_cmds,
@@ -56,7 +57,7 @@ from stix.cli import (  # noqa: E402
 )
 
 for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, storage_cmds,
-               engine_cmds, recover_cmds):
+               engine_cmds, recover_cmds, orphans_cmds):
     _group.register(app)
 
 

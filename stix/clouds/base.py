@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from stix.catalog.schema import Offer
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Bucket, Placement
     from stix.remote.transport import NodeAddress
     from stix.stack.graph import Graph, Resource
@@ -389,6 +390,23 @@ class Cloud(Provider):
         from stix.errors import StixError
 
         raise StixError(f"{self.name} has no managed Kubernetes service stix adds pools to")
+
+    # -- what stix tagged (`stix orphans`) -----------------------------------------------
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        """Every resource in `regions` (None: all the account can see) carrying a stix tag
+        (`stix.clouds.tagged`), whatever any state says. Network calls; may import the
+        cloud's SDK. Raises `ScanError` when the cloud cannot be asked at all."""
+        from stix.clouds.tagged import ScanUnsupported
+
+        raise ScanUnsupported(f"stix cannot scan {self.name} for the resources it tagged yet")
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        """Delete resources its scan found, dependents first; one that is already gone is
+        not an error. Returns one outcome per resource."""
+        from stix.clouds.tagged import ScanUnsupported
+
+        raise ScanUnsupported(f"stix cannot delete {self.name} resources it tagged yet")
 
     # -- prices --------------------------------------------------------------------------
 

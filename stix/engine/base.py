@@ -101,3 +101,34 @@ class Engine(ABC):
     @abstractmethod
     def remove(self, spec: StackSpec) -> None:
         """Forget the (empty) stack in the backend; missing is not an error."""
+
+    # -- what the state holds (`stix orphans`: a tagged resource no stack holds) ---------
+
+    def stack_names(self) -> list[str]:
+        """Every stack this engine's state holds. Raises a StixError when the state cannot
+        be read (the engine is missing, the backend unreachable): never an empty guess."""
+        raise EngineError(f"the {self.name} engine cannot list its stacks")
+
+    def resource_ids(self, stack: str) -> set[str]:
+        """Every id the stack's state records: its resources' ids and the ids nested in their
+        attributes (an instance's root volume, a key pair's name), so a resource any stack
+        refers to counts as held."""
+        raise EngineError(f"the {self.name} engine cannot read stack {stack!r}")
+
+
+# Strings longer than this in a state are scripts and documents, never ids.
+_ID_LIMIT = 2048
+
+
+def collect_ids(value: Any, into: set[str]) -> set[str]:
+    """Every string inside `value` (dicts, lists) short enough to be an id."""
+    if isinstance(value, str):
+        if value and len(value) <= _ID_LIMIT:
+            into.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            collect_ids(item, into)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            collect_ids(item, into)
+    return into

@@ -19,6 +19,7 @@ from stix.engine.base import (
     EngineResult,
     EventSink,
     StackSpec,
+    collect_ids,
 )
 from stix.engine.errors import classify
 from stix.engine.progress import from_pulumi
@@ -33,6 +34,7 @@ class PulumiEngine(Engine):
 
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
+        self._reader: Any = None  # the workspace stack_names/resource_ids read through
 
     def check(self) -> None:
         if find_pulumi() is None:
@@ -124,6 +126,60 @@ class PulumiEngine(Engine):
         except EngineError as exc:
             if "no stack named" not in exc.detail and "not found" not in exc.detail:
                 raise
+
+
+    # -- what the state holds ------------------------------------------------------------
+
+    def _workspace(self) -> Any:
+        """A workspace on the backend, outside any project (stix's stacks are in project
+        `stix`); its Pulumi.yaml lives in a temporary folder kept while the engine lives."""
+        if self._reader is not None:
+            return self._reader
+        self.check()
+        import tempfile
+
+        from pulumi import automation as auto
+
+        root = self.settings.pulumi_root
+        try:
+            command = auto.PulumiCommand(root=str(root) if root else None,
+                                         skip_version_check=True)
+        except FileNotFoundError:
+            raise EngineMissingError("the pulumi CLI is not installed", hint=INSTALL_HINT) from None
+        self._folder = tempfile.TemporaryDirectory(prefix="stix-pulumi-")
+        self._reader = auto.LocalWorkspace(
+            work_dir=self._folder.name, pulumi_command=command, env_vars=self.settings.env(),
+            secrets_provider=self.settings.secrets_provider,
+            project_settings=auto.ProjectSettings(name="stix", runtime="python"))
+        return self._reader
+
+    def _read(self, fn: Callable[[], Any], what: str) -> Any:
+        from pulumi.automation import errors
+
+        try:
+            return fn()
+        except errors.CommandError as exc:
+            raise EngineError(f"pulumi: {what} failed\n{_tail(str(exc))}",
+                              detail=str(exc)) from None
+
+    def stack_names(self) -> list[str]:
+        ws = self._workspace()
+        stacks = self._read(ws.list_stacks, "listing the stacks")
+        return sorted(s.name for s in stacks)
+
+    def resource_ids(self, stack: str) -> set[str]:
+        """Ids from `pulumi stack export`: each resource's id and outputs, and the resources
+        of operations a crash left pending (Pulumi knows of them; `refresh` settles them)."""
+        ws = self._workspace()
+        deployment = self._read(lambda: ws.export_stack(stack), f"exporting stack {stack}")
+        state = deployment.deployment or {}
+        ids: set[str] = set()
+        resources = list(state.get("resources") or [])
+        resources += [op.get("resource") or {} for op in state.get("pending_operations") or []]
+        for resource in resources:
+            collect_ids(resource.get("id"), ids)
+            collect_ids(resource.get("outputs") or {}, ids)
+        return ids
 
 
 def _tail(text: str, lines: int = 15) -> str:

@@ -25,6 +25,7 @@ from stix.clouds.base import (
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Placement
     from stix.remote.transport import NodeAddress
 
@@ -142,3 +143,13 @@ class AwsCloud(Cloud):
         from stix.clouds.aws.eks import node_group
 
         return node_group(placement, cluster, labels)
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        from stix.clouds.aws.orphans import scan
+
+        return scan(regions)
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        from stix.clouds.aws.orphans import delete
+
+        return delete(resources)

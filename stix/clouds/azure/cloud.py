@@ -24,6 +24,7 @@ from stix.clouds.base import (
 )
 
 if TYPE_CHECKING:
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Bucket, Placement
 
 _ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
@@ -146,3 +147,13 @@ class AzureCloud(Cloud):
         from stix.clouds.azure.aks import agent_pool
 
         return agent_pool(placement, cluster, labels)
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        from stix.clouds.azure.orphans import scan
+
+        return scan(regions)
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        from stix.clouds.azure.orphans import delete
+
+        return delete(resources)

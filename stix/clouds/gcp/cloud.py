@@ -26,6 +26,7 @@ from stix.clouds.gcp.options import GcpOptions
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Placement
 
 _ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
@@ -163,3 +164,13 @@ class GcpCloud(Cloud):
         from stix.clouds.gcp.gke import node_pool
 
         return node_pool(placement, cluster, labels)
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        from stix.clouds.gcp.orphans import scan
+
+        return scan(regions)
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        from stix.clouds.gcp.orphans import delete
+
+        return delete(resources)

@@ -23,6 +23,7 @@ from stix.clouds.kubernetes.options import KubernetesOptions
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Placement
 
 MANAGED_PROGRAM = "kubernetes-managed"
@@ -111,3 +112,13 @@ class KubernetesCloud(Cloud):
     def catalog_cloud(self, placement: Placement) -> str | None:
         managed = self.managed_cloud(placement)
         return managed.name if managed is not None else None
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        from stix.clouds.kubernetes.orphans import scan
+
+        return scan(regions)
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        from stix.clouds.kubernetes.orphans import delete
+
+        return delete(resources)

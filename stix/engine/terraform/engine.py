@@ -23,6 +23,7 @@ from stix.engine.base import (
     EventSink,
     ResourceEvent,
     StackSpec,
+    collect_ids,
 )
 from stix.engine.errors import classify
 from stix.engine.terraform.events import parse_line
@@ -223,4 +224,49 @@ class TerraformEngine(Engine):
                                   f"{len(managed)} resources; destroy first")
         shutil.rmtree(wd, ignore_errors=True)
 
+    # -- what the state holds ------------------------------------------------------------
 
+    def stack_names(self) -> list[str]:
+        """Stacks with a state here: a local `terraform.tfstate`, or with a configured
+        backend every work dir that was applied (its state lives in the backend)."""
+        root = stix_home() / "terraform"
+        if not root.is_dir():
+            return []
+        marker = "main.tf.json" if self.config.terraform_backend else "terraform.tfstate"
+        return sorted(d.name for d in root.iterdir() if (d / marker).is_file())
+
+    def resource_ids(self, stack: str) -> set[str]:
+        wd = workdir(stack)
+        if self.config.terraform_backend:
+            documents = [self._pull_state(stack, wd)]
+        else:  # the local state JSON, and the one terraform leaves when it cannot save
+            documents = []
+            for name in ("terraform.tfstate", "errored.tfstate"):
+                path = wd / name
+                if path.is_file():
+                    try:
+                        documents.append(json.loads(path.read_text() or "{}"))
+                    except ValueError as exc:
+                        raise EngineError(f"stack {stack!r}: {path} is not readable "
+                                          f"JSON ({exc})") from None
+        ids: set[str] = set()
+        for doc in documents:
+            for resource in doc.get("resources") or []:
+                if resource.get("mode") != "managed":
+                    continue
+                for instance in resource.get("instances") or []:
+                    collect_ids(instance.get("attributes") or {}, ids)
+        return ids
+
+    def _pull_state(self, stack: str, wd: Path) -> dict[str, Any]:
+        self.check()
+        spec = StackSpec(stack, wd, None, lambda: None)
+        env = self._env(wd)
+        self._run(spec, wd, env, ["init", "-input=false", "-no-color"], None, "init")
+        _, out, _ = self._run(spec, wd, env, ["state", "pull"], None, "state pull")
+        try:
+            data: dict[str, Any] = json.loads(out or "{}")
+        except ValueError as exc:
+            raise EngineError(f"stack {stack!r}: terraform state pull gave no JSON "
+                              f"({exc})") from None
+        return data
