@@ -44,6 +44,7 @@ _LAZY = {
     "queue": "stix.cluster.jobs", "ssh_command": "stix.cluster.jobs",
     "storage_ls": "stix.cluster.storage", "storage_delete": "stix.cluster.storage",
     "stop": "stix.cluster.power", "start": "stix.cluster.power",
+    "reconcile": "stix.cluster.reconcile", "autostop_left": "stix.cluster.jobs",
     "PowerResult": "stix.cluster.power",
     # Engines
     "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",

@@ -90,6 +90,11 @@ class Placement(BaseModel):
     ssh_user: str = "stix"
     autostop_minutes: int | None = None
     autostop_down: bool = False
+    autostop_wait_for: Literal["jobs_and_ssh", "jobs", "none"] | None = Field(
+        None, description="what counts as activity (default jobs_and_ssh, as SkyPilot's)")
+    autostop_hook: str | None = Field(None, description="a script run before the action")
+    autostop_hook_timeout: int | None = Field(None, description="seconds the hook may run "
+                                              "(default 3600)")
     power: Literal["stopped"] | None = Field(
         None, description="stopped: the stack keeps the machines stopped (compute billing "
         "ends, disks and addresses stay); unset: running. `stix stop` / `stix start` set it")

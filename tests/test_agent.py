@@ -454,7 +454,8 @@ def test_autostop_runs_the_action_once_idle(agent: Agent, tmp_path: Path) -> Non
     gate = tmp_path / "gate"
     action = f"touch '{marker}'"
     agent.submit("busy", f"while [ ! -e '{gate}' ]; do sleep 0.02; done")
-    first = agent.json("autostop", "--idle-minutes", "0.005", "--action", action)
+    first = agent.json("autostop", "--idle-minutes", "0.005", "--action", action,
+                       "--wait-for", "jobs")
     assert first["enabled"] and first["running"] == 1 and not first["triggered"]
     assert agent.json("autostop")["triggered"] is False and not marker.exists()  # job runs
     gate.touch()
@@ -480,7 +481,8 @@ def test_autostop_default_action_and_unchanged_setting_keeps_the_clock(agent: Ag
 
 def test_autostop_watch_loops_and_allows_one_watcher(agent: Agent, tmp_path: Path) -> None:
     marker = tmp_path / "watched"
-    agent.json("autostop", "--idle-minutes", "0", "--action", f"touch '{marker}'")
+    agent.json("autostop", "--idle-minutes", "0", "--action", f"touch '{marker}'",
+               "--wait-for", "jobs")
     marker.unlink(missing_ok=True)  # the call above checked once already and may have fired
     started = agent.json("autostop", "--watch", "--interval", "0.05", "--detach")
     assert started["watching"] and started["started"]
@@ -495,6 +497,49 @@ def test_autostop_watch_loops_and_allows_one_watcher(agent: Agent, tmp_path: Pat
     restarted = agent.json("autostop", "--watch", "--detach", "--interval", "60")
     os.kill(restarted["pid"], signal.SIGKILL)
     assert restarted["started"] and restarted["pid"] != started["pid"]
+
+
+def test_wait_for_none_acts_on_time_alone(agent: Agent, tmp_path: Path) -> None:
+    marker, gate = tmp_path / "stopped", tmp_path / "gate"
+    agent.submit("busy", f"while [ ! -e '{gate}' ]; do sleep 0.02; done")
+    try:
+        jobs = agent.json("autostop", "--idle-minutes", "0.002", "--action", f"touch '{marker}'",
+                          "--wait-for", "jobs")
+        assert jobs["seconds_left"] is None and not jobs["triggered"]  # the job keeps it busy
+        agent.json("autostop", "--idle-minutes", "0.002", "--action", f"touch '{marker}'",
+                   "--wait-for", "none")
+        until(lambda: agent.json("autostop")["triggered"], "autostop to act despite the job")
+        assert marker.exists()
+    finally:
+        gate.touch()
+        agent.json("wait", "busy")
+
+
+def test_hook_runs_first_in_the_workdir_and_a_timeout_does_not_block(
+        agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "user"
+    workdir = home / "stix_workdir" / agent.home.name
+    workdir.mkdir(parents=True)
+    log, marker = tmp_path / "order", tmp_path / "stopped"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/bash\npwd >> '{log}'\necho hook >> '{log}'\n")
+    monkeypatch.setenv("HOME", str(home))
+    action = f"echo action >> '{log}'; touch '{marker}'"
+    agent.json("autostop", "--idle-minutes", "0", "--action", action, "--wait-for", "jobs",
+               "--hook-file", str(hook), "--hook-timeout", "30")
+    until(marker.exists, "the action")
+    assert log.read_text().splitlines() == [str(workdir), "hook", "action"]
+    # a hook that outlives its timeout is killed, and the action still runs
+    slow = tmp_path / "slow.sh"
+    slow.write_text("#!/bin/bash\nsleep 60\n")
+    marker.unlink()
+    agent.json("autostop", "--idle-minutes", "0", "--action", f"touch '{marker}'",
+               "--wait-for", "jobs", "--hook-file", str(slow), "--hook-timeout", "0.5")
+    until(marker.exists, "the action after the hook timed out")
+    text = (agent.home / "autostop.log").read_text()
+    assert "hook killed after 0.5 s; acting anyway" in text
+    assert "--wait-for must be one of" in agent.error("autostop", "--idle-minutes", "1",
+                                                      "--wait-for", "sometimes")
 
 
 # ---- other interpreters -------------------------------------------------------------------------

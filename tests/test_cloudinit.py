@@ -94,6 +94,10 @@ def _variants() -> dict[str, tuple[Placement, NodeBootstrap]]:
                           autostop_down=down)
             name = f"{cloud}-autostop-{'down' if down else 'stop'}"
             out[name] = (p, NodeBootstrap(0, KEY, AGENT))
+        p = placement(cloud=cloud, region=region, zone=None, autostop_minutes=30,
+                      autostop_wait_for="jobs", autostop_hook="cd ~ && echo 'bye $X'\n",
+                      autostop_hook_timeout=120)
+        out[f"{cloud}-autostop-hook"] = (p, NodeBootstrap(0, KEY, AGENT))
     for cloud in ("aws", "gcp", "azure"):
         p = placement(cloud=cloud, cluster=HOSTILE, labels={"team": HOSTILE, HOSTILE: "v"},
                       buckets=[bucket(cloud, "MOUNT", HOSTILE.replace("/", ""),
@@ -315,7 +319,9 @@ def test_aws_action_is_a_shutdown_and_gcp_down_deletes(rendered: dict[str, str])
     aws = files_of(rendered["aws-autostop-down"])["/etc/stix/autostop-action.sh"]["content"]
     assert "InstanceInitiatedShutdownBehavior=terminate" in aws and "shutdown -h now" in aws
     gcp = files_of(rendered["gcp-autostop-down"])["/etc/stix/autostop-action.sh"]["content"]
-    assert "gcloud compute instances delete" in gcp
+    # REST with the VM's own token from the metadata server (gcloud may not be installed)
+    assert "instance/service-accounts/default/token" in gcp
+    assert "-X DELETE" in gcp and "compute/v1/projects/$project/zones/" in gcp
     azure = files_of(rendered["azure-autostop-stop"])["/etc/stix/autostop-action.sh"]["content"]
     assert "/deallocate?" in azure
 
@@ -546,3 +552,24 @@ def test_templates_refuse_unquoted_values() -> None:
     with pytest.raises(AssertionError, match="without the yaml or shq filter"):
         env.from_string("name: {{ v }}").render(v="$(reboot)")
     assert env.from_string("{{ v | shq }} {{ n }}").render(v="a b", n=3) == "'a b' 3"
+
+
+def test_wait_for_and_hook_reach_the_real_agent(tmp_path: Path) -> None:
+    doc = yaml.safe_load(render_user_data(*VARIANTS["aws-autostop-hook"]))
+    hook = files_of(render_user_data(*VARIANTS["aws-autostop-hook"]))["/etc/stix/autostop-hook.sh"]
+    assert hook["content"] == "#!/bin/bash\ncd ~ && echo 'bye $X'\n"
+    assert hook["owner"] == "stix:stix" and hook["defer"] is True
+    (cmd,) = [c for c in doc["runcmd"] if "autostop" in c]
+    args = cmd[cmd.index("autostop"):]
+    assert args[args.index("--wait-for") + 1] == "jobs"
+    assert args[args.index("--hook-file") + 1] == "/etc/stix/autostop-hook.sh"
+    assert args[args.index("--hook-timeout") + 1] == "120"
+    agent = tmp_path / "agent.py"
+    agent.write_text(AGENT or "", encoding="utf-8")
+    env = dict(os.environ, STIX_AGENT_HOME=str(tmp_path / "home"))
+    subprocess.run(["python3", str(agent), *args], env=env, check=True, capture_output=True)
+    shown = json.loads(subprocess.run(["python3", str(agent), "autostop", "--show"], env=env,
+                                      check=True, capture_output=True).stdout)
+    assert (shown["wait_for"], shown["hook_file"], shown["hook_timeout"]) == (
+        "jobs", "/etc/stix/autostop-hook.sh", 120.0)
+    assert shown["seconds_left"] > 29 * 60

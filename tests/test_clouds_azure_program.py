@@ -92,3 +92,19 @@ def test_spot_multi_node_with_ports_and_bucket(graphs: dict) -> None:
 @pytest.mark.parametrize("case", ["cpu", "gpu"])
 def test_golden_graph(graphs: dict, case: str) -> None:
     check_golden(graphs[case], f"azure-{case}")
+
+
+def test_autostop_lets_each_vm_deallocate_only_itself() -> None:
+    g = synth(placement("azure", "Standard_D8s_v5", region="eastus", num_nodes=2,
+                        autostop_minutes=10))
+    for rank in (0, 1):
+        vm = inputs(g, VM, f"t-{rank}")
+        assert vm["identity"] == {"type": "SystemAssigned"}
+        grant = inputs(g, "azure-native:authorization:RoleAssignment", f"t-{rank}-self")
+        assert grant["scope"] == ref(VM, f"t-{rank}")
+        assert grant["roleDefinitionId"]["$concat"][-1].endswith(
+            "/roleDefinitions/9980e02c-c2be-4d73-94e8-173b1dc7cf3c")  # VM Contributor
+        assert grant["principalId"] == ref(VM, f"t-{rank}", "identity.principalId")
+    plain = synth(placement("azure", "Standard_D8s_v5", region="eastus"))
+    assert "identity" not in inputs(plain, VM, "t-0")
+    assert plain.of_type("azure-native:authorization:RoleAssignment") == []

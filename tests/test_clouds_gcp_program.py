@@ -97,3 +97,28 @@ def test_unattachable_gpu_is_refused() -> None:
 @pytest.mark.parametrize("case", ["cpu", "t4", "a100"])
 def test_golden_graph(graphs: dict, case: str) -> None:
     check_golden(graphs[case], f"gcp-{case}")
+
+
+def test_autodown_gives_each_node_an_identity_that_may_delete_only_itself() -> None:
+    g = synth(placement("gcp", "n2-standard-8", region="us-central1", zone="us-central1-a",
+                        num_nodes=2, autostop_minutes=10, autostop_down=True,
+                        buckets=[bucket("gcs", "data", create=False)]))
+    accounts = g.of_type("gcp:serviceaccount/account:Account")
+    assert sorted(a.name for a in accounts) == ["t-sa-0", "t-sa-1"]
+    assert len({a.inputs["accountId"] for a in accounts}) == 2
+    assert all(len(a.inputs["accountId"]) <= 30 for a in accounts)
+    for rank in (0, 1):
+        inst = inputs(g, INSTANCE, f"t-{rank}")
+        assert inst["serviceAccount"]["email"] == ref("gcp:serviceaccount/account:Account",
+                                                      f"t-sa-{rank}", "email")
+        grant = inputs(g, "gcp:compute/instanceIAMMember:InstanceIAMMember", f"t-{rank}-self")
+        assert grant["instanceName"] == f"t-{rank}" and grant["zone"] == "us-central1-a"
+        assert grant["role"] == "roles/compute.instanceAdmin.v1"
+        # each node keeps its bucket access under its own account
+        access = inputs(g, "gcp:storage/bucketIAMMember:BucketIAMMember",
+                        f"t-bucket-0-access-{rank}")
+        assert access["bucket"] == "data"
+    plain = synth(placement("gcp", "n2-standard-8", region="us-central1", zone="us-central1-a",
+                            autostop_minutes=10))
+    assert plain.of_type("gcp:compute/instanceIAMMember:InstanceIAMMember") == []
+    assert plain.of_type("gcp:serviceaccount/account:Account") == []

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stix import api, state
+from stix import state
 
 SETUP = ('echo start-$SETUP_SLEEP >> ~/setup.log; sleep $SETUP_SLEEP; '
          'echo done-$SETUP_SLEEP >> ~/setup.log')

@@ -92,11 +92,23 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
         assert _stix(tmp_path, stix_home, env, "init", str(project)).returncode == 0
         (project / "t.yaml").write_text(
             f"name: pw\nnum_nodes: 2\nresources:\n  infra: aws/us-east-1\n"
-            f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\nrun: echo hi\n")
+            f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\n"
+            "  autostop: {idle_minutes: 30, down: true}\nrun: echo hi\n")
         up = _stix(project, stix_home, env, "up", "t.yaml", "--yes", "--infra-only")
         assert up.returncode == 0, up.stderr
         before = {i["InstanceId"]: i for i in _instances(ec2, "pw")}
         assert len(before) == 2 and {i["State"]["Name"] for i in before.values()} == {"running"}
+        # autodown's node action is an OS shutdown: the instances terminate on it (moto
+        # keeps the attribute but cannot shut an OS down, so the attribute is what we check)
+        for instance in before:
+            attr = ec2.describe_instance_attribute(InstanceId=instance,
+                                                   Attribute="instanceInitiatedShutdownBehavior")
+            assert attr["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+        refused = _stix(project, stix_home, env, "autostop", "pw", "-i", "10")
+        assert refused.returncode != 0 and "would delete them, not stop them" in refused.stderr
+        status = json.loads(_stix(project, stix_home, env, "status", "pw", "--json").stdout)
+        assert status[0]["autostop"] == {"idle_minutes": 30, "down": True,
+                                         "wait_for": "jobs_and_ssh"}
         volumes = {i["InstanceId"]: [b["Ebs"]["VolumeId"] for b in i["BlockDeviceMappings"]]
                    for i in before.values()}
 
@@ -137,3 +149,54 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
         assert "is stopped: starting it" in up.stderr
         assert {i["State"]["Name"] for i in _instances(ec2, "pw")} == {"running"}
         assert _stix(project, stix_home, env, "down", "pw", "--yes").returncode == 0
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_status_refresh_reconciles_what_happened_behind_stix(tmp_path: Path,
+                                                            stix_home: Path) -> None:
+    terraform_or_skip()
+    import boto3
+    import yaml
+
+    with moto_server() as url:
+        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        (stix_home / "config.yaml").write_text(yaml.safe_dump(
+            {"engine": "terraform", "terraform_provider": moto_provider(url)}))
+        ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=url,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        project = tmp_path / "proj"
+        assert _stix(tmp_path, stix_home, env, "init", str(project)).returncode == 0
+        (project / "t.yaml").write_text(
+            f"name: rc\nnum_nodes: 2\nresources:\n  infra: aws/us-east-1\n"
+            f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\nrun: echo hi\n")
+        assert _stix(project, stix_home, env, "up", "t.yaml", "--yes",
+                     "--infra-only").returncode == 0
+        ids = sorted(i["InstanceId"] for i in _instances(ec2, "rc"))
+
+        def refreshed() -> tuple[str, str]:
+            run = _stix(project, stix_home, env, "status", "rc", "--refresh")
+            assert run.returncode == 0, run.stderr
+            doc = json.loads(_stix(project, stix_home, env, "status", "--json").stdout)
+            return (doc[0]["status"] if doc else "gone"), run.stderr + run.stdout
+
+        ec2.stop_instances(InstanceIds=ids)  # an autostop, or someone in the console
+        status, said = refreshed()
+        assert status == "STOPPED" and "stopped outside stix" in said
+        ec2.start_instances(InstanceIds=ids)
+        status, said = refreshed()
+        assert status == "PROVISIONED" and "running again" in said
+        ec2.terminate_instances(InstanceIds=ids[:1])  # a preemption
+        status, said = refreshed()
+        assert status == "PARTIAL" and "terminated" in said
+        ec2.terminate_instances(InstanceIds=ids[1:])  # an autodown
+        status, said = refreshed()
+        assert status == "gone"
+        assert "every node is gone" in said and "removed the rest of its stack" in said
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:stix-cluster", "Values": ["rc"]}])
+        assert vpcs["Vpcs"] == []  # nothing billed or tagged stays behind
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "tag:stix-cluster", "Values": ["rc"]}])["SecurityGroups"]
+        assert groups == []

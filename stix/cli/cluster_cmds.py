@@ -257,11 +257,14 @@ def autostop(
                                               help="Idle minutes (no job running) before acting."),
     down_: bool = typer.Option(False, "--down", help="Tear the cluster down when idle."),
     cancel_: bool = typer.Option(False, "--cancel", help="Turn auto-stop off."),
+    wait_for: str | None = typer.Option(
+        None, "--wait-for", help="What counts as activity: jobs_and_ssh (default), jobs, "
+        "none (the idle time alone)."),
 ) -> None:
     """Stop (or with --down, tear down) the cluster after MIN idle minutes."""
     from stix import api
 
-    api.autostop(cluster, idle_minutes, down=down_, cancel=cancel_)
+    api.autostop(cluster, idle_minutes, down=down_, cancel=cancel_, wait_for=wait_for)
     if cancel_:
         render.ok(f"auto-stop of {cluster} is off")
     else:
@@ -272,16 +275,24 @@ def autostop(
 def status(
     cluster: str | None = typer.Argument(None, help="One cluster (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    refresh: bool = typer.Option(False, "--refresh", help="Ask the engine first (cloud clusters)."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Ask the clouds what their nodes are now (stopped or gone "
+        "behind stix's back: a cluster with no node left has the rest of its stack removed) "
+        "and the nodes how long until their autostop."),
 ) -> None:
-    """Clusters stix knows: provider, placement, nodes, $/h at launch, age, state."""
+    """Clusters stix knows: provider, placement, nodes, $/h at launch, age, autostop, state."""
     from stix import api
 
+    left: dict[str, float | None] = {}
     if refresh:
         for record in api.status(cluster):
-            if record.has_stack:
-                api.refresh(record.name)
-    records = api.status(cluster)
+            done = api.reconcile(record.name, say=_say)
+            for note in done.notes:
+                _say(f"{record.name}: {note}")
+            if done.after is not None and record.autostop:
+                left[record.name] = api.autostop_left(record.name)
+    records = ([r for r in api.status() if cluster is None or r.name == cluster] if refresh
+               else api.status(cluster))  # a refresh may have removed a cluster
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in records], indent=2))
         return
@@ -293,7 +304,7 @@ def status(
     from stix.clouds import registry
 
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "INFRA", "NODES", "$/H", "AGE", "STATUS"):
+    for col in ("NAME", "INFRA", "NODES", "$/H", "AGE", "AUTOSTOP", "STATUS"):
         table.add_column(col)
     now = time.time()
     for r in records:
@@ -301,8 +312,20 @@ def status(
         age = int(now - r.created_at)
         age_text = f"{age // 3600}h{age % 3600 // 60:02d}m" if age >= 3600 else f"{age // 60}m"
         table.add_row(r.name, where, str(len(r.nodes)), f"{r.hourly_price:.2f}", age_text,
-                      r.status.value)
+                      _autostop_text(r.autostop, left.get(r.name, -1.0)), r.status.value)
     render.console().print(table)
+
+
+def _autostop_text(setting: dict[str, Any] | None, left: float | None) -> str:
+    """`10m stop`, `30m down, 12m left` (left -1: not asked; None: busy with a job)."""
+    if not setting:
+        return "-"
+    text = f"{float(setting['idle_minutes']):g}m {'down' if setting.get('down') else 'stop'}"
+    if left is None:
+        return f"{text}, busy"
+    if left >= 0:
+        return f"{text}, {left / 60:.0f}m left"
+    return text
 
 
 def down(

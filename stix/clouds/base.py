@@ -370,6 +370,12 @@ class Cloud(Provider):
         credentials. None: this cloud package cannot tell (reconciliation says so)."""
         return None
 
+    def autostop_problem(self, placement: Placement, down: bool) -> str | None:
+        """Why the nodes of a stack planned as `placement` cannot stop (or with `down`,
+        delete) themselves when idle — what the stack would have to grant first (an
+        identity, a shutdown behaviour). None: they can."""
+        return None
+
     def set_power(self, placement: Placement, outputs: dict[str, Any], stopped: bool) -> None:
         """Stop or start the nodes through the cloud's API, for clouds whose stack cannot
         hold a power state. Default: nothing to do (the stack's apply did it)."""

@@ -15,7 +15,7 @@ from stix.remote import agent_client as ac
 from stix.remote.agent_client import JobState
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
-from stix.state import ClusterRecord, OpStatus
+from stix.state import ClusterRecord, ClusterStatus, OpStatus
 from stix.task import Task
 
 Say = Callable[[str], None]
@@ -293,16 +293,20 @@ async def _cancel(cluster: str, ids: list[str] | None, grace: float) -> dict[str
 
 
 def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = False,
-             cancel: bool = False) -> dict[str, Any]:
+             cancel: bool = False, wait_for: str | None = None) -> dict[str, Any]:
     """Set (or with `cancel`, clear) the cluster's idle auto-stop. Cloud nodes check it every
     minute (cloud-init's cron) and stop or terminate themselves; existing machines act only
-    where their provider has an idle action (a local cluster is torn down, `down` only)."""
+    where their provider has an idle action (a local cluster is torn down, `down` only).
+    `wait_for`: what counts as activity (jobs_and_ssh, jobs, none; default the task's)."""
     from stix.clouds import registry
 
     conn = state.connect()
     record = state.require_cluster(conn, cluster)
     if not cancel and idle_minutes is None:
         raise UsageError("give -i/--idle-minutes MIN, or --cancel")
+    if wait_for is not None and wait_for not in ac.WAIT_FOR:
+        raise UsageError(f"--wait-for must be one of {', '.join(ac.WAIT_FOR)}, "
+                         f"not {wait_for!r}")
     provider = registry.get(record.provider)
     if record.has_stack:
         modes = provider.capabilities.autostop
@@ -311,7 +315,18 @@ def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = Fa
             raise StixError(f"cluster {cluster!r} on {record.provider}: its nodes cannot "
                             f"{wanted} themselves when idle"
                             + (f" (they can: {', '.join(modes)})" if modes else ""))
-        return asyncio.run(_autostop_cloud(record, idle_minutes, down, cancel))
+        problem = None if cancel else registry.cloud(record.provider).autostop_problem(
+            record.placement, down)
+        if problem is not None:
+            raise StixError(f"cluster {cluster!r}: {problem}",
+                            hint="set it in the task (resources.autostop: {idle_minutes: N"
+                                 f"{', down: true' if down else ''}}}) and run `stix up`")
+        answer = asyncio.run(_autostop_cloud(record, idle_minutes, down, cancel, wait_for))
+        record.autostop = None if cancel else {
+            "idle_minutes": idle_minutes, "down": down,
+            "wait_for": wait_for or record.placement.autostop_wait_for or "jobs_and_ssh"}
+        state.put_cluster(conn, record)
+        return answer
     machines = registry.machines(record.provider)
     action = machines.idle_action(record.name, down)
     if not cancel and action is None:
@@ -336,7 +351,9 @@ async def _autostop_watched(conn: Any, record: ClusterRecord, minutes: float | N
             return vars(await fanout.ask(t, ac.autostop_disable(), ac.parse_autostop))
         assert minutes is not None and action is not None
         await fanout.upload_agent([t])
-        answer = await fanout.ask(t, ac.autostop_set(minutes, action=action), ac.parse_autostop)
+        # These machines are shared with other work: only the cluster's jobs count.
+        answer = await fanout.ask(t, ac.autostop_set(minutes, action=action, wait_for="jobs"),
+                                  ac.parse_autostop)
         watcher = await fanout.ask(t, ac.autostop_watch(interval=30), ac.parse_watch)
         record.autostop_watcher_pid = watcher.pid
         state.put_cluster(conn, record)
@@ -346,10 +363,10 @@ async def _autostop_watched(conn: Any, record: ClusterRecord, minutes: float | N
 
 
 async def _autostop_cloud(record: ClusterRecord, minutes: float | None, down: bool,
-                          cancel: bool) -> dict[str, Any]:
+                          cancel: bool, wait_for: str | None) -> dict[str, Any]:
     """Every node saves the setting; its own cron check acts on it (no watcher here)."""
     from stix.remote import fanout
-    from stix.remote.cloudinit import ACTION_SCRIPT
+    from stix.remote.cloudinit import autostop_args
 
     transports = await _open(record.nodes)
     try:
@@ -357,13 +374,36 @@ async def _autostop_cloud(record: ClusterRecord, minutes: float | None, down: bo
             cmd = ac.autostop_disable()
         else:
             assert minutes is not None
-            cmd = ac.autostop_set(minutes, action=f"sudo -n {ACTION_SCRIPT} "
-                                                  f"{'down' if down else 'stop'}")
+            cmd = ac.AgentCommand(tuple(autostop_args(record.placement, minutes, down,
+                                                      wait_for)))
         answers = await asyncio.gather(*(fanout.ask(t, cmd, ac.parse_autostop)
                                          for t in transports))
         return vars(answers[0])
     finally:
         await _close(transports)
+
+
+def autostop_left(cluster: str) -> float | None:
+    """Seconds until the head node's autostop acts (None: a job or SSH session keeps it
+    busy; -1: not known, e.g. the node does not answer)."""
+    record = state.require_cluster(state.connect(), cluster)
+    if not record.autostop or record.status != ClusterStatus.UP or not record.nodes:
+        return -1.0
+
+    async def ask() -> float | None:
+        from stix.remote import fanout
+
+        transports = await _open(record.nodes[:1])
+        try:
+            reply = await fanout.ask(transports[0], ac.autostop_show(), ac.parse_autostop)
+        finally:
+            await _close(transports)
+        return reply.seconds_left if reply.enabled else -1.0
+
+    try:
+        return asyncio.run(ask())
+    except StixError:
+        return -1.0
 
 
 def ssh_command(cluster: str, node: int | None = None) -> tuple[list[str], str | None]:

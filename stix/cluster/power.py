@@ -121,7 +121,11 @@ def _apply(conn: Any, record: ClusterRecord, stopped: bool, say: Say,
                                f"{placement.num_nodes} × {placement.instance_type}"))
     key = on_disk.public_key if on_disk is not None else _key()
     engine = engine_for(record.engine)
-    engine.up(stack_spec(project.root, placement, key), on_event)
+    spec = stack_spec(project.root, placement, key)
+    # What the machines are now, first: an autostop or the console may have changed the
+    # power state behind the engine's back, and an apply on stale state would do nothing.
+    engine.refresh(spec, on_event)
+    engine.up(spec, on_event)
     cloud = registry.cloud(record.provider)
     cloud.set_power(placement, record.outputs, stopped)
     applied.save(record.name, plan.config_text, plan.graph_text)

@@ -170,6 +170,8 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         entry = state.record_start(conn, cluster, f"provision {describe(placement)}")
         spec = stack_spec(project.root, placement, public_key)
         try:
+            if was_stopped:  # the power state may have changed behind the engine's back
+                engine.refresh(spec, on_event)
             result_up = engine.up(spec, on_event)
         except EngineError as exc:
             attempts.append(Attempt(placement, False, exc.kind))
@@ -217,6 +219,10 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     record.hourly_price = placement.total_hourly_price
     record.status = ClusterStatus.PROVISIONED
     record.outputs = result_up.outputs
+    record.autostop = ({"idle_minutes": placement.autostop_minutes,
+                        "down": placement.autostop_down,
+                        "wait_for": placement.autostop_wait_for or "jobs_and_ssh"}
+                       if placement.autostop_minutes is not None else None)
     state.put_cluster(conn, record)
     return Provisioned(record, attempts, True)
 
@@ -307,9 +313,16 @@ def _stack_record(conn: sqlite3.Connection, cluster: str) -> ClusterRecord:
 def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = None,
             say: Say = _quiet) -> bool:
     """Destroy every resource of the cluster's stack and forget it. Already gone: False."""
-    conn = state.connect()
-    if state.get_cluster(conn, cluster) is None:
+    if state.get_cluster(state.connect(), cluster) is None:
         return False
+    destroy_counted(cluster, purge=purge, on_event=on_event, say=say)
+    return True
+
+
+def destroy_counted(cluster: str, *, purge: bool = False, on_event: EventSink | None = None,
+                    say: Say = _quiet) -> int:
+    """`destroy`, returning how many resources the engine deleted."""
+    conn = state.connect()
     with state.cluster_lock(conn, cluster, "destroy"):
         record = _stack_record(conn, cluster)
         engine = engine_for(record.engine)
@@ -341,7 +354,7 @@ def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = N
             for path in (project.config_path(cluster), project.graph_path(cluster)):
                 path.unlink(missing_ok=True)
             say(f"removed the stack files of {cluster}")
-    return True
+    return int(deleted)
 
 
 def preview(cluster: str, on_event: EventSink | None = None) -> dict[str, int]:

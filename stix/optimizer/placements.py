@@ -76,5 +76,8 @@ def build(r: Ranked, task: Task, cluster: str) -> Placement:
         buckets=buckets(task, o.cloud),
         autostop_minutes=res.autostop.idle_minutes if res.autostop else None,
         autostop_down=bool(res.autostop and res.autostop.down),
+        autostop_wait_for=res.autostop.wait_for if res.autostop else None,
+        autostop_hook=res.autostop.hook if res.autostop else None,
+        autostop_hook_timeout=res.autostop.hook_timeout if res.autostop else None,
         extra=extra,
     )

@@ -28,15 +28,20 @@ prints JSON on stdout (`logs` prints raw log bytes); a failure exits non-zero wi
   wait ID [--timeout S]  blocks until the job ends; prints its status object.
   idle                 {"running": K, "idle_seconds": S} (since the last job ended, or since
                        the agent home was created; 0 while a job runs).
-  autostop --idle-minutes M [--action CMD]   saves the setting (the idle clock restarts when
-                       it changes), then checks once. Bare `autostop` checks with the saved
-                       setting: what cron or a timer should run every minute. When no job runs
-                       and idle >= M minutes (counted from the latest of: last job end, home
-                       creation, setting change, boot, last trigger) it runs CMD with /bin/sh
-                       (default `sudo shutdown -h now`). `--show` / `--disable` read / clear
-                       the setting; `--watch [--interval S]` loops in place of cron (one per
-                       home); with --detach it runs in the background and prints
-                       {"watching": true, "started": bool, "pid": N} (the running one's pid).
+  autostop --idle-minutes M [--action CMD] [--wait-for W] [--hook-file F]
+           [--hook-timeout S]   saves the setting (the idle clock restarts when it
+                       changes), then checks once. Bare `autostop` checks with the saved
+                       setting: what cron or a timer should run every minute. Idle means
+                       (W) jobs_and_ssh, the default: no job runs and no SSH session is open;
+                       jobs: no job runs; none: time alone. When idle >= M minutes (counted
+                       from the latest of: last job end, last SSH session seen, home creation,
+                       setting change, boot, last trigger) it runs F with bash (in the
+                       cluster's workdir when there is one, killed after S s, default 3600;
+                       its failure is logged and the action still runs), then CMD with
+                       /bin/sh (default `sudo shutdown -h now`). `--show` / `--disable` read /
+                       clear the setting (show adds `seconds_left`); `--watch [--interval S]`
+                       loops in place of cron (one per home); with --detach it runs in the
+                       background and prints {"watching": true, "started": bool, "pid": N}.
   version              {"version": N, "python": "3.x.y"}
 """
 
@@ -504,6 +509,74 @@ def boot_time() -> float:
     return 0.0
 
 
+WAIT_FOR = ("jobs_and_ssh", "jobs", "none")
+HOOK_TIMEOUT = 3600.0
+
+
+def ssh_sessions() -> int:
+    """Established inbound TCP connections to port 22 (an open SSH session is activity),
+    not counting the one this command came in on (SSH_CONNECTION names its client port)."""
+    client = os.environ.get("SSH_CONNECTION", "").split()
+    own = f":{int(client[1]):04X}" if len(client) > 1 and client[1].isdigit() else None
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                if (len(fields) > 3 and fields[3] == "01" and fields[1].endswith(":0016")
+                        and not (own and fields[2].endswith(own))):
+                    count += 1
+    return count
+
+
+def autostop_state(home: str, setting: Job) -> Job:
+    """Idleness under the setting's `wait_for`, and the seconds left before the action."""
+    wait_for = setting.get("wait_for") or "jobs_and_ssh"
+    marks = [boot_time(), *(epoch(setting.get(k)) for k in
+                            ("set_at", "last_triggered_at", "ssh_seen_at"))]
+    if wait_for == "none":
+        idle = max(0.0, time.time() - max(marks))
+        state: Job = {"running": sum(1 for j in all_jobs(home) if j["status"] not in TERMINAL),
+                      "idle_seconds": round(idle, 3)}
+    else:
+        state = idleness(home, *marks)
+        if state["running"]:
+            state["idle_seconds"] = 0.0
+    if wait_for == "jobs_and_ssh":
+        state["ssh_sessions"] = ssh_sessions()
+        if state["ssh_sessions"]:
+            state["idle_seconds"] = 0.0
+    limit = float(setting["idle_minutes"]) * 60
+    busy = state["running"] and wait_for != "none"
+    state["seconds_left"] = None if busy else round(max(0.0, limit - state["idle_seconds"]), 3)
+    return state
+
+
+def _run_hook(setting: Job, home: str, log: Any) -> None:
+    import subprocess
+
+    hook = setting.get("hook_file")
+    if not hook or not os.path.exists(hook):
+        return
+    timeout = float(setting.get("hook_timeout") or HOOK_TIMEOUT)
+    workdir = os.path.expanduser(os.path.join("~", "stix_workdir", os.path.basename(home)))
+    log.write(f"{iso()} hook {hook} (timeout {timeout:g} s)\n".encode())
+    log.flush()
+    proc = subprocess.Popen(["/bin/bash", hook], cwd=workdir if os.path.isdir(workdir) else None,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        code = proc.wait(timeout=timeout)
+        log.write(f"{iso()} hook exited {code}\n".encode())
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.write(f"{iso()} hook killed after {timeout:g} s; acting anyway\n".encode())
+    log.flush()
+
+
 def autostop_check(home: str) -> Job:
     import subprocess
 
@@ -512,12 +585,15 @@ def autostop_check(home: str) -> Job:
         if not os.path.exists(path):
             return {"enabled": False, "triggered": False}
         setting = read_json(path)
-        marks = [epoch(setting.get(k)) for k in ("set_at", "last_triggered_at")]
-        state = idleness(home, boot_time(), *marks)
+        state = autostop_state(home, setting)
+        if state.get("ssh_sessions"):
+            setting["ssh_seen_at"] = iso()
+            write_json(path, setting)
         out = dict(setting, enabled=True, triggered=False, **state)
-        if state["running"] or state["idle_seconds"] < float(setting["idle_minutes"]) * 60:
+        if state["seconds_left"] is None or state["seconds_left"] > 0:
             return out
         with open_append(os.path.join(home, "autostop.log")) as log:
+            _run_hook(setting, home, log)
             log.write(f"{iso()} running: {setting['action']}\n".encode())
             log.flush()
             code = subprocess.call(["/bin/sh", "-c", setting["action"]], stdin=subprocess.DEVNULL,
@@ -536,11 +612,16 @@ def cmd_autostop(args: Args) -> None:
         return emit({"enabled": False})
     if args.show:
         setting = read_json(path) if os.path.exists(path) else {}
-        return emit(dict(setting, enabled=bool(setting), **idleness(home)))
+        state = autostop_state(home, setting) if setting else idleness(home)
+        return emit(dict(setting, enabled=bool(setting), **state))
     if args.idle_minutes is not None:
         if args.idle_minutes < 0:
             raise AgentError(f"--idle-minutes must be >= 0, not {args.idle_minutes}")
-        wanted = {"idle_minutes": args.idle_minutes, "action": args.action or DEFAULT_ACTION}
+        if args.wait_for not in WAIT_FOR:
+            raise AgentError(f"--wait-for must be one of {', '.join(WAIT_FOR)}")
+        wanted = {"idle_minutes": args.idle_minutes, "action": args.action or DEFAULT_ACTION,
+                  "wait_for": args.wait_for, "hook_file": args.hook_file,
+                  "hook_timeout": args.hook_timeout}
         with locked(os.path.join(home, "autostop.lock")):
             old = read_json(path) if os.path.exists(path) else {}
             if {k: old.get(k) for k in wanted} != wanted:  # a change restarts the idle clock
@@ -597,6 +678,8 @@ COMMANDS: dict[str, tuple[Any, str, dict[str, tuple[Any, Any]]]] = {
     "wait": (cmd_wait, "job_id", {"--timeout": (float, None)}),
     "idle": (lambda args: emit(idleness(agent_home())), "", {}),
     "autostop": (cmd_autostop, "", {"--idle-minutes": (float, None), "--action": (str, None),
+                                    "--wait-for": (str, "jobs_and_ssh"),
+                                    "--hook-file": (str, None), "--hook-timeout": (float, None),
                                     "--show": (bool, False), "--disable": (bool, False),
                                     "--watch": (bool, False), "--interval": (float, 60.0),
                                     "--detach": (bool, False)}),

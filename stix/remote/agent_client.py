@@ -27,6 +27,7 @@ from stix.errors import StixError, UsageError
 # A home may be shared by several machines (NFS), so what is a cluster's is under its name.
 STIX_DIR = ".stix"
 AGENT_FILE = f"{STIX_DIR}/agent.py"
+WAIT_FOR = ("jobs_and_ssh", "jobs", "none")  # what counts as activity for autostop
 WORKDIR = "stix_workdir"  # the tasks' synced workdirs, one folder per cluster
 
 
@@ -163,9 +164,15 @@ def idle() -> AgentCommand:
     return AgentCommand(("idle",))
 
 
-def autostop_set(idle_minutes: float, *, action: str | None = None) -> AgentCommand:
+def autostop_set(idle_minutes: float, *, action: str | None = None,
+                 wait_for: str | None = None, hook_file: str | None = None,
+                 hook_timeout: float | None = None) -> AgentCommand:
     """Save the autostop setting on the node (restarts its idle clock when it changes)."""
-    extra = ("--action", action) if action else ()
+    extra: list[str] = []
+    for flag, value in (("--action", action), ("--wait-for", wait_for),
+                        ("--hook-file", hook_file), ("--hook-timeout", hook_timeout)):
+        if value is not None:
+            extra += [flag, str(value)]
     return AgentCommand(("autostop", "--idle-minutes", str(idle_minutes), *extra))
 
 
@@ -240,6 +247,8 @@ class AutostopReply:
     idle_seconds: float | None = None
     triggered: bool = False
     last_exit_code: int | None = None
+    wait_for: str | None = None
+    seconds_left: float | None = None  # None: a job (or SSH session) keeps it busy
 
 
 @dataclass(frozen=True)
@@ -349,7 +358,14 @@ def parse_autostop(stdout: str | bytes) -> AutostopReply:
         idle_seconds=None if seconds is None else float(seconds),
         triggered=bool(data.get("triggered")),
         last_exit_code=_field(data, "last_exit_code", int, what, optional=True),
+        wait_for=_field(data, "wait_for", str, what, optional=True),
+        seconds_left=_number(data.get("seconds_left")),
     )  # fmt: skip
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 def parse_watch(stdout: str | bytes) -> WatchReply:

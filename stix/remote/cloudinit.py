@@ -52,7 +52,22 @@ __all__ = ["CloudInitError", "NodeBootstrap", "node_hostname", "packaged_agent_s
 _BASE_PACKAGES = ["python3", "rsync", "cron"]
 _USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 ACTION_SCRIPT = "/etc/stix/autostop-action.sh"
+HOOK_SCRIPT = "/etc/stix/autostop-hook.sh"
 BUCKETS_SCRIPT = "/var/lib/cloud/scripts/per-boot/stix-buckets.sh"
+
+
+def autostop_args(placement: Placement, minutes: float, down: bool,
+                  wait_for: str | None = None) -> list[str]:
+    """The node agent's `autostop` setting for a cloud node: the node's own action script
+    (stop or down), what counts as activity, and the task's hook when it has one."""
+    args = ["autostop", "--idle-minutes", f"{minutes:g}",
+            "--action", f"sudo -n {ACTION_SCRIPT} {'down' if down else 'stop'}",
+            "--wait-for", wait_for or placement.autostop_wait_for or "jobs_and_ssh"]
+    if placement.autostop_hook:
+        args += ["--hook-file", HOOK_SCRIPT]
+        if placement.autostop_hook_timeout:
+            args += ["--hook-timeout", str(placement.autostop_hook_timeout)]
+    return args
 
 
 class CloudInitError(StixError):
@@ -132,6 +147,9 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
               permissions="0755"),
         _File("/etc/cron.d/stix-autostop", _cron(user, agent_path, agent_home), defer=True),
     ]
+    if placement.autostop_hook:
+        files.append(_File(HOOK_SCRIPT, f"#!/bin/bash\n{placement.autostop_hook}",
+                           owner=f"{user}:{user}", permissions="0755", defer=True))
     if buckets:
         script = render_template("buckets.sh.j2", user=user, buckets=buckets, tools=tools,
                                  store_dir=store_dir)
@@ -149,10 +167,10 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
         if node.agent_source is None:
             raise CloudInitError(f"cluster {placement.cluster!r}: autostop needs the node "
                                  "agent in user-data, and none was given")
-        action = f"sudo -n {ACTION_SCRIPT} {'down' if placement.autostop_down else 'stop'}"
         runcmd.append(["runuser", "-u", user, "--", "env", f"HOME={home}",
-                       f"STIX_AGENT_HOME={agent_home}", "python3", agent_path, "autostop",
-                       "--idle-minutes", str(placement.autostop_minutes), "--action", action])
+                       f"STIX_AGENT_HOME={agent_home}", "python3", agent_path,
+                       *autostop_args(placement, placement.autostop_minutes,
+                                      placement.autostop_down)])
 
     packages = list(_BASE_PACKAGES)
     if buckets:

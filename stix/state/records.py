@@ -65,9 +65,10 @@ class ClusterRecord:
     workdir: bool = False  # a workdir was synced (later `exec -- CMD` runs in it)
     autostop_watcher_pid: int | None = None  # the local idle watcher (local clusters)
     stopped_from: str | None = None  # the status a stopped cluster returns to on start
+    autostop: dict[str, Any] | None = None  # {idle_minutes, down, wait_for} as last set
 
     _EXTRA = ("engine", "project", "outputs", "setup_hash", "workdir", "autostop_watcher_pid",
-              "stopped_from")
+              "stopped_from", "autostop")
 
     @property
     def has_stack(self) -> bool:
@@ -85,7 +86,7 @@ class ClusterRecord:
             "num_nodes": self.placement.num_nodes, "use_spot": self.placement.use_spot,
             "hourly_price": self.hourly_price, "created_at": self.created_at,
             "updated_at": self.updated_at, "engine": self.engine, "project": self.project,
-            "nodes": [n.to_dict() for n in self.nodes],
+            "nodes": [n.to_dict() for n in self.nodes], "autostop": self.autostop,
             "placement": self.placement.model_dump(mode="json"),
         }  # fmt: skip
 

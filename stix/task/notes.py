@@ -28,9 +28,6 @@ NOT_YET: dict[tuple[str, ...], str] = {
     ("event_callback",): "no callback is run",
     ("resources", "network_tier"): "each cloud's default networking is used",
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
-    ("resources", "autostop", "wait_for"): "idleness counts running jobs only",
-    ("resources", "autostop", "hook"): "no hook runs before the autostop action",
-    ("resources", "autostop", "hook_timeout"): "no hook runs before the autostop action",
 }
 DOCKER = "docker:"
 

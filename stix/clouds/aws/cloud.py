@@ -104,6 +104,18 @@ class AwsCloud(Cloud):
 
         return node_states(placement)
 
+    def autostop_problem(self, placement: Placement, down: bool) -> str | None:
+        from stix.clouds.aws.program import on_shutdown
+
+        behaviour = on_shutdown(placement) or "terminate"
+        if down and behaviour != "terminate":
+            return ("an OS shutdown stops these instances (the stack sets their shutdown "
+                    "behaviour to stop), so autodown would only stop them")
+        if not down and behaviour == "terminate":
+            return ("an OS shutdown terminates these instances (autodown or spot), so "
+                    "autostop would delete them, not stop them")
+        return None
+
     def infer_arch(self, instance_type: str) -> str:
         family = instance_type.split(".", 1)[0]
         # Graviton families carry a "g" after the generation digit (m7g, c6gn, r8gd, x2gd).

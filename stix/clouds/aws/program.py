@@ -81,7 +81,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
             tags={**tags, "Name": node, "stix-node-rank": str(rank)},
             volume_tags={**tags, "Name": node},
-            instance_initiated_shutdown_behavior=_on_shutdown(p),
+            instance_initiated_shutdown_behavior=on_shutdown(p),
             **_user_data(user_data_for_rank(rank)), opts=opts,
         )  # fmt: skip
         if not p.use_spot:  # one-time spot instances cannot be stopped
@@ -94,7 +94,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     return c.outputs(nodes, p.ssh_user, region=p.region)
 
 
-def _on_shutdown(p: Placement) -> str | None:
+def on_shutdown(p: Placement) -> str | None:
     """What an OS shutdown does: autodown's node action is a shutdown, so the stack makes
     it terminate the instance; otherwise it stops it (spot: AWS always terminates)."""
     if p.use_spot:

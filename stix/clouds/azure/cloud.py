@@ -119,6 +119,15 @@ class AzureCloud(Cloud):
         power.set_power(power.ARM, power.token(), subscription, group, placement.cluster,
                         names, stopped)
 
+    def autostop_problem(self, placement: Placement, down: bool) -> str | None:
+        from stix.clouds.azure.program import acts_on_itself
+
+        if not acts_on_itself(placement):
+            return ("an Azure VM deallocates or deletes itself with its own identity (an OS "
+                    "shutdown leaves it billed), which the stack grants only when the task "
+                    "sets autostop")
+        return None
+
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if _ARM.match(instance_type) else "x86_64"
 

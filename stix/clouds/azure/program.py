@@ -7,7 +7,8 @@ public IP (unless `extra.private`), a NIC and a VM (Spot priority with a Delete 
 policy when spot; cloud-init as base64 custom data; SSH key only, no password). Buckets
 that die with the cluster (`persistent: false`) become a storage account and a blob
 container here; persistent ones have stacks of their own. Each node's managed identity may
-use exactly the task's containers (Storage Blob Data Contributor on each).
+use exactly the task's containers (Storage Blob Data Contributor on each) and, when the
+task sets autostop, deallocate or delete its own VM (Virtual Machine Contributor on it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DISK = {"low": "Standard_LRS", "medium": "StandardSSD_LRS", "high": "Premium_LRS
 
 # Azure's built-in "Storage Blob Data Contributor" role
 BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"  # Virtual Machine Contributor
 
 
 def image_reference(p: Placement) -> dict[str, str]:
@@ -126,10 +128,12 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             network_profile={"network_interfaces": [
                 {"id": nic.id, "primary": True, "delete_option": "Delete"}]},
             zones=[p.zone] if p.zone else None,
-            identity={"type": "SystemAssigned"} if containers else None,
+            identity={"type": "SystemAssigned"} if containers or acts_on_itself(p) else None,
             tags={**tags, "stix-node-rank": str(rank), **_power_tag(p)}, opts=opts, **spot,
         )  # fmt: skip
         _container_access(p, node, vm, containers, opts)
+        if acts_on_itself(p):
+            _may_power_itself(p, node, vm, opts)
         private_ip = nic.ip_configurations.apply(
             lambda cfgs: cfgs[0].private_ip_address if cfgs else None)
         nodes.append({"name": node, "private_ip": private_ip, "public_ip": public_ip})
@@ -173,6 +177,33 @@ def _buckets(p: Placement, rg: Any, tags: dict[str, str], opts: Any) -> list[Any
         scopes.append(blob.container(c.name(p, f"bucket-{i}"), b.name,
                                      account_name=accounts[name].name, rg=rg, opts=opts).id)
     return scopes
+
+
+def acts_on_itself(p: Placement) -> bool:
+    """An OS shutdown leaves an Azure VM allocated (and billed): autostop deallocates (or
+    autodown deletes) the VM through the Azure API with the VM's own identity."""
+    return p.autostop_minutes is not None
+
+
+def _may_power_itself(p: Placement, node: str, vm: Any, opts: Any) -> None:
+    """Virtual Machine Contributor on this VM alone: it may deallocate or delete itself,
+    nothing else."""
+    import uuid
+
+    import pulumi
+    import pulumi_azure_native as az
+
+    client = az.authorization.get_client_config_output(
+        opts=pulumi.InvokeOutputOptions(provider=opts.provider))
+    role = pulumi.Output.concat("/subscriptions/", client.subscription_id,
+                                "/providers/Microsoft.Authorization/roleDefinitions/",
+                                VM_CONTRIBUTOR)  # fmt: skip
+    az.authorization.RoleAssignment(
+        f"{node}-self", principal_id=vm.identity.apply(lambda i: i.principal_id if i else None),
+        principal_type="ServicePrincipal", role_definition_id=role, scope=vm.id,
+        role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"stix:{p.cluster}:{node}:self")),
+        opts=opts,
+    )  # fmt: skip
 
 
 def _container_access(p: Placement, node: str, vm: Any, scopes: list[Any],

@@ -113,6 +113,14 @@ class GcpCloud(Cloud):
 
         return node_states(placement, options(placement, GcpOptions).project)
 
+    def autostop_problem(self, placement: Placement, down: bool) -> str | None:
+        from stix.clouds.gcp.program import self_deleting
+
+        if down and not self_deleting(placement):
+            return ("a GCP VM deletes itself with its own service account, which the stack "
+                    "grants only when the task asks for autodown")
+        return None
+
     def infer_arch(self, instance_type: str) -> str:
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
 

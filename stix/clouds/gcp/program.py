@@ -4,7 +4,8 @@ Declares: provider (project from `extra.project` or the environment; region and 
 network + subnetwork unless `extra.network`/`subnet_id` name existing ones, firewall rules
 (SSH and the task's ports from `extra.ssh_cidrs` to the cluster's network tag; everything
 between the cluster's nodes), the GCS buckets that die with the cluster (`persistent:
-false`), a service account that can use exactly the task's GCS buckets, and one instance
+false`), a service account that can use exactly the task's GCS buckets (under autodown one
+per node, each allowed to delete only its own instance), and one instance
 per node: N1 hosts get guest accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is
 the SPOT provisioning model;
 GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate. Each
@@ -13,6 +14,7 @@ instance's `desired_status` is its power state (TERMINATED: stopped by `stix sto
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +79,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     opts = pulumi.ResourceOptions(provider=provider)
     network, subnetwork = _network(p, opts)
     _firewalls(p, network, tag, opts)
-    account = _bucket_access(p, labels, opts)
+    accounts = _accounts(p, labels, opts)
 
     disk_type = DISK[c.tier(p)]
     gpus = guest_accelerators(p)
@@ -99,12 +101,14 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             guest_accelerators=gpus or None, scheduling=scheduling,
             metadata={"user-data": user_data_for_rank(rank), "enable-oslogin": "FALSE",
                       "block-project-ssh-keys": "TRUE"},
-            service_account=({"email": account.email, "scopes": ["cloud-platform"]}
-                             if account is not None else None),
+            service_account=({"email": accounts[rank].email, "scopes": ["cloud-platform"]}
+                             if accounts[rank] is not None else None),
             labels={**labels, "stix-node-rank": str(rank)}, tags=[tag],
             allow_stopping_for_update=True, opts=opts,
             desired_status="TERMINATED" if p.power == "stopped" else "RUNNING",
         )  # fmt: skip
+        if self_deleting(p):
+            _may_delete_itself(p, node, zone, inst, accounts[rank], opts)
         nic = inst.network_interfaces.apply(lambda n: n[0])
         nodes.append({
             "name": node,
@@ -156,26 +160,61 @@ def _firewalls(p: Placement, network: Any, tag: str, opts: Any) -> None:
         )  # fmt: skip
 
 
-def _bucket_access(p: Placement, labels: dict[str, str], opts: Any) -> Any:
-    """GCS buckets to create, and a service account that can use exactly the task's."""
+def _buckets(p: Placement, labels: dict[str, str], opts: Any) -> list[Any]:
+    """The task's GCS buckets (names), creating those that die with the cluster."""
+    from stix.clouds.gcp.buckets import bucket as new_bucket
+
+    out: list[Any] = []
+    for i, b in enumerate(b for b in p.buckets if b.store == "gcs"):
+        if b.create and not b.persistent:  # the cluster's own: emptied and deleted with it
+            out.append(new_bucket(c.name(p, f"bucket-{i}"), b.name, location=p.region,
+                                  force_destroy=True, labels=labels, opts=opts).name)
+        else:  # an existing bucket, or one with its own stack (stix.buckets)
+            out.append(b.name)
+    return out
+
+
+def self_deleting(p: Placement) -> bool:
+    """Autodown deletes the VM through the API with the VM's own identity."""
+    return p.autostop_minutes is not None and p.autostop_down
+
+
+def _accounts(p: Placement, labels: dict[str, str], opts: Any) -> list[Any]:
+    """The service account of each node (None: the default, without scopes): one that may
+    use exactly the task's buckets, and under autodown one per node, so that each may
+    delete only its own VM (granted on the instance once it exists)."""
     import pulumi
     import pulumi_gcp as gcp
 
-    gcs = [b for b in p.buckets if b.store == "gcs"]
-    if not gcs:
-        return None
-    account = gcp.serviceaccount.Account(
-        c.name(p, "sa"), account_id=f"stix-{p.cluster}"[:30].rstrip("-"),
-        display_name=f"stix cluster {p.cluster}", opts=opts,
-    )  # fmt: skip
-    member = pulumi.Output.concat("serviceAccount:", account.email)
-    from stix.clouds.gcp.buckets import bucket as new_bucket
+    buckets = _buckets(p, labels, opts)
+    if self_deleting(p):
+        tag = hashlib.sha256(p.cluster.encode()).hexdigest()[:8]
+        accounts = [gcp.serviceaccount.Account(
+            c.name(p, f"sa-{rank}"), account_id=f"stix-{tag}-{rank}",
+            display_name=f"stix cluster {p.cluster} node {rank}", opts=opts)
+            for rank in range(p.num_nodes)]
+    elif buckets:
+        shared = gcp.serviceaccount.Account(
+            c.name(p, "sa"), account_id=f"stix-{p.cluster}"[:30].rstrip("-"),
+            display_name=f"stix cluster {p.cluster}", opts=opts)
+        accounts = [shared] * p.num_nodes
+    else:
+        return [None] * p.num_nodes
+    for account in dict.fromkeys(accounts):
+        member = pulumi.Output.concat("serviceAccount:", account.email)
+        suffix = "" if len(set(accounts)) == 1 else f"-{accounts.index(account)}"
+        for i, bucket in enumerate(buckets):
+            gcp.storage.BucketIAMMember(c.name(p, f"bucket-{i}-access{suffix}"), bucket=bucket,
+                                        role="roles/storage.objectAdmin", member=member,
+                                        opts=opts)
+    return accounts
 
-    for i, b in enumerate(gcs):
-        bucket: Any = b.name  # an existing bucket, or one with its own stack (stix.buckets)
-        if b.create and not b.persistent:  # the cluster's own: emptied and deleted with it
-            bucket = new_bucket(c.name(p, f"bucket-{i}"), b.name, location=p.region,
-                                force_destroy=True, labels=labels, opts=opts).name
-        gcp.storage.BucketIAMMember(c.name(p, f"bucket-{i}-access"), bucket=bucket,
-                                    role="roles/storage.objectAdmin", member=member, opts=opts)
-    return account
+
+def _may_delete_itself(p: Placement, node: str, zone: str, inst: Any, account: Any,
+                       opts: Any) -> None:
+    import pulumi
+    import pulumi_gcp as gcp
+
+    gcp.compute.InstanceIAMMember(
+        f"{node}-self", instance_name=inst.name, zone=zone, role="roles/compute.instanceAdmin.v1",
+        member=pulumi.Output.concat("serviceAccount:", account.email), opts=opts)

@@ -36,6 +36,9 @@ TYPES = (
     ResourceType("gcp:storage/bucketIAMMember:BucketIAMMember", ("bucket", "role", "member"),
                  TerraformType("google_storage_bucket_iam_member"),
                  exposure=exposure.bucket_member),
+    ResourceType("gcp:compute/instanceIAMMember:InstanceIAMMember",
+                 ("instanceName", "zone", "role", "member"),
+                 TerraformType("google_compute_instance_iam_member")),
     ResourceType("gcp:container/nodePool:NodePool", ("name", "cluster", "location", "nodeConfig"),
                  TerraformType("google_container_node_pool")),
 )
