@@ -64,3 +64,14 @@ def sshd_nodes(sshd_hosts, tmp_path: Path):  # type: ignore[no-untyped-def]
             return stack.enter_context(running_nodes(sshd_hosts, n, tmp_path))
 
         yield start
+
+
+@pytest.fixture
+def stand_in():  # type: ignore[no-untyped-def]
+    """A real HTTP server on loopback answering routes a test sets (tests/http_support.py)."""
+    from http_support import serving
+
+    server = serving()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

@@ -11,71 +11,13 @@ answers; they prove nothing about the real services' behaviour beyond those shap
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import pytest
-
-Answer = tuple[int, dict[str, str], Any]
-Route = Callable[[str, dict[str, list[str]]], Answer]
-
-
-class StandIn:
-    """Routes (method, path) → answer; every request is kept as (method, path, query)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Answer | Route] = {}
-        self.calls: list[tuple[str, str, dict[str, list[str]]]] = []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                stand_in.calls.append((self.command, parts.path, query))
-                found = stand_in.routes.get((self.command, parts.path))
-                if found is None:
-                    status, headers, body = 404, {}, {"error": {"message": "not here"}}
-                elif callable(found):
-                    status, headers, body = found(parts.path, query)
-                else:
-                    status, headers, body = found
-                data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_DELETE = do_POST = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def paths(self, method: str) -> list[str]:
-        return [p for m, p, _ in self.calls if m == method]
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
+from http_support import Answer, StandIn
 
 # -- GCP ----------------------------------------------------------------------------------------
 

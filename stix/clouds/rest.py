@@ -5,6 +5,7 @@ a parameter so the calls can be exercised against a real HTTP server on loopback
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -37,5 +38,5 @@ def call(method: str, url: str, token: str, body: Any = None,
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:500]
         raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code) from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise ApiError(f"{what}: {exc}") from None

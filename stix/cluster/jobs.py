@@ -49,9 +49,44 @@ def _pick(record: ClusterRecord, node: int | None) -> list[NodeAddress]:
 
 
 async def _open(addresses: list[NodeAddress]) -> list[NodeTransport]:
+    """Connect to the nodes; when they do not answer, ask their cloud why (a stop or an
+    autodown behind stix's back is recorded, and said, instead of a bare timeout)."""
     from stix.remote.wait import wait_for_nodes
 
-    return await wait_for_nodes(addresses, CONNECT_TIMEOUT)
+    cluster = addresses[0].cluster if addresses else None
+    if cluster is not None:
+        _require_running(cluster)
+    try:
+        return await wait_for_nodes(addresses, CONNECT_TIMEOUT)
+    except StixError as exc:
+        why = await asyncio.to_thread(_why_unreachable, cluster) if cluster else None
+        if why is None:
+            raise
+        raise StixError(f"{exc.message}: {why}", hint=exc.hint) from None
+
+
+_NOT_RUNNING = {
+    ClusterStatus.STOPPED: "is stopped; `stix start {c}` brings it back",
+    ClusterStatus.TERMINATED: "has no node left; `stix down {c}` removes the rest",
+}
+
+
+def _require_running(cluster: str) -> None:
+    record = state.get_cluster(state.connect(), cluster)
+    if record is not None and record.status in _NOT_RUNNING:
+        raise StixError(f"cluster {cluster} " + _NOT_RUNNING[record.status].format(c=cluster))
+
+
+def _why_unreachable(cluster: str) -> str | None:
+    from stix.cluster.reconcile import reconcile
+
+    record = state.get_cluster(state.connect(), cluster)
+    if record is None or not record.has_stack:
+        return None
+    done = reconcile(cluster, cleanup=False)
+    if done.after in (ClusterStatus.STOPPED, ClusterStatus.PARTIAL, ClusterStatus.TERMINATED):
+        return f"the cloud says cluster {cluster} is {done.after.value}: " + "; ".join(done.notes)
+    return None
 
 
 async def _close(transports: list[NodeTransport]) -> None:
