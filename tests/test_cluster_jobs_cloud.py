@@ -23,7 +23,7 @@ def _record(nodes: list[Any], sshd_hosts: Any) -> state.ClusterRecord:
     now = time.time()
     placement = Placement(cluster="cloudy", cloud="aws", region="us-east-1",
                           instance_type="m6i.large", num_nodes=len(nodes), vcpus=2, memory_gib=8,
-                          hourly_price=0.5)
+                          hourly_price=0.5, autostop_minutes=30, autostop_down=True)
     record = state.ClusterRecord("cloudy", "aws", placement, state.ClusterStatus.UP, now, now,
                                  1.0, addresses, engine="pulumi")
     state.put_cluster(state.connect(), record)

@@ -93,7 +93,8 @@ def test_apply_and_destroy_against_moto(moto: str, tmp_path: Path) -> None:
     from stix.placement import Bucket
 
     p = placement(cluster="tfe2e", num_nodes=3, image_id=_moto_ami(moto), ports=[8888],
-                  buckets=[Bucket(store="s3", name="stix-e2e-bucket", mount_path="/data")])
+                  buckets=[Bucket(store="s3", name="stix-e2e-bucket", mount_path="/data",
+                                   persistent=False)])  # dies with the cluster
     engine = TerraformEngine(Config(terraform_provider=moto_provider(moto)))
     spec = spec_for(p, tmp_path)
     events: list[ResourceEvent] = []
