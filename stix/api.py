@@ -46,6 +46,8 @@ _LAZY = {
     "stop": "stix.cluster.power", "start": "stix.cluster.power",
     "reconcile": "stix.cluster.reconcile", "autostop_left": "stix.cluster.jobs",
     "PowerResult": "stix.cluster.power",
+    # Costs
+    "cost_report": "stix.cost", "over_budget": "stix.budget", "check_budget": "stix.budget",
     # Engines
     "preview": "stix.cluster.stacks", "refresh": "stix.cluster.stacks",
     "destroy": "stix.cluster.stacks",
@@ -58,6 +60,7 @@ _LAZY = {
 __all__ = sorted([*_LAZY, "task_schema"])
 
 if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-exported)
+    from stix.budget import over_budget as over_budget
     from stix.catalog import load_catalog as load_catalog
     from stix.catalog.gpus import gpu_offers as gpu_offers
     from stix.catalog.gpus import gpu_summary as gpu_summary
@@ -117,7 +120,8 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.task.notes import task_notes as task_notes
 
 
-_ALIASES = {"storage_ls": "ls", "storage_delete": "delete"}  # module name → API name
+_ALIASES = {"storage_ls": "ls", "storage_delete": "delete", "cost_report": "report",
+            "check_budget": "check"}  # module name → API name
 
 
 def __getattr__(name: str) -> Any:

@@ -88,6 +88,14 @@ class Config(BaseModel):
         "sources, in the background, when it is older than this many hours (0: never by "
         "itself; `stix catalog update` always can)",
     )
+    max_hourly_cost: float | None = Field(
+        None, gt=0, description="USD per hour one cluster may cost: all its nodes' machines, "
+        "at the price plan shows. plan and up refuse a placement above it and status warns. "
+        "(The task's resources.max_hourly_cost is per node.)")
+    max_total_hourly_cost: float | None = Field(
+        None, gt=0, description="USD per hour the machines of every cluster running at once "
+        "may cost, the one being placed included (at their launch prices). plan and up "
+        "refuse a placement above it and status warns")
 
 
 _ENV = {

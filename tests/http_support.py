@@ -1,5 +1,6 @@
 """A real HTTP server on loopback that answers a cloud's REST calls from routes a test
-sets (method, path) → (status, headers, JSON body), keeping every request it was sent.
+sets (method, path) → (status, headers, JSON body, or bytes sent as they are), keeping
+every request it was sent and its headers.
 It stands in for APIs no test here can reach; what it proves is limited to the requests
 stix makes and how it reads answers of the documented shapes."""
 
@@ -21,6 +22,7 @@ class StandIn:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Answer | Route] = {}
         self.calls: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.headers: list[dict[str, str]] = []  # per call, in the same order
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +30,7 @@ class StandIn:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
                 stand_in.calls.append((self.command, parts.path, query))
+                stand_in.headers.append(dict(self.headers))
                 found = stand_in.routes.get((self.command, parts.path))
                 if found is None:
                     status, headers, body = 404, {}, {"error": {"message": "not here"}}
@@ -35,11 +38,15 @@ class StandIn:
                     status, headers, body = found(parts.path, query)
                 else:
                     status, headers, body = found
-                data = b"" if body is None else json.dumps(body).encode()
+                if isinstance(body, bytes):
+                    data, kind = body, "text/plain"
+                else:
+                    data = b"" if body is None else json.dumps(body).encode()
+                    kind = "application/json"
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

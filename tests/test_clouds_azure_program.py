@@ -49,6 +49,8 @@ def test_cpu_task(graphs: dict) -> None:
                                            "path": "/home/stix/.ssh/authorized_keys"}]
     assert "priority" not in vm
     assert vm["networkProfile"]["networkInterfaces"][0]["id"] == ref(NIC, "t-0-nic")
+    # Managed boot diagnostics: the serial log stix reads the host keys from.
+    assert vm["diagnosticsProfile"] == {"bootDiagnostics": {"enabled": True}}
     assert vm["tags"]["stix-cluster"] == "t"
     rules = inputs(g, NSG, "t-nsg")["securityRules"]
     assert [r["destinationPortRanges"] for r in rules] == [["22"]]

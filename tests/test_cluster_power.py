@@ -94,6 +94,12 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
             f"name: pw\nnum_nodes: 2\nresources:\n  infra: aws/us-east-1\n"
             f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\n"
             "  autostop: {idle_minutes: 30, down: true}\nrun: echo hi\n")
+        config = stix_home / "config.yaml"
+        config.write_text(config.read_text() + "max_hourly_cost: 0.05\n")
+        over = _stix(project, stix_home, env, "up", "t.yaml", "--yes", "--infra-only")
+        assert over.returncode != 0 and "above max_hourly_cost $0.05/h" in over.stderr
+        assert _instances(ec2, "pw") == []  # refused before anything was made
+        config.write_text(config.read_text().replace("max_hourly_cost: 0.05\n", ""))
         up = _stix(project, stix_home, env, "up", "t.yaml", "--yes", "--infra-only")
         assert up.returncode == 0, up.stderr
         before = {i["InstanceId"]: i for i in _instances(ec2, "pw")}
@@ -149,6 +155,14 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
         assert "is stopped: starting it" in up.stderr
         assert {i["State"]["Name"] for i in _instances(ec2, "pw")} == {"running"}
         assert _stix(project, stix_home, env, "down", "pw", "--yes").returncode == 0
+        # the usage ledger followed every step, and outlives the cluster
+        cost = _stix(project, stix_home, env, "cost-report", "pw", "--json")
+        assert cost.returncode == 0, cost.stderr
+        (pw,) = json.loads(cost.stdout)["clusters"]
+        assert pw["down"] is True
+        assert [i["phase"] for i in pw["intervals"]] == [
+            "running", "stopped", "running", "stopped", "running"]
+        assert all(i["ended_at"] is not None for i in pw["intervals"])
 
 
 @pytest.mark.terraform

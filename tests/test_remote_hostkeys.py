@@ -223,9 +223,13 @@ def test_cloud_node_key_comes_from_its_console_output(
 @pytest.mark.sshd
 def test_a_cloud_without_a_console_reader_trusts_first_use_and_says_so(
         sshd_nodes: Callable[[int], list[Any]], sshd_hosts: Any, tmp_path: Path,
-        capfd: pytest.CaptureFixture[str]) -> None:
+        capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from stix.clouds import registry
+
     node = sshd_nodes(1)[0]
     plain = node.address(sshd_hosts.key)
+    # GCP has a reader (tests/test_clouds_hostkeys_offline.py); here it stands for one without.
+    monkeypatch.setattr(registry.cloud("gcp"), "host_keys", lambda region, address: None)
 
     def at(host: str) -> NodeAddress:  # the same machine, as if the cloud gave it `host`
         return NodeAddress(plain.name, plain.host, plain.port, plain.user, plain.identity_file,

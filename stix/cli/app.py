@@ -47,6 +47,7 @@ def _root(
 from stix.cli import (  # noqa: E402
     catalog_cmds,
     cluster_cmds,
+    cost_cmds,
     engine_cmds,
     optimize_cmds,
     orphans_cmds,
@@ -56,8 +57,8 @@ from stix.cli import (  # noqa: E402
     task_cmds,
 )
 
-for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, storage_cmds,
-               engine_cmds, recover_cmds, orphans_cmds):
+for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, cost_cmds,
+               storage_cmds, engine_cmds, recover_cmds, orphans_cmds):
     _group.register(app)
 
 

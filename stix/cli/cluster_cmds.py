@@ -293,6 +293,8 @@ def status(
                 left[record.name] = api.autostop_left(record.name)
     records = ([r for r in api.status() if cluster is None or r.name == cluster] if refresh
                else api.status(cluster))  # a refresh may have removed a cluster
+    for warning in api.over_budget():  # the config's hourly limits (stix.budget)
+        render.warn(warning)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in records], indent=2))
         return

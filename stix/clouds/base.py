@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from stix.task import Resources, Task
 
 UserData = Callable[[int], str]
+HOURS_PER_MONTH = 730.0  # how the clouds turn a monthly list price into an hourly one
 StopMode = Literal["stop", "down"]
 ErrorKind = Literal["capacity", "spot", "quota", "credentials"]
 
@@ -355,12 +356,19 @@ class Cloud(Provider):
         """The provider's own config keys (`aws:region`, ...) for the Pulumi CLI."""
         return {}
 
+    def host_key_source(self, placement: Placement, outputs: dict[str, Any]) -> str:
+        """Where the nodes' host keys are read later (`NodeAddress.host_key_source`):
+        `<cloud>/<region>`, then, `/`-separated, whatever else `host_keys` needs to find
+        the node that a node record does not hold (a zone, a resource group)."""
+        return f"{placement.cloud}/{placement.region}"
+
     def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
         """The node's SSH host keys (`type base64`) as the cloud reports them — the
         instance's console output, read through the cloud's API — so that no one between
         stix and the node can forge them. [] while the node has not printed them yet; None
         when this cloud package has no way to read them (stix then trusts on first use and
-        says so). Runs in a worker thread; may import the cloud's SDK."""
+        says so; a reader that cannot work here raises `NoConsoleReader`, saying why).
+        Runs in a worker thread; may import the cloud's SDK."""
         return None
 
     def node_states(self, placement: Placement,
@@ -466,6 +474,34 @@ class Cloud(Provider):
         """Why an accelerator this cloud sells is not offered by stix (None: no reason)."""
         return None
 
+    # -- what a cluster bills besides its machines (`stix cost-report`) -------------------
+
+    def disk_price_gb_month(self, tier: str, region: str) -> float | None:
+        """USD per GB-month of the disk type a disk tier (low|medium|high|ultra) maps to in
+        the program, from the cloud's published list prices (None: not priced)."""
+        return None
+
+    def disk_hourly(self, tier: str, size_gb: float, region: str) -> float | None:
+        """USD per hour of one node's boot disk. A cloud that bills provisioned IOPS or by
+        size steps overrides this; by default it is size × the GB-month price."""
+        rate = self.disk_price_gb_month(tier, region)
+        return None if rate is None else rate * size_gb / HOURS_PER_MONTH
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        """What each node bills besides its machine: its boot disk (billed running and
+        stopped alike). A cloud whose stack holds billed addresses adds them."""
+        from stix.clouds.common import tier
+
+        t = tier(placement)
+        price = self.disk_hourly(t, placement.disk_size, placement.region)
+        return [Charge(f"disk {placement.disk_size} GB ({t})", "disk", price, price)]
+
+    def not_counted(self, placement: Placement) -> list[str]:
+        """Billed things the stack holds that the cost report does not price: by default
+        the buckets that live and die with the cluster (billed by use)."""
+        return [f"bucket {b.name} ({b.store}): storage and requests, billed by use"
+                for b in placement.buckets if b.create and not b.persistent]
+
 
 @dataclass(frozen=True)
 class MachineType:
@@ -509,9 +545,11 @@ class Machines(Provider):
         """The Placement for `task` on these machines (an error says why it cannot fit)."""
 
     @abstractmethod
-    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
-        """Nodes for a new cluster. Called inside a state transaction that also records the
-        cluster, so two clusters never get the same machines."""
+    def allocate(self, conn: sqlite3.Connection, placement: Placement,
+                 avoid: Collection[str] = ()) -> list[NodeAddress]:
+        """Nodes for a new cluster, never on a host in `avoid` (`host` or `host:port`: one
+        lost before). Called inside a state transaction that also records the cluster, so
+        two clusters never get the same machines."""
 
     def release(self, nodes: list[NodeAddress]) -> None:
         """Give the machines back (local: delete node homes). Missing things are fine."""

@@ -1,7 +1,8 @@
 """JSON over HTTPS with a bearer token, for the few cloud API calls stix makes itself
-(node power states, Azure's deallocate) where pulling in a cloud's whole SDK for one
-call is not worth it. The token comes from the cloud's own auth library; the base URL is
-a parameter so the calls can be exercised against a real HTTP server on loopback."""
+(node power states, Azure's deallocate, console output) where pulling in a cloud's whole
+SDK for one call is not worth it; and plain text from a pre-signed URL (no token). The
+token comes from the cloud's own auth library; the base URL is a parameter so the calls
+can be exercised against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
@@ -39,4 +40,21 @@ def call(method: str, url: str, token: str, body: Any = None,
         detail = exc.read().decode("utf-8", "replace")[:500]
         raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise ApiError(f"{what}: {exc}") from None
+
+
+def fetch_text(url: str, what: str = "download") -> str:
+    """The text at a pre-signed URL (it carries its own grant: no token is sent, so the
+    cloud's bearer token never reaches a storage host). 4xx/5xx raise ApiError; no
+    message repeats the URL, whose query is the grant."""
+    try:
+        request = urllib.request.Request(url, method="GET")
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
+            return str(reply.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:500]
+        raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code) from None
+    except ValueError:
+        raise ApiError(f"{what}: the cloud answered with an unusable URL") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise ApiError(f"{what}: {exc}") from None

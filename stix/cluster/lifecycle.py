@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,25 +58,45 @@ def up(task_file: str | Path, *, cluster: str | None = None,
     are credential stores or private keys (refused before anything is created otherwise)."""
     from stix.names import for_task
     from stix.optimizer.overrides import with_overrides
-    from stix.remote.sync import check_task_files
     from stix.task import load_task
 
     task = with_overrides(load_task(task_file, env), **(overrides or {}))
+    return up_task(task, cluster=for_task(task, cluster), secrets=secrets,
+                   detach_run=detach_run, printer=printer, say=say, engine=engine,
+                   infra_only=infra_only, confirm=confirm, on_event=on_event,
+                   allow_private_mounts=allow_private_mounts)
+
+
+def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
+            detach_run: bool = False, printer: LinePrinter | None = None,
+            say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+            confirm: Callable[[str], bool] | None = None,
+            on_event: Callable[[Any], None] | None = None,
+            allow_private_mounts: bool = False, avoid: Collection[str] = (),
+            project: Path | None = None, task_id: str = "") -> UpResult:
+    """`up` of a loaded task on the cluster `cluster` (what the managed-jobs controller
+    calls for each attempt). `avoid`: locations not to use — `cloud/region[/zone]` for
+    clouds, `host[:port]` for existing machines; `project`: the stix project whose
+    stacks/ holds the cluster's stack (default: the one around the working directory);
+    `task_id`: the run's STIX_TASK_ID (default: one per cluster and job)."""
+    from stix.remote.sync import check_task_files
+
     task = node_phase.resolve_secrets(task, secrets or {})
     check_task_files(task, allow_private=allow_private_mounts)
-    name = for_task(task, cluster)
+    name = cluster
     conn = state.connect()
     with contextlib.ExitStack() as held:
         held.enter_context(state.cluster_lock(conn, name, "up"))
         record = state.get_cluster(conn, name)
         created = record is None
         if _on_machines(task, record):
-            record = _machines_up(conn, task, name, record, say)
+            record = _machines_up(conn, task, name, record, say, avoid)
         else:
             from stix.cluster import stacks
 
             record = stacks.provision(task, name, engine_name=engine, confirm=confirm,
-                                      on_event=on_event, say=say, conn=conn).record
+                                      on_event=on_event, say=say, conn=conn, avoid=avoid,
+                                      project_dir=project).record
             node_phase.write_ssh_config(conn)
             if infra_only:
                 return UpResult(name, created, None, None)
@@ -88,7 +108,7 @@ def up(task_file: str | Path, *, cluster: str | None = None,
     submitted: list[str] = []
     try:
         return asyncio.run(_node_phase(conn, record, task, lock, created, detach_run, printer,
-                                       say, submitted, allow_private_mounts))
+                                       say, submitted, allow_private_mounts, task_id))
     except KeyboardInterrupt:
         if submitted:
             raise StillRunningError(name, submitted[0]) from None
@@ -109,7 +129,7 @@ def _on_machines(task: Task, record: ClusterRecord | None) -> bool:
 
 
 def _machines_up(conn: Any, task: Task, name: str, record: ClusterRecord | None,
-                 say: Say) -> ClusterRecord:
+                 say: Say, avoid: Collection[str] = ()) -> ClusterRecord:
     from stix.cluster import machines
     from stix.task.notes import task_notes
 
@@ -118,7 +138,7 @@ def _machines_up(conn: Any, task: Task, name: str, record: ClusterRecord | None,
         say(f"warning: {warning}")
 
     if record is None:
-        record = machines.allocate(conn, task, name, say)
+        record = machines.allocate(conn, task, name, say, avoid)
         node_phase.write_ssh_config(conn)
     elif task.num_nodes != len(record.nodes):
         raise StixError(f"cluster {name!r} has {len(record.nodes)} node(s) but the task "
@@ -139,11 +159,11 @@ def _no_node_phase(record: ClusterRecord) -> str | None:
 async def _node_phase(conn: Any, record: ClusterRecord, task: Task,
                       lock: contextlib.ExitStack, created: bool, detach_run: bool,
                       printer: LinePrinter | None, say: Say, submitted: list[str],
-                      allow_private: bool = False) -> UpResult:
+                      allow_private: bool = False, task_id: str = "") -> UpResult:
     printer = printer or LinePrinter(prefix=len(record.nodes) > 1)
     with lock:
-        transports, job_id = await node_phase.start_on_nodes(conn, record, task, printer, say,
-                                                             allow_private=allow_private)
+        transports, job_id = await node_phase.start_on_nodes(
+            conn, record, task, printer, say, allow_private=allow_private, task_id=task_id)
     if job_id is not None:
         submitted.append(job_id)
     outcome = await node_phase.finish_on_nodes(conn, record, transports, job_id, detach_run,

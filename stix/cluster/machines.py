@@ -8,7 +8,7 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from stix import state
@@ -31,16 +31,19 @@ def provider_of(task: Task) -> Machines:
     return registry.machines(candidates[0].cloud)
 
 
-def allocate(conn: sqlite3.Connection, task: Task, cluster: str, say: Say) -> ClusterRecord:
-    """Place `task` on its machines and record the new cluster, atomically."""
+def allocate(conn: sqlite3.Connection, task: Task, cluster: str, say: Say,
+             avoid: Collection[str] = ()) -> ClusterRecord:
+    """Place `task` on its machines (none in `avoid`) and record the new cluster,
+    atomically."""
     provider = provider_of(task)
     placement = provider.placement(task, cluster, task.resources.candidates()[0])
     with state.transaction(conn):
-        nodes = provider.allocate(conn, placement)
+        nodes = provider.allocate(conn, placement, avoid)
         now = time.time()
         record = ClusterRecord(cluster, placement.cloud, placement, ClusterStatus.INIT, now, now,
                                placement.total_hourly_price, nodes)
         state.put_cluster(conn, record)
+        state.usage.follow(conn, record)
     say(f"cluster {cluster}: {len(nodes)} node(s) on {provider.location(placement)}")
     return record
 

@@ -52,7 +52,7 @@ def resolve_secrets(task: Task, given: dict[str, str]) -> Task:
 
 
 def run_spec(task: Task, record: ClusterRecord, job_id: str,
-             name: str | None = None) -> RunSpec:
+             name: str | None = None, task_id: str = "") -> RunSpec:
     from stix.remote.launch import RunSpec
 
     workdir = None
@@ -68,7 +68,7 @@ def run_spec(task: Task, record: ClusterRecord, job_id: str,
         setup=task.setup, envs={k: v for k, v in task.envs.items() if v is not None},
         secrets={k: v for k, v in task.secrets.items() if v is not None}, workdir=workdir,
         local_mounts=task.local_mounts(), gpus_per_node=p.gpus_per_node,
-        cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone})
+        cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone}, task_id=task_id)
 
 
 def setup_hash(spec: RunSpec, record: ClusterRecord) -> str:
@@ -113,9 +113,11 @@ def _listing(root: Path) -> list[str]:
 
 
 async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: Task,
-                         printer: LinePrinter, say: Say, *, allow_private: bool = False
-                         ) -> tuple[list[NodeTransport], str | None]:
-    """Under the cluster lock: connect, agent, sync, setup, submit `run`."""
+                         printer: LinePrinter, say: Say, *, allow_private: bool = False,
+                         task_id: str = "") -> tuple[list[NodeTransport], str | None]:
+    """Under the cluster lock: connect, agent, sync, setup, submit `run`. `task_id`: the
+    STIX_TASK_ID the run sees (default: one per cluster and job; managed jobs keep one
+    across attempts)."""
     from stix.remote import launch
 
     addresses = record.nodes
@@ -130,7 +132,7 @@ async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: 
             say("setup and what it depends on are unchanged since the last run; skipped")
         transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
         job_id = state.next_job_id(conn, record.name, task.name, entry) if task.run else None
-        spec = run_spec(task, record, job_id or "0")
+        spec = run_spec(task, record, job_id or "0", task_id=task_id)
         spec.allow_private = allow_private
         await launch.prepare(transports, addresses, spec, printer, setup=not skip_setup, say=say)
         record.status = ClusterStatus.UP

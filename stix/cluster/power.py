@@ -141,6 +141,7 @@ def _apply(conn: Any, record: ClusterRecord, stopped: bool, say: Say,
         record.status = ClusterStatus.PROVISIONED
     record.updated_at = time.time()
     state.put_cluster(conn, record)
+    state.usage.follow(conn, record)
     return record
 
 

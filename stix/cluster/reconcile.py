@@ -114,6 +114,8 @@ def _record(conn: Any, record: ClusterRecord, states: dict[str, Any],
         record.status = status
         record.updated_at = time.time()
     state.put_cluster(conn, record)
+    state.usage.follow(conn, record, nodes=len(names) - len(gone) - len(stopped)
+                       if status == ClusterStatus.PARTIAL else None)
     result.after = status
 
 

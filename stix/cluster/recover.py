@@ -83,6 +83,7 @@ def _from_stack(conn: sqlite3.Connection, root: Path, path: Path, engine_name: s
                            p.total_hourly_price, nodes_from_outputs(outputs, p),
                            engine=engine.name, project=str(root), outputs=outputs)
     state.put_cluster(conn, record)
+    state.usage.follow(conn, record)
     result.clusters.append(name)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +65,12 @@ def stack_spec(project_dir: Path, placement: Placement, public_key: str) -> Stac
 
 def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[NodeAddress]:
     """The nodes `up` records, from the program's outputs (same shape for every cloud)."""
+    from stix.clouds import registry
     from stix.keys import private_key_path
     from stix.remote.hostkeys import cloud_alias
 
     user = str(outputs.get("ssh_user") or placement.ssh_user)
+    source = registry.cloud(placement.cloud).host_key_source(placement, outputs)
     nodes = []
     for i, node in enumerate(outputs.get("nodes") or []):
         host = node.get("public_ip") or node.get("private_ip")
@@ -81,7 +83,7 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
                                  internal_ip=node.get("private_ip"),
                                  host_key_alias=cloud_alias(placement.cluster, name,
                                                             str(host)),
-                                 host_key_source=f"{placement.cloud}/{placement.region}",
+                                 host_key_source=source,
                                  cluster=placement.cluster))
     return nodes
 
@@ -102,7 +104,8 @@ class Provisioned:
 def provision(task: Task, cluster: str, *, engine_name: str | None = None,
               clouds: list[str] | None = None, confirm: Confirm | None = None,
               on_event: EventSink | None = None, say: Say = _quiet,
-              conn: sqlite3.Connection) -> Provisioned:
+              conn: sqlite3.Connection, avoid: Collection[str] = (),
+              project_dir: Path | None = None) -> Provisioned:
     """Make the cluster's infrastructure match the task (with any placement flags already
     applied to it). Call with the cluster lock held.
 
@@ -120,13 +123,14 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     config = load_config()
     engine = engine_for(engine_name)
     engine.check()
-    project = find_project()
+    project = find_project(project_dir)
     catalog = load_catalog()
     record = state.get_cluster(conn, cluster)
     if record is not None and record.engine and record.engine != engine.name:
         raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
                          f"engine; use --engine {record.engine}")
-    placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say)
+    placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say,
+                                                avoid)
     was_stopped = record is not None and record.status == ClusterStatus.STOPPED
     if placement.power is not None:
         placement = placement.model_copy(update={"power": None})  # up runs it: started
@@ -138,6 +142,9 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     if record is not None and task.num_nodes != record.placement.num_nodes:
         raise StixError(f"cluster {cluster!r} has {record.placement.num_nodes} node(s) but the "
                         f"task wants {task.num_nodes}", hint=f"`stix down {cluster}` first")
+    from stix import budget
+
+    budget.check(placement, task.resources.max_hourly_cost, config, conn)
     plan = plan_placement(placement, project, catalog=catalog, task=ref,
                           baseline=_deployed(cluster, record))
     _exposure_gate(plan, config.policy, say)
@@ -179,6 +186,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             if exc.kind not in RETRIABLE or len(attempts) >= config.max_failover_attempts:
                 record.status = ClusterStatus.FAILED
                 state.put_cluster(conn, record)
+                state.usage.follow(conn, record)
                 raise
             blocks.append(block_for(placement, exc.kind, str(exc)))
             say(f"attempt {len(attempts)} failed ({exc.kind}): {describe(placement)}; "
@@ -188,6 +196,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             if nxt is None:
                 record.status = ClusterStatus.FAILED
                 state.put_cluster(conn, record)
+                state.usage.follow(conn, record)
                 tried = "; ".join(f"{describe(a.placement)}: {a.reason}" for a in attempts)
                 raise StixError(
                     f"cluster {cluster!r}: no placement left to try ({tried})") from exc
@@ -195,10 +204,12 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             say(f"failing over to {describe(placement)}")
             plan = plan_placement(placement, project, catalog=catalog, task=ref)
             try:
+                budget.check(placement, task.resources.max_hourly_cost, config, conn)
                 _exposure_gate(plan, config.policy, say)
             except UsageError:
                 record.status = ClusterStatus.FAILED
                 state.put_cluster(conn, record)
+                state.usage.follow(conn, record)
                 raise
             record.placement = placement
             record.hourly_price = placement.total_hourly_price
@@ -224,6 +235,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
                         "wait_for": placement.autostop_wait_for or "jobs_and_ssh"}
                        if placement.autostop_minutes is not None else None)
     state.put_cluster(conn, record)
+    state.usage.follow(conn, record)
     return Provisioned(record, attempts, True)
 
 
@@ -241,9 +253,11 @@ def _exposure_gate(plan: Any, policy: Any, say: Say) -> None:
 
 
 def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
-                   clouds: list[str] | None, say: Say) -> tuple[Placement, list[Placement], Any]:
+                   clouds: list[str] | None, say: Say, avoid: Collection[str] = ()
+                   ) -> tuple[Placement, list[Placement], Any]:
     """(placement, failover candidates, task reference): the stack's own placement when it
-    was planned from this very task, else a new choice."""
+    was planned from this very task, else a new choice; never in an `avoid` location
+    (`cloud/region` or `cloud/region/zone`) while another placement remains."""
     from stix.optimizer.choose import choose
     from stix.stack import stackfile
     from stix.stack.plan import owner_check, task_ref
@@ -253,6 +267,13 @@ def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
     path = project.config_path(cluster)
     planned = stackfile.read_file(path) if path.is_file() else None
     result = choose(task, catalog=catalog, clouds=clouds, cluster=cluster, candidates=50)
+    if avoid:
+        kept = [c for c in result.candidates if not _avoided(c, avoid)]
+        if kept:
+            if _avoided(result.chosen, avoid):
+                say(f"avoiding {', '.join(sorted(avoid))}: {describe(kept[0])}")
+            return kept[0], kept, ref
+        say(f"no placement outside {', '.join(sorted(avoid))}: trying them again")
     if planned is not None and planned.task is not None and planned.task.digest == ref.digest:
         mine = planned.placement
         others = [c for c in result.candidates if _where(c) != _where(mine)]
@@ -261,6 +282,10 @@ def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
         say(f"the task differs from the one {path.relative_to(project.root)} was planned "
             f"from: placed anew ({describe(result.chosen)})")
     return result.chosen, result.candidates, ref
+
+
+def _avoided(p: Placement, avoid: Collection[str]) -> bool:
+    return f"{p.cloud}/{p.region}" in avoid or f"{p.cloud}/{p.region}/{p.zone}" in avoid
 
 
 def _where(p: Placement) -> tuple[str, str, str | None, str, bool]:
@@ -382,4 +407,5 @@ def refresh(cluster: str, on_event: EventSink | None = None) -> ClusterRecord:
             if record.status in _RECOVERED:
                 record.status = ClusterStatus.PROVISIONED
         state.put_cluster(conn, record)
+        state.usage.follow(conn, record)
         return record

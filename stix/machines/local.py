@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import ClassVar
 
@@ -129,7 +130,8 @@ class LocalMachines(Machines):
                          memory_gib=offer.memory_gib, accelerator=acc, arch=offer.arch,
                          hourly_price=0.0, ssh_user=os.environ.get("USER", "local"))
 
-    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
+    def allocate(self, conn: sqlite3.Connection, placement: Placement,
+                 avoid: Collection[str] = ()) -> list[NodeAddress]:
         nodes = []
         for rank in range(placement.num_nodes):
             home = local_root() / placement.cluster / f"node-{rank}"

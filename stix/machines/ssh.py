@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -229,7 +230,8 @@ class SshMachines(Machines):
             hourly_price=0.0, ssh_user=first.user or os.environ.get("USER", "root"),
             extra={"want_accelerator": str(want) if want else None})
 
-    def allocate(self, conn: sqlite3.Connection, placement: Placement) -> list[NodeAddress]:
+    def allocate(self, conn: sqlite3.Connection, placement: Placement,
+                 avoid: Collection[str] = ()) -> list[NodeAddress]:
         from stix import state
 
         name, pool = self._pool(placement.region)
@@ -241,7 +243,9 @@ class SshMachines(Machines):
             if record.provider == self.name and record.name != placement.cluster:
                 for node in record.nodes:
                     taken[_host_key(node)] = record.name
-        free = [h for h in pool.resolved() if _fits(h, want) and _host_key(h) not in taken]
+        lost = set(avoid)
+        free = [h for h in pool.resolved() if _fits(h, want) and _host_key(h) not in taken
+                and h.address not in lost and f"{h.address}:{h.port or 22}" not in lost]
         if len(free) < placement.num_nodes:
             users = sorted(set(taken.values()))
             raise StixError(

@@ -5,8 +5,9 @@ given exactly the keys pinned there, and `ssh`/`rsync`/the generated ssh config 
 `UserKnownHostsFile` at it with `StrictHostKeyChecking yes`, so every path checks the same
 pins. How a key gets pinned depends on where the node comes from:
 
-- **cloud nodes** (`NodeAddress.host_key_source` = `<cloud>/<region>`): the node makes its
-  own host keys at first boot (the private half never leaves it) and cloud-init prints the
+- **cloud nodes** (`NodeAddress.host_key_source` = `<cloud>/<region>[/...]`, what
+  `Cloud.host_key_source` records to find the node again): the node makes its own host
+  keys at first boot (the private half never leaves it) and cloud-init prints the
   public halves to the serial console; stix reads them through the cloud's API
   (authenticated, over TLS), which an attacker between stix and the node cannot forge. The
   pin is stored under the node's alias (`<node>.<cluster>.stix`, `HostKeyAlias`), so a
@@ -51,6 +52,11 @@ POLICY_ENV = "STIX_HOST_KEYS"
 
 class HostKeyError(StixError):
     """A node presented a host key stix cannot trust; never retried as "unreachable"."""
+
+
+class NoConsoleReader(StixError):
+    """Raised by a cloud's `host_keys` when its reader cannot work here (its auth library
+    is not installed): stix trusts on first use, as for a cloud with no reader, and says why."""
 
 
 class HostKeyMismatch(Exception):
@@ -229,15 +235,21 @@ def _not_ready(address: NodeAddress, why: str) -> Exception:
 
 async def from_cloud(address: NodeAddress) -> list[str] | None:
     """The node's host keys as its cloud reports them; None when the cloud package has no
-    way to read them. Not there yet (the node is still booting) is retried by the caller
-    as an unreachable node."""
+    way to read them (here). Not there yet (the node is still booting) is retried by the
+    caller as an unreachable node."""
     from stix.clouds import registry
 
     source = address.host_key_source or ""
-    cloud_name, _, region = source.partition("/")
+    cloud_name, _, where = source.partition("/")
     cloud = registry.cloud(cloud_name)
     loop = asyncio.get_running_loop()
-    keys = await loop.run_in_executor(None, cloud.host_keys, region, address)
+    try:
+        keys = await loop.run_in_executor(None, cloud.host_keys, where.partition("/")[0],
+                                          address)
+    except NoConsoleReader as exc:
+        say(f"{address.name} ({address.host}): {exc.message}"
+            + (f" ({exc.hint})" if exc.hint else ""))
+        return None
     if keys is not None and not keys:
         raise _not_ready(address, f"{cloud_name} does not show the node's host keys yet "
                          "(cloud-init prints them to the console when it finishes)")

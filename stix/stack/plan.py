@@ -303,6 +303,9 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
         if not _provisions(chosen.cloud):
             raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
                              "which needs no stack", hint="stix up runs it directly")
+        from stix import budget
+
+        budget.check(chosen, task.resources.max_hourly_cost, task_file=str(task_file))
         from stix.task.notes import task_notes
 
         warnings = task_notes(task, chosen.cloud)

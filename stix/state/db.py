@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS buckets (
 CREATE TABLE IF NOT EXISTS locks (
     cluster TEXT PRIMARY KEY, operation TEXT NOT NULL, pid INTEGER NOT NULL,
     host TEXT NOT NULL, proc_start TEXT, acquired_at REAL NOT NULL);
+-- The usage ledger (stix.state.usage): kept when a cluster is deleted.
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, phase TEXT NOT NULL,
+    cloud TEXT NOT NULL, region TEXT NOT NULL, instance_type TEXT NOT NULL,
+    nodes INTEGER NOT NULL, use_spot INTEGER NOT NULL DEFAULT 0, node_hourly REAL NOT NULL,
+    disk_gb_per_node REAL NOT NULL DEFAULT 0, disk_hourly_per_node REAL NOT NULL DEFAULT 0,
+    other_hourly_per_node REAL NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '{}',
+    started_at REAL NOT NULL, ended_at REAL);
+CREATE INDEX IF NOT EXISTS usage_open ON usage (cluster, ended_at);
 """
 # Columns added after the first release: (table, column, type), added when missing.
 _ADDED = (("jobs", "op", "INTEGER"), ("jobs", "reason", "TEXT"), ("history", "host", "TEXT"),
@@ -99,7 +108,8 @@ def connect(path: Path | None = None, *, create: bool = True) -> sqlite3.Connect
     private_dir(path.parent)
     marker = _marker(path)
     if path.exists():
-        if path.stat().st_size == 0:
+        # Empty with no marker: another process is creating it right now (not a loss).
+        if path.stat().st_size == 0 and marker.exists():
             raise _broken(path, "empty (0 bytes)")
     elif marker.exists() or not create:
         raise StateError(f"the state DB {path} is missing (it was created "
@@ -117,11 +127,18 @@ def connect(path: Path | None = None, *, create: bool = True) -> sqlite3.Connect
                 raise _broken(path, f"damaged ({verdict})")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        ledger_new = not fresh and conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage'"
+        ).fetchone() is None
         conn.executescript(_SCHEMA)
         _migrate(conn)
     except sqlite3.DatabaseError as exc:
         raise _broken(path, f"not a readable SQLite database ({exc})") from None
     _CHECKED.add(str(path))
+    if ledger_new:  # clusters up before the ledger existed are adopted into it
+        from stix.state.usage import adopt
+
+        adopt(conn)
     for name in (path.name, path.name + "-wal", path.name + "-shm"):
         side = path.with_name(name)
         if side.exists() and side.stat().st_mode & 0o077:

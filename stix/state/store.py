@@ -73,6 +73,9 @@ def delete_cluster(conn: sqlite3.Connection, name: str) -> None:
     with transaction(conn):
         conn.execute("DELETE FROM clusters WHERE name = ?", (name,))
         conn.execute("DELETE FROM jobs WHERE cluster = ?", (name,))
+        from stix.state import usage
+
+        usage.end(conn, name)  # its machines are gone; the ledger keeps what they cost
 
 
 # ---------------------------------------------------------------- jobs

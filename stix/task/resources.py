@@ -228,7 +228,9 @@ class Resources(StrictModel):
     labels: LabelMap | None = Field(None, description="tags on every resource; keys and "
                                     "values that every cloud accepts")
     autostop: Autostop | None = None
-    max_hourly_cost: float | None = Field(None, gt=0)
+    max_hourly_cost: float | None = Field(
+        None, gt=0, description="USD per hour per node: machines above it are not chosen "
+        "(the config's max_hourly_cost limits a whole cluster)")
     any_of: list[Resources] | None = None
     ordered: list[Resources] | None = None
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stix.clouds.aws.options import AwsOptions
 from stix.clouds.base import (
     Capabilities,
+    Charge,
     Cloud,
     CredentialStatus,
     ErrorKind,
@@ -155,6 +156,23 @@ class AwsCloud(Cloud):
         from stix.clouds.aws.eks import node_group
 
         return node_group(placement, cluster, labels)
+
+    def disk_price_gb_month(self, tier: str, region: str) -> float | None:
+        from stix.clouds.aws.costs import disk_price_gb_month
+
+        return disk_price_gb_month(tier)
+
+    def disk_hourly(self, tier: str, size_gb: float, region: str) -> float | None:
+        from stix.clouds.aws.costs import disk_hourly
+
+        return disk_hourly(tier, size_gb)
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        from stix.clouds.aws.costs import node_charges
+        from stix.clouds.common import tier
+
+        disk = self.disk_hourly(tier(placement), placement.disk_size, placement.region)
+        return node_charges(placement, disk)
 
     def tagged_resources(self, regions: list[str] | None) -> Scan:
         from stix.clouds.aws.orphans import scan

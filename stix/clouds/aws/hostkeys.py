@@ -4,7 +4,7 @@ cloud-init prints the keys the instance made at first boot between `-----BEGIN S
 KEY KEYS-----` and `-----END ...-----` on the serial console; EC2 keeps that output and
 hands it over the authenticated API, which no one on the network path to the node can
 forge. The instance is the running one holding the node's address. boto3 is imported
-only here (it is optional: without it, stix trusts the key on first use and says so).
+only here (without it, stix trusts the key on first use and says why).
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ if TYPE_CHECKING:
 _PERMISSIONS = "ec2:DescribeInstances and ec2:GetConsoleOutput"
 
 
-def console_host_keys(region: str, node: NodeAddress) -> list[str] | None:
+def console_host_keys(region: str, node: NodeAddress) -> list[str]:
     """Keys in the console output of the instance at `node.host`; [] while not printed."""
+    from stix.remote.hostkeys import NoConsoleReader, keys_from_console
+
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
-        return None
-    from stix.remote.hostkeys import keys_from_console
+        raise NoConsoleReader("stix reads AWS host keys from the console output with boto3, "
+                              "which is not installed", hint="pip install boto3") from None
 
     ec2 = boto3.client("ec2", region_name=region)
     try:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from stix.clouds.azure.options import AzureOptions
 from stix.clouds.base import (
     Capabilities,
+    Charge,
     Cloud,
     CredentialStatus,
     ErrorKind,
@@ -26,6 +27,7 @@ from stix.clouds.base import (
 if TYPE_CHECKING:
     from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Bucket, Placement
+    from stix.remote.transport import NodeAddress
 
 _ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$")
 
@@ -103,6 +105,16 @@ class AzureCloud(Cloud):
     def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
         return {"azure-native:location": placement.region}
 
+    def host_key_source(self, placement: Placement, outputs: dict[str, Any]) -> str:
+        from stix.clouds.azure.hostkeys import source
+
+        return source(placement, outputs)
+
+    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
+        from stix.clouds.azure.hostkeys import console_host_keys
+
+        return console_host_keys(region, node)
+
     def node_states(self, placement: Placement,
                     outputs: dict[str, Any]) -> dict[str, NodeState] | None:
         from stix.clouds.azure import power
@@ -156,6 +168,23 @@ class AzureCloud(Cloud):
         from stix.clouds.azure.aks import agent_pool
 
         return agent_pool(placement, cluster, labels)
+
+    def disk_hourly(self, tier: str, size_gb: float, region: str) -> float | None:
+        from stix.clouds.azure.costs import disk_hourly
+
+        return disk_hourly(tier, size_gb)
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        from stix.clouds.azure.costs import node_charges
+        from stix.clouds.common import tier
+
+        disk = self.disk_hourly(tier(placement), placement.disk_size, placement.region)
+        return node_charges(placement, disk)
+
+    def not_counted(self, placement: Placement) -> list[str]:
+        from stix.clouds.azure.costs import not_counted
+
+        return [*super().not_counted(placement), *not_counted(placement)]
 
     def tagged_resources(self, regions: list[str] | None) -> Scan:
         from stix.clouds.azure.orphans import scan

@@ -4,7 +4,8 @@ Declares: provider (location), resource group (or `extra.resource_group`), virtu
 network, network security group (SSH and the task's ports from `extra.ssh_cidrs`; Azure's
 default rules already allow traffic inside the virtual network), subnet, and per node a
 public IP (unless `extra.private`), a NIC and a VM (Spot priority with a Delete eviction
-policy when spot; cloud-init as base64 custom data; SSH key only, no password). Buckets
+policy when spot; cloud-init as base64 custom data; SSH key only, no password; boot
+diagnostics in managed storage, whose serial log holds the host keys stix pins). Buckets
 that die with the cluster (`persistent: false`) become a storage account and a blob
 container here; persistent ones have stacks of their own. Each node's managed identity may
 use exactly the task's containers (Storage Blob Data Contributor on each) and, when the
@@ -127,6 +128,8 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
             },
             network_profile={"network_interfaces": [
                 {"id": nic.id, "primary": True, "delete_option": "Delete"}]},
+            # The serial log (managed storage) is where stix reads the host keys from.
+            diagnostics_profile={"boot_diagnostics": {"enabled": True}},
             zones=[p.zone] if p.zone else None,
             identity={"type": "SystemAssigned"} if containers or acts_on_itself(p) else None,
             tags={**tags, "stix-node-rank": str(rank), **_power_tag(p)}, opts=opts, **spot,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from stix.clouds.base import (
     Capabilities,
+    Charge,
     Cloud,
     CredentialStatus,
     ErrorKind,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from stix.catalog.schema import Offer
     from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Placement
+    from stix.remote.transport import NodeAddress
 
 _ARM_FAMILIES = ("t2a-", "c4a-", "a4x-")
 # Shared-core machine types (a fraction of a core, bursting).
@@ -106,6 +108,17 @@ class GcpCloud(Cloud):
             out["gcp:project"] = project
         return out
 
+    def host_key_source(self, placement: Placement, outputs: dict[str, Any]) -> str:
+        from stix.clouds.common import options
+        from stix.clouds.gcp.hostkeys import source
+
+        return source(placement, options(placement, GcpOptions).project)
+
+    def host_keys(self, region: str, node: NodeAddress) -> list[str] | None:
+        from stix.clouds.gcp.hostkeys import console_host_keys
+
+        return console_host_keys(region, node)
+
     def node_states(self, placement: Placement,
                     outputs: dict[str, Any]) -> dict[str, NodeState] | None:
         from stix.clouds.common import options
@@ -172,6 +185,23 @@ class GcpCloud(Cloud):
         from stix.clouds.gcp.gke import node_pool
 
         return node_pool(placement, cluster, labels)
+
+    def disk_price_gb_month(self, tier: str, region: str) -> float | None:
+        from stix.clouds.gcp.costs import disk_price_gb_month
+
+        return disk_price_gb_month(tier)
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        from stix.clouds.common import tier
+        from stix.clouds.gcp.costs import node_charges
+
+        disk = self.disk_hourly(tier(placement), placement.disk_size, placement.region)
+        return node_charges(placement, disk)
+
+    def not_counted(self, placement: Placement) -> list[str]:
+        from stix.clouds.gcp.costs import not_counted
+
+        return [*super().not_counted(placement), *not_counted(placement)]
 
     def tagged_resources(self, regions: list[str] | None) -> Scan:
         from stix.clouds.gcp.orphans import scan

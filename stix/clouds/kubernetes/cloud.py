@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from stix.clouds.base import (
     Capabilities,
+    Charge,
     Cloud,
     CredentialStatus,
     InfraOptions,
@@ -112,6 +113,25 @@ class KubernetesCloud(Cloud):
     def catalog_cloud(self, placement: Placement) -> str | None:
         managed = self.managed_cloud(placement)
         return managed.name if managed is not None else None
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        """Pods use their node's disk and the cluster's network: nothing per pod."""
+        return []
+
+    def not_counted(self, placement: Placement) -> list[str]:
+        out = super().not_counted(placement)
+        managed = self.managed_cloud(placement)
+        if managed is None:
+            out.append("the Kubernetes cluster itself (pods are priced at $0/h)")
+        else:
+            out.append(f"the node pool's disks and the {managed.capabilities.managed_kubernetes}"
+                       " cluster itself")
+        options = placement.extra
+        assert isinstance(options, KubernetesOptions)
+        if placement.ports and (options.ports_service_type or "LoadBalancer") == "LoadBalancer":
+            out.append("the LoadBalancer Service of the task's ports (billed by the cluster's "
+                       "cloud)")
+        return out
 
     def tagged_resources(self, regions: list[str] | None) -> Scan:
         from stix.clouds.kubernetes.orphans import scan
