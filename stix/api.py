@@ -45,6 +45,10 @@ _LAZY = {
     "storage_ls": "stix.cluster.storage", "storage_delete": "stix.cluster.storage",
     "stop": "stix.cluster.power", "start": "stix.cluster.power",
     "reconcile": "stix.cluster.reconcile", "autostop_left": "stix.cluster.jobs",
+    # Managed jobs (the stix server)
+    "jobs_launch": "stix.managed", "jobs_queue": "stix.managed", "jobs_logs": "stix.managed",
+    "jobs_cancel": "stix.managed", "jobs_ids": "stix.managed", "JobSpec": "stix.server.models",
+    "JobView": "stix.server.models",
     "PowerResult": "stix.cluster.power",
     # Costs
     "cost_report": "stix.cost", "over_budget": "stix.budget", "check_budget": "stix.budget",
@@ -121,8 +125,9 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
 
 
 _ALIASES = {"storage_ls": "ls", "storage_delete": "delete", "cost_report": "report",
-            "check_budget": "check"}  # module name → API name
-
+            "check_budget": "check", "jobs_launch": "launch", "jobs_queue": "queue",
+            "jobs_logs": "logs", "jobs_cancel": "cancel", "jobs_ids": "job_ids",
+            }  # API name → the module's name for it
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stix.errors import Problem, TaskError
 from stix.paths import stix_home
+from stix.server.settings import ServerSettings
 
 
 class Config(BaseModel):
@@ -66,6 +67,8 @@ class Config(BaseModel):
     policy: Literal["warn", "strict"] = Field(
         "warn", description="strict: plan fails and up refuses when a stack exposes SSH or "
         "ports to the whole internet, has public addresses or public buckets")
+    server: ServerSettings | None = Field(
+        None, description="the stix server the jobs commands use, or start (docs/server.md)")
     max_failover_attempts: int = Field(5, ge=1, le=50)
     terraform_binary: str | None = None
     terraform_mirror: str | None = Field(

@@ -1,4 +1,5 @@
-"""`stix --help` must stay fast: it may not import pulumi, cloud SDKs, SSH or the catalog.
+"""`stix --help` must stay fast: it may not import pulumi, cloud SDKs, SSH, the catalog or
+the server.
 
 (pydantic is allowed: typer itself uses it to coerce parameters.)"""
 
@@ -10,7 +11,11 @@ import sys
 
 HEAVY = ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes",
          "boto3", "botocore", "google", "azure", "kubernetes", "asyncssh", "jinja2",
-         "stix.catalog", "stix.optimizer", "stix.program", "stix.stack")
+         "stix.catalog", "stix.optimizer", "stix.program", "stix.stack",
+         # the stix server and its client (stix.server.settings is a plain pydantic model)
+         "fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "httpx", "psycopg",
+         "stix.server.app", "stix.server.controller", "stix.server.db", "stix.server.client",
+         "stix.managed")
 
 PROBE = """
 import json, sys

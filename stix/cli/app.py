@@ -49,16 +49,18 @@ from stix.cli import (  # noqa: E402
     cluster_cmds,
     cost_cmds,
     engine_cmds,
+    jobs_cmds,
     optimize_cmds,
     orphans_cmds,
     recover_cmds,
+    server_cmds,
     stack_cmds,
     storage_cmds,
     task_cmds,
 )
 
-for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, cost_cmds,
-               storage_cmds, engine_cmds, recover_cmds, orphans_cmds):
+for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, jobs_cmds,
+               server_cmds, cost_cmds, storage_cmds, engine_cmds, recover_cmds, orphans_cmds):
     _group.register(app)
 
 
