@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     server_app.command("status")(status)
     server_app.command("stop")(stop)
     server_app.command("logs")(logs)
+    server_app.command("deploy")(deploy)
     app.add_typer(server_app, name="server")
 
 
@@ -91,3 +92,32 @@ def logs(lines: int = typer.Option(100, "--lines", "-n", help="How many lines.")
         return
     text = path.read_text(errors="replace").splitlines()[-lines:]
     typer.echo("\n".join(text))
+
+
+def deploy(
+    cloud: str = typer.Option(..., "--cloud", help="Where the server runs (aws)."),
+    region: str | None = typer.Option(None, "--region", help="Its region (default: the "
+                                      "cheapest)."),
+    plan_only: bool = typer.Option(False, "--plan", help="Write and show the stack only."),
+    engine: str | None = typer.Option(None, "--engine", help="pulumi or terraform."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Run the stix server in the cloud, as a stack of its own (stacks/Pulumi.stix-server.yaml):
+    a small machine whose identity may run clusters, the server on port 46580."""
+    from stix.server.deploy import deploy as run
+
+    def confirm(question: str) -> bool:
+        return yes or typer.confirm(question, default=False)
+
+    done = run(cloud, region=region, plan_only=plan_only, confirm=confirm, engine=engine,
+               say=_say)
+    if done.url is None:
+        render.ok("planned: review the stack under stacks/, then run without --plan")
+        return
+    render.ok(f"the stix server runs at {done.url}; point the CLI at it with "
+              f"`server: {{url: {done.url}}}` in ~/.stix/config.yaml (or STIX_SERVER_URL); "
+              "it uses the token in ~/.stix/server/token")
+
+
+def _say(message: str) -> None:
+    render.err_console().print(message, markup=False, highlight=False)

@@ -37,13 +37,15 @@ def token_path() -> Path:
 
 
 def token() -> str:
-    """The server's bearer token (made, 0600, if there is none yet)."""
+    """The server's bearer token (made, 0600, if there is none yet: STIX_SERVER_TOKEN's
+    value where it is set, as on a deployed server, else a new random one)."""
     path = token_path()
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        given = os.environ.get("STIX_SERVER_TOKEN", "").strip()
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32) + "\n")
+            f.write((given or secrets.token_urlsafe(32)) + "\n")
     os.chmod(path, 0o600)
     return path.read_text().strip()
 

@@ -46,6 +46,7 @@ class ServerSettings(BaseModel):
 
 
 _ENV = {"STIX_SERVER_URL": "url", "STIX_SERVER_DB": "db_url",
+        "STIX_SERVER_HOST": "host", "STIX_SERVER_PORT": "port",
         "STIX_SERVER_PROBE_SECONDS": "probe_seconds",
         "STIX_SERVER_CONFIRM_LOSS_SECONDS": "confirm_loss_seconds",
         "STIX_SERVER_PROVISION_RETRY_MINUTES": "provision_retry_minutes",

@@ -52,7 +52,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     group = None
     if p.num_nodes > 1 and p.accelerator is not None:
         group = aws.ec2.PlacementGroup(c.name(p, "pg"), strategy="cluster", tags=tags, opts=opts)
-    profile = _bucket_access(p, tags, opts)
+    profile = _node_identity(p, tags, opts)
 
     ami = _ami(p, provider)
     volume_type, iops, throughput = DISK[c.tier(p)]
@@ -175,15 +175,19 @@ def _user_data(text: str) -> dict[str, str]:
     return {"user_data_base64": base64.b64encode(payload).decode("ascii")}
 
 
-def _bucket_access(p: Placement, tags: dict[str, str], opts: Any) -> Any:
-    """S3 buckets to create, and an instance profile for exactly the task's S3 buckets."""
+def _node_identity(p: Placement, tags: dict[str, str], opts: Any) -> Any:
+    """S3 buckets to create, and an instance profile for exactly the task's S3 buckets
+    (and, for a stix server, what it needs to run clusters); None when nodes need none."""
     import pulumi
     import pulumi_aws as aws
 
     from stix.clouds.aws.buckets import bucket
+    from stix.clouds.aws.identity import server_policy
+    from stix.clouds.aws.options import AwsOptions
 
     s3 = [b for b in p.buckets if b.store == "s3"]
-    if not s3:
+    server = c.options(p, AwsOptions).role == "stix-server"
+    if not s3 and not server:
         return None
     arns: list[Any] = []
     for i, b in enumerate(s3):
@@ -201,6 +205,12 @@ def _bucket_access(p: Placement, tags: dict[str, str], opts: Any) -> Any:
                            "Principal": {"Service": "ec2.amazonaws.com"}}],
         }),
     )  # fmt: skip
+    if server:
+        aws.iam.RolePolicy(c.name(p, "server"), role=role.name, opts=opts,
+                           policy=pulumi.Output.json_dumps(server_policy()))
+    if not arns:
+        return aws.iam.InstanceProfile(c.name(p, "profile"), role=role.name, tags=tags,
+                                       opts=opts)
     objects = [pulumi.Output.concat(arn, "/*") for arn in arns]
     aws.iam.RolePolicy(
         c.name(p, "buckets"), role=role.name, opts=opts,
