@@ -21,6 +21,27 @@ from stix.server.settings import ServerSettings
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("ssh_proxy_command")
+    @classmethod
+    def _proxy(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        from stix.remote.names import check_proxy_command
+
+        if isinstance(value, dict):
+            from stix.clouds import registry
+
+            for cloud, command in value.items():
+                if not registry.served(cloud):
+                    raise ValueError(f"ssh_proxy_command: {cloud!r} is not a cloud stix "
+                                     "serves")
+                check_proxy_command(command)
+        elif value is not None:
+            check_proxy_command(value)
+        return value
+
+    def proxy_command_for(self, cloud: str) -> str | None:
+        value = self.ssh_proxy_command
+        return value.get(cloud) if isinstance(value, dict) else value
+
     @field_validator("ssh_cidr", mode="before")
     @classmethod
     def _cidrs(cls, value: Any) -> Any:
@@ -69,6 +90,10 @@ class Config(BaseModel):
         "ports to the whole internet, has public addresses or public buckets")
     server: ServerSettings | None = Field(
         None, description="the stix server the jobs commands use, or start (docs/server.md)")
+    ssh_proxy_command: str | dict[str, str] | None = Field(
+        None, description="how SSH reaches cloud nodes that are not directly reachable (a "
+        "bastion, a private subnet): an OpenSSH ProxyCommand (%h, %p, %r: the node's host, "
+        "port, user), for every cloud or as {cloud: command}; recorded with each node at up")
     max_failover_attempts: int = Field(5, ge=1, le=50)
     terraform_binary: str | None = None
     terraform_mirror: str | None = Field(
@@ -106,6 +131,7 @@ _ENV = {
     "STIX_BACKEND_URL": "backend_url",
     "STIX_SECRETS_PROVIDER": "secrets_provider",
     "STIX_SSH_CIDR": "ssh_cidr",
+    "STIX_SSH_PROXY_COMMAND": "ssh_proxy_command",
     "STIX_TERRAFORM": "terraform_binary",
     "STIX_TERRAFORM_MIRROR": "terraform_mirror",
     "STIX_CATALOG_REFRESH_HOURS": "catalog_refresh_hours",

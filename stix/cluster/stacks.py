@@ -68,9 +68,11 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
     from stix.clouds import registry
     from stix.keys import private_key_path
     from stix.remote.hostkeys import cloud_alias
+    from stix.user_config import load_config
 
     user = str(outputs.get("ssh_user") or placement.ssh_user)
     source = registry.cloud(placement.cloud).host_key_source(placement, outputs)
+    proxy = load_config().proxy_command_for(placement.cloud)
     nodes = []
     for i, node in enumerate(outputs.get("nodes") or []):
         host = node.get("public_ip") or node.get("private_ip")
@@ -83,7 +85,7 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
                                  internal_ip=node.get("private_ip"),
                                  host_key_alias=cloud_alias(placement.cluster, name,
                                                             str(host)),
-                                 host_key_source=source,
+                                 host_key_source=source, proxy_command=proxy,
                                  cluster=placement.cluster))
     return nodes
 

@@ -50,6 +50,14 @@ def check_user(user: str) -> str:
     return user
 
 
+def check_proxy_command(command: str) -> str:
+    """A ProxyCommand from the user's own config (trusted like ~/.ssh/config): one line, so
+    it cannot add options to the ssh config it is written into."""
+    if not command.strip() or any(c in command for c in "\n\r\0") or len(command) > 2000:
+        raise ValueError(f"ssh_proxy_command {_short(command)} must be one non-empty line")
+    return command
+
+
 def check_alias(alias: str) -> str:
     """A Host pattern / HostKeyAlias stix writes: no pattern characters (`*?!,`) or blanks."""
     if not _ALIAS.fullmatch(alias):

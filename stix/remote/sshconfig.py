@@ -47,6 +47,8 @@ def host_key_options(node: NodeAddress) -> list[tuple[str, str]]:
             ("CheckHostIP", "no")]
     if node.host_key_alias:
         opts.append(("HostKeyAlias", names.check_alias(node.host_key_alias)))
+    if node.proxy_command:  # ssh expands %h/%p/%r itself
+        opts.append(("ProxyCommand", names.check_proxy_command(node.proxy_command)))
     return opts
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -53,6 +54,9 @@ class NodeAddress:
     # The cluster whose files, agent state and job ids live apart on this node (homes may
     # be shared between machines, as on NFS); None only for records made before that.
     cluster: str | None = None
+    # How to reach it when not directly (`ssh_proxy_command` in the config: a bastion, a
+    # private subnet): an OpenSSH ProxyCommand, `%h`/`%p`/`%r` expanded to host/port/user.
+    proxy_command: str | None = None
 
     @property
     def ip(self) -> str:
@@ -140,6 +144,17 @@ def ssh_options(address: NodeAddress) -> list[str]:
     return opts
 
 
+def expand_proxy(address: NodeAddress) -> str:
+    """The node's ProxyCommand with OpenSSH's tokens filled in (host and user are checked
+    names, so they cannot break out of the command)."""
+    from stix.remote import names
+
+    command = address.proxy_command or ""
+    values = {"h": names.check_host(address.host), "p": str(int(address.port)),
+              "r": names.check_user(address.user) if address.user else "", "%": "%"}
+    return re.sub(r"%(.)", lambda m: values.get(m.group(1), m.group(0)), command)
+
+
 def ssh_target(address: NodeAddress) -> str:
     """`user@host`, checked so that neither can be read as an option or a second host."""
     from stix.remote import names
@@ -187,6 +202,8 @@ class SshTransport(NodeTransport):
         if address.identity_file:
             kwargs["client_keys"] = [address.identity_file]
             kwargs["agent_path"] = None
+        if address.proxy_command:  # run by a shell, as OpenSSH runs it
+            kwargs["proxy_command"] = ["/bin/sh", "-c", expand_proxy(address)]
 
         async def opener(known_hosts: Any, client_factory: Any) -> Any:
             try:
