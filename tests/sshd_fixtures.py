@@ -88,6 +88,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+NAMED_MARK = "stix sshd fixture"  # the GECOS of users `named_hosts` made (removed after)
+
+
 @dataclass
 class Host:
     """A place a node can run: a user (home) and, maybe, a namespace with an address."""
@@ -179,6 +182,8 @@ class Hosts:
     bridge: str | None = None
     hosts: list[Host] = field(default_factory=list)
     netns_ok: bool = False
+    extra_hosts: list[Host] = field(default_factory=list)
+    made_users: set[str] = field(default_factory=set)
 
     def ensure(self, n: int) -> list[Host]:
         if n > 1 and not IS_ROOT:
@@ -214,6 +219,47 @@ class Hosts:
             _run("ip", "-n", netns, "link", "set", veth_n, "up")
             _run("ip", "-n", netns, "link", "set", "lo", "up")
         return Host(i, user, home, netns, address)
+
+    def named_hosts(self, n: int, user: str, public_key: str) -> list[Host]:
+        """`n` machines (namespaces) whose login is `user` — the name a cloud image gives
+        it — sharing that user's home (as NFS would), authorized for `public_key`."""
+        if not (IS_ROOT and self.netns_ok):
+            pytest.skip("machines with a given login name need root and network namespaces")
+        entry = _run("getent", "passwd", user, check=False).stdout
+        if entry and entry.split(":")[4] != NAMED_MARK:
+            pytest.skip(f"a user {user!r} exists on this machine already")
+        if not entry:
+            _run("useradd", "-m", "-p", "*", "-s", "/bin/bash", "-c", NAMED_MARK, user)
+        self.made_users.add(user)
+        home = Path(_run("getent", "passwd", user).stdout.split(":")[5])
+        ssh_dir = home / ".ssh"
+        ssh_dir.mkdir(mode=0o700, exist_ok=True)
+        auth = ssh_dir / "authorized_keys"
+        auth.write_text(public_key.strip() + "\n")
+        auth.chmod(0o600)
+        shutil.chown(ssh_dir, user, user)
+        shutil.chown(auth, user, user)
+        out = []
+        for _ in range(n):
+            i = 50 + len(self.extra_hosts)
+            netns, address = f"sx{TAG}n{i}", f"{self._subnet}.{i + 2}"
+            veth_h, veth_n = f"sx{TAG}h{i}", f"sx{TAG}p{i}"
+            _run("ip", "netns", "add", netns)
+            _run("ip", "link", "add", veth_h, "type", "veth", "peer", "name", veth_n)
+            _run("ip", "link", "set", veth_h, "master", str(self.bridge), "up")
+            _run("ip", "link", "set", veth_n, "netns", netns)
+            _run("ip", "-n", netns, "addr", "add", f"{address}/24", "dev", veth_n)
+            _run("ip", "-n", netns, "link", "set", veth_n, "up")
+            _run("ip", "-n", netns, "link", "set", "lo", "up")
+            host = Host(i, user, home, netns, address)
+            self.extra_hosts.append(host)
+            out.append(host)
+        return out
+
+    @property
+    def gateway(self) -> str:
+        """The address the namespaced machines reach this machine at."""
+        return f"{self._subnet}.1"
 
     @property
     def _subnet(self) -> str:
@@ -269,7 +315,10 @@ class Hosts:
                     shutil.rmtree(target, ignore_errors=True)
 
     def teardown(self) -> None:
-        for h in self.hosts:
+        for user in self.made_users:
+            kill_user_processes(user)
+            _run("userdel", "-r", "-f", user, check=False)
+        for h in [*self.hosts, *self.extra_hosts]:
             if h.netns:
                 _run("ip", "netns", "del", h.netns, check=False)
             if IS_ROOT and h.user.startswith(USER_PREFIX):

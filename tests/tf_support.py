@@ -62,13 +62,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A real AWS API emulator on loopback, stopped afterwards."""
+def moto_server(listen: str = "127.0.0.1") -> Iterator[str]:
+    """A real AWS API emulator (on loopback unless `listen` says otherwise), stopped
+    afterwards; its URL on loopback."""
     exe = Path(sys.executable).parent / "moto_server"
     if not exe.exists():
         pytest.skip("moto_server is not installed (pip install 'moto[server]')")
     port = free_port()
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([str(exe), "-H", listen, "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

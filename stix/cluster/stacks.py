@@ -270,7 +270,12 @@ def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
     planned = stackfile.read_file(path) if path.is_file() else None
     result = choose(task, catalog=catalog, clouds=clouds, cluster=cluster, candidates=50)
     if avoid:
-        kept = [c for c in result.candidates if not _avoided(c, avoid)]
+        from stix.cluster.failover import zone_siblings
+
+        pool: list[Placement] = []
+        for c in result.candidates:  # the optimizer lists one zone per region: add the rest
+            pool += [c, *zone_siblings(c, catalog)] if _avoided(c, avoid) else [c]
+        kept = [c for c in pool if not _avoided(c, avoid)]
         if kept:
             if _avoided(result.chosen, avoid):
                 say(f"avoiding {', '.join(sorted(avoid))}: {describe(kept[0])}")
