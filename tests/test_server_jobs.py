@@ -225,3 +225,34 @@ def test_a_pipeline_runs_its_tasks_in_order_as_one_job(stix_home: Path, tmp_path
     second = _logs(accepted.id, attempt=2)
     assert "prepared" in second and "trained 2" in second
     assert api.status() == []  # each task's cluster went when it finished
+
+
+def test_a_job_that_cannot_be_provisioned_retries_then_fails_with_its_attempts(
+        stix_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stix import state
+    from stix.placement import Placement
+    from stix.remote.transport import NodeAddress
+
+    monkeypatch.setenv("STIX_SERVER_PROBE_SECONDS", "0.5")
+    monkeypatch.setenv("STIX_SERVER_PROVISION_RETRY_MINUTES", "0.05")  # 3 s
+    key = tmp_path / "id"
+    key.write_text("unused: nothing connects\n")
+    (stix_home / "ssh_node_pools.yaml").write_text(yaml.safe_dump(
+        {"lab": {"identity_file": str(key), "hosts": [{"address": "198.51.100.9"}]}}))
+    task = _task(tmp_path, "wait", "true", "  infra: ssh/lab\n")
+    busy = Placement(cluster="other", cloud="ssh", region="lab", instance_type="lab",
+                         num_nodes=1, vcpus=1, memory_gib=1, hourly_price=0.0)
+    now = time.time()
+    state.put_cluster(state.connect(), state.ClusterRecord(
+        "other", "ssh", busy, state.ClusterStatus.UP, now, now, 0.0,
+        [NodeAddress("node-0", "198.51.100.9", 22, identity_file=str(key), cluster="other")]))
+    process.start()
+    try:
+        accepted = api.jobs_launch(task)
+        done = _wait(accepted.id, lambda j: j.status.terminal, "the job to give up", 120)
+    finally:
+        process.stop()
+    assert done.status.value == "FAILED_NO_RESOURCE", done
+    assert len(done.attempts) >= 2 and all(a.status == "FAILED" for a in done.attempts)
+    assert "within 0.05 min" in (done.reason or "") and "in use by: other" in (done.reason or "")
+    assert all(a.cluster in (done.reason or "") for a in done.attempts)
