@@ -256,3 +256,16 @@ def test_a_job_that_cannot_be_provisioned_retries_then_fails_with_its_attempts(
     assert len(done.attempts) >= 2 and all(a.status == "FAILED" for a in done.attempts)
     assert "within 0.05 min" in (done.reason or "") and "in use by: other" in (done.reason or "")
     assert all(a.cluster in (done.reason or "") for a in done.attempts)
+
+
+def test_cancel_while_launching_leaves_nothing(stix_home: Path, tmp_path: Path,
+                                               server: process.Running) -> None:
+    ran = tmp_path / "ran"
+    task = _task(tmp_path, "slow", f"touch {ran}; sleep 300",
+                 "  infra: local\n  cpus: 1+\n  memory: 0.5+\n", extra="setup: sleep 4\n")
+    accepted = api.jobs_launch(task)
+    _wait(accepted.id, lambda j: j.status.value == "STARTING", "the launch")
+    api.jobs_cancel(ids=[accepted.id])
+    done = _wait(accepted.id, lambda j: j.status.terminal, "the cancel")
+    assert done.status.value == "CANCELLED" and api.status() == []
+    assert [a.status for a in done.attempts] == ["CANCELLED"]

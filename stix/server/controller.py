@@ -187,6 +187,9 @@ class Controller:
         placement = where_it_runs(attempt.cluster)
         store.set_attempt(self.db, attempt.id, status="RUNNING", agent_job=result.job_id,
                           placement=placement, running_at=time.time())
+        latest = store.load(self.db, job.id)
+        if latest is not None and latest.cancel_requested:  # cancelled while it launched
+            return self._cancel(latest)
         store.set_job(self.db, job.id, status=JobStatus.RUNNING, provisioning_since=None)
         store.event(self.db, job.id, "running",
                     f"attempt {attempt.number} runs on {describe_where(placement)}")
