@@ -43,7 +43,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, Node] = {}
         for key_node, _ in node.value:
-            if isinstance(key_node, ScalarNode):
+            # A merge key (`<<: *base`) brings keys that the mapping's own may override.
+            if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 key = self.construct_object(key_node, deep=deep)
                 try:
                     hash(key)

@@ -315,7 +315,7 @@ def test_pipeline_without_header() -> None:
         ("num_nodes: 0", "num_nodes", "greater than or equal to 1"),
         ("num_nodes: many", "num_nodes", "integer"),
         ("envs:\n  1X: a", "envs", "environment variable name"),
-        ("file_mounts:\n  relative/path: ./x", "file_mounts", "absolute path"),
+        ("file_mounts:\n  \"  \": ./x", "file_mounts", "is empty"),
         ("file_mounts:\n  /x: ftp://host/x", "file_mounts", "unsupported storage URI"),
         ("file_mounts:\n  /x: {mode: COPY}", "file_mounts./x", "name or a source"),
         ("file_mounts:\n  /x: {name: b, mode: SOMETIMES}", "file_mounts./x.mode", "MOUNT"),
@@ -349,3 +349,37 @@ def test_several_errors_all_reported_in_line_order() -> None:
     with pytest.raises(TaskError) as info:
         parse_tasks("num_nodes: 0\nresources:\n  cpus: x\nbogus: 1\n", "bad.yaml")
     assert [p.line for p in info.value.problems] == [1, 3, 4]
+
+
+def test_dollar_var_without_braces_and_a_declared_var_without_value() -> None:
+    t = task("envs:\n  BUCKET: ckpts\nfile_mounts:\n  /ckpt:\n    name: $BUCKET\n"
+             "  /src: ~/code/$NOT_DECLARED\nrun: x\n")
+    assert t.file_mounts["/ckpt"].name == "ckpts"  # type: ignore[union-attr]
+    assert t.file_mounts["/src"] == "~/code/$NOT_DECLARED"  # not ours: left as written
+    with pytest.raises(TaskError) as err:
+        parse_tasks("envs:\n  BUCKET: null\nfile_mounts:\n  /ckpt: s3://$BUCKET\nrun: x\n",
+                    "t.yaml")
+    assert "t.yaml:4:3: file_mounts./ckpt: uses $BUCKET, which has no value" in str(err.value)
+    given = parse_tasks("envs:\n  BUCKET: null\nfile_mounts:\n  /ckpt: s3://$BUCKET\n",
+                        "t.yaml", {"BUCKET": "from-cli"})
+    assert given.tasks[0].file_mounts == {"/ckpt": "s3://from-cli"}
+
+
+def test_relative_mount_targets_go_under_home() -> None:
+    t = task("file_mounts:\n  data: ~/d\n  ./code: ~/c\nrun: x\n")
+    assert set(t.file_mounts) == {"~/data", "~/code"}
+    with pytest.raises(TaskError, match="given twice"):
+        task("file_mounts:\n  data: ~/d\n  ~/data: ~/e\nrun: x\n")
+
+
+def test_yaml_merge_keys() -> None:
+    t = task("resources:\n  any_of:\n    - &gpu {infra: aws, accelerators: A100:8}\n"
+             "    - <<: *gpu\n      infra: gcp\nrun: x\n")
+    options = t.resources.any_of or []
+    assert [o.cloud for o in options] == ["aws", "gcp"]
+    assert options[0].accelerators == options[1].accelerators
+
+
+def test_pools_are_refused_with_why() -> None:
+    with pytest.raises(TaskError, match="worker pools are not supported"):
+        task("pool: {workers: 2}\nrun: x\n")

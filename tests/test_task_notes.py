@@ -26,6 +26,8 @@ service:
 config: {jobs: {controller: {}}}
 volumes: {/data: vol}
 event_callback: echo done
+inputs: {s3://raw/data: 100}
+outputs: {gs://out/model: 2}
 resources:
   network_tier: best
   accelerator_args: {tpu_vm: true}
@@ -35,9 +37,10 @@ run: echo
 """)
     found = {n.field: n for n in notes(task)}
     assert set(found) == {".".join(p) for p in NOT_YET}
-    assert found["service"].line == 2 and found["resources.job_recovery"].line == 10
+    assert found["service"].line == 2 and found["resources.job_recovery"].line == 12
+    assert found["inputs"].line == 7
     assert found["resources.network_tier"].render() == (
-        f"{tmp_path / 't.yaml'}:8: resources.network_tier: not acted on: "
+        f"{tmp_path / 't.yaml'}:10: resources.network_tier: not acted on: "
         "each cloud's default networking is used")
 
 

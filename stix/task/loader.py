@@ -16,7 +16,7 @@ from stix.task.resources import Resources
 from stix.task.storage import StorageMount
 from stix.yamlio import Document, load_documents
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 # Control characters no field may hold (a YAML escape like "\0" can write them): tab,
 # newline and carriage return are text; the rest would reach names, shells and files.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -26,15 +26,31 @@ MAX_ENV_ENTRY = 128 * 1024
 MAX_ENV_TOTAL = 1024 * 1024
 
 
-def substitute(value: Any, envs: Mapping[str, str | None]) -> Any:
-    """Replace ${VAR} from `envs` in every string (and mapping key) of `value`; unknown or
-    null variables are left as written, as SkyPilot does."""
+def substitute(value: Any, envs: Mapping[str, str | None],
+               unset: list[tuple[tuple[Any, ...], str]] | None = None,
+               at: tuple[Any, ...] = ()) -> Any:
+    """Replace `${VAR}` and `$VAR` from `envs` in every string (and mapping key) of
+    `value`, as SkyPilot does; a name `envs` does not declare is left as written. A name
+    declared without a value is recorded in `unset` (path, name) and left as written."""
+
+    def fill(m: re.Match[str], path: tuple[Any, ...]) -> str:
+        name = m[1] or m[2]
+        if name not in envs:
+            return m[0]
+        found = envs[name]
+        if found is None:
+            if unset is not None:
+                unset.append((path, name))
+            return m[0]
+        return found
+
     if isinstance(value, str):
-        return _VAR.sub(lambda m: envs.get(m[1]) or m[0], value)
+        return _VAR.sub(lambda m: fill(m, at), value)
     if isinstance(value, list):
-        return [substitute(v, envs) for v in value]
+        return [substitute(v, envs, unset, (*at, i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {substitute(k, envs): substitute(v, envs) for k, v in value.items()}
+        return {substitute(k, envs, unset, (*at, k)): substitute(v, envs, unset, (*at, k))
+                for k, v in value.items()}
     return value
 
 
@@ -138,9 +154,15 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
         data["envs"] = envs
     if isinstance(envs, dict):
         str_envs = {k: None if v is None else str(v) for k, v in envs.items()}
+        unset: list[tuple[tuple[Any, ...], str]] = []
         for key in ("file_mounts", "workdir", "volumes"):
             if key in data:
-                data[key] = substitute(data[key], str_envs)
+                data[key] = substitute(data[key], str_envs, unset, (key,))
+        if unset:
+            raise TaskError(source, [
+                Problem(".".join(str(p) for p in path), f"uses ${name}, which has no value "
+                        f"(give it with --env {name}=VALUE or in envs)",
+                        *(doc.locate(path) or (None, None))) for path, name in unset])
     try:
         task = Task.model_validate(data)
     except ValidationError as exc:

@@ -74,6 +74,11 @@ class Task(StrictModel):
     service: dict[str, Any] | None = Field(None, description="SkyPilot's serving section; "
                                            "not acted on yet")
     event_callback: str | None = None
+    inputs: dict[str, float] | None = Field(None, description="SkyPilot's data the task "
+                                            "reads, {uri: size in GB}")
+    outputs: dict[str, float] | None = Field(None, description="SkyPilot's data the task "
+                                             "writes, {uri: size in GB}")
+    pool: Any = Field(None, description="SkyPilot's worker pools: refused (not built)")
 
     _origin: Origin | None = PrivateAttr(default=None)
 
@@ -94,6 +99,14 @@ class Task(StrictModel):
     def _null_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @field_validator("pool")
+    @classmethod
+    def _no_pools(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("SkyPilot's worker pools are not supported by stix yet; remove "
+                             "`pool:` (`stix jobs launch` gives each job a cluster of its own)")
+        return value
+
     @field_validator("resources", mode="before")
     @classmethod
     def _null_resources(cls, value: Any) -> Any:
@@ -103,16 +116,20 @@ class Task(StrictModel):
     @classmethod
     def _mount_targets(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         resources = info.data.get("resources")
+        out: dict[str, Any] = {}
         for target, source in value.items():
+            if not target.strip():
+                raise ValueError("a mount target is empty")
             if not (target.startswith("/") or target.startswith("~")):
-                raise ValueError(
-                    f"mount target {target!r} must be an absolute path or start with ~"
-                )
+                target = f"~/{target.removeprefix('./')}"  # relative: under ~, as SkyPilot
+            if target in out:
+                raise ValueError(f"mount target {target!r} is given twice")
             if isinstance(source, str):
                 parse_bucket_uri(source)
             if isinstance(resources, Resources):
                 _check_target_on(resources, target)
-        return value
+            out[target] = source
+        return out
 
     def missing_envs(self) -> list[str]:
         """Env/secret names declared null: they must be supplied (--env/--secret)."""

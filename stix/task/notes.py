@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 NOT_YET: dict[tuple[str, ...], str] = {
     ("service",): "the task runs on one cluster, without a load balancer or replicas "
                   "(serving is not built yet)",
-    ("resources", "job_recovery"): "a preempted or failed node is not relaunched (managed "
-                                   "jobs are not built yet)",
+    ("resources", "job_recovery"): "`stix up` does not relaunch a preempted or failed node; "
+                                   "`stix jobs launch` runs the task as a managed job that "
+                                   "does (docs/server.md)",
     ("config",): "the user config is not overridden by tasks; set it in ~/.stix/config.yaml",
     ("volumes",): "no volume is attached",
     ("event_callback",): "no callback is run",
+    ("inputs",): "the optimizer does not price moving the data between clouds yet",
+    ("outputs",): "the optimizer does not price moving the data between clouds yet",
     ("resources", "network_tier"): "each cloud's default networking is used",
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
 }
