@@ -37,6 +37,7 @@ _LAZY = {
     "render_user_data": "stix.remote.cloudinit",
     # Clusters and jobs
     "UpResult": "stix.cluster.lifecycle", "up": "stix.cluster.lifecycle",
+    "up_pipeline": "stix.cluster.lifecycle", "PipelineResult": "stix.cluster.lifecycle",
     "down": "stix.cluster.lifecycle", "status": "stix.cluster.lifecycle",
     "ClusterRecord": "stix.state", "ClusterStatus": "stix.state",
     "ExecResult": "stix.cluster.jobs", "autostop": "stix.cluster.jobs",
@@ -78,10 +79,12 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.cluster.jobs import logs as logs
     from stix.cluster.jobs import queue as queue
     from stix.cluster.jobs import ssh_command as ssh_command
+    from stix.cluster.lifecycle import PipelineResult as PipelineResult
     from stix.cluster.lifecycle import UpResult as UpResult
     from stix.cluster.lifecycle import down as down
     from stix.cluster.lifecycle import status as status
     from stix.cluster.lifecycle import up as up
+    from stix.cluster.lifecycle import up_pipeline as up_pipeline
     from stix.cluster.orphans import OrphanReport as OrphanReport
     from stix.cluster.orphans import delete_orphans as delete_orphans
     from stix.cluster.orphans import find_orphans as find_orphans

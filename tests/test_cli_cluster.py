@@ -110,3 +110,30 @@ def test_missing_secret_is_a_usage_error(tmp_path: Path) -> None:
     quiet = stix("up", str(task), "--secret", "TOKEN", cwd=tmp_path, env={"TOKEN": "y"})
     assert quiet.returncode == 0, quiet.stderr
     assert "visible to other local users" not in quiet.stderr
+
+
+def test_a_pipeline_runs_in_order_and_stops_at_the_first_failure(tmp_path: Path,
+                                                                 stix_home: Path) -> None:
+    shared = tmp_path / "shared.txt"
+    local = "resources: {infra: local, cpus: 1+, memory: 0.5+}\n"
+    good = tmp_path / "good.yaml"
+    good.write_text(f"name: two\n---\nname: make\n{local}run: echo made > {shared}\n---\n"
+                    f"name: use\n{local}run: cat {shared}\n")
+    up = stix("up", str(good), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert "task 1/2 make on cluster make" in up.stderr
+    assert "task 2/2 use on cluster use" in up.stderr and up.stdout.strip().endswith("made")
+    assert "`stix down make use` removes them" in up.stderr
+    refused = stix("up", str(good), "-c", "one", cwd=tmp_path)
+    assert refused.returncode == 2 and "is a pipeline" in refused.stderr
+    assert stix("down", "make", "use", "--yes", cwd=tmp_path).returncode == 0
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: broken\n---\nname: first\n{local}run: exit 3\n---\n"
+                   f"name: second\n{local}run: echo never\n")
+    up = stix("up", str(bad), cwd=tmp_path)
+    assert up.returncode == 3
+    assert "task first failed; not run: second" in up.stderr and "never" not in up.stdout
+    status = json.loads(stix("status", "--json", cwd=tmp_path).stdout)
+    assert [c["name"] for c in status] == ["first"]
+    assert stix("down", "first", "--yes", cwd=tmp_path).returncode == 0

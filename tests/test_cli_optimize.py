@@ -193,3 +193,20 @@ def test_a_decision_on_estimated_spot_prices_says_so(env: dict[str, str], tmp_pa
     doc = json.loads(stix(shipped, "optimize", str(path), "--json").stdout)
     assert doc["chosen"]["price_source"] == "estimated" and doc["chosen"]["price_as_of"] == "2026-11"
     assert any("spot price is estimated" in n for n in doc["notes"])
+
+
+def test_a_pipeline_gets_a_placement_per_task(env: dict[str, str], tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yaml"
+    pipe.write_text("name: prep-train\n---\nname: prep\nresources: {cpus: 4+}\nrun: x\n---\n"
+                    "name: train\nresources: {accelerators: A100:8}\nrun: y\n")
+    out = stix(env, "optimize", str(pipe), "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["pipeline"] == "prep-train"
+    assert [t["task"] for t in doc["tasks"]] == ["prep", "train"]
+    assert doc["tasks"][1]["chosen"]["accelerator"]["name"] == "A100"
+    assert "moving data between clouds is not priced" in doc["notes"][0]
+    text = stix(env, "optimize", str(pipe))
+    assert "task 1/2: prep" in text.stdout and "task 2/2: train" in text.stdout
+    refused = stix(env, "optimize", str(pipe), "-c", "one")
+    assert refused.returncode == 2 and "-c/--cluster names one cluster" in refused.stderr

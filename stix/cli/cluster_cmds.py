@@ -99,6 +99,15 @@ def up(
         infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
         memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
         disk_size=disk_size)
+    if len(api.load_pipeline(task, _pairs(env, "--env")).tasks) > 1:
+        from stix.errors import UsageError
+
+        if cluster is not None or detach_run:
+            raise UsageError(f"{task} is a pipeline: its tasks run in order, each on a "
+                             "cluster named after the task, each waiting for the one before",
+                             hint="drop -c/--cluster and -d/--detach-run")
+        return _up_pipeline(task, env, secret, yes, engine, infra_only, overrides,
+                            allow_private)
     view = ProgressView()
     try:
         result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
@@ -113,6 +122,30 @@ def up(
     _say(f"cluster {c} is up: `stix ssh {c}`, `stix exec {c} -- CMD`, `stix logs {c}`, "
          f"`stix status {c}`, `stix down {c}`")
     return code
+
+
+def _up_pipeline(task: Path, env: list[str], secret: list[str], yes: bool,
+                 engine: str | None, infra_only: bool, overrides: dict[str, Any],
+                 allow_private: bool) -> int:
+    from stix import api
+    from stix.cli.progress_view import ProgressView
+
+    view = ProgressView()
+    try:
+        done = api.up_pipeline(task, env=_pairs(env, "--env"), secrets=_pairs(secret, "--secret"),
+                               say=_say, engine=engine, infra_only=infra_only,
+                               confirm=_confirmer(yes, view), on_event=view,
+                               overrides=overrides, allow_private_mounts=allow_private)
+    finally:
+        view.close()
+    for result in done.results:
+        _finish(result.outcome, result.cluster, result.job_id)
+    clusters = " ".join(r.cluster for r in done.results)
+    if done.failed is not None:
+        render.error(f"pipeline {done.name or task}: task {done.failed} failed; not run: "
+                     f"{', '.join(done.left) or 'none'}")
+    _say(f"pipeline clusters: {clusters}; `stix down {clusters}` removes them")
+    return done.exit_code
 
 
 def _confirmer(yes: bool, view: Any) -> Any:
@@ -331,28 +364,45 @@ def _autostop_text(setting: dict[str, Any] | None, left: float | None) -> str:
 
 
 def down(
-    cluster: str = typer.Argument(..., help="Cluster name."),
+    clusters: list[str] = typer.Argument(None, help="Cluster names."),
+    all_: bool = typer.Option(False, "--all", "-a", help="Every cluster."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     purge: bool = typer.Option(False, "--purge", help="Also delete the stack files in stacks/."),
-) -> None:
-    """Tear a cluster down: destroy its stack (cloud) or cancel its jobs, clean its nodes and
-    release its machines (local/ssh)."""
+) -> int:
+    """Tear clusters down: destroy each one's stack (cloud) or cancel its jobs, clean its
+    nodes and release its machines (local/ssh). One failing does not stop the others."""
     import sys
 
     from stix import api
     from stix.cli.progress_view import ProgressView
+    from stix.errors import StixError, UsageError
 
-    if not yes and sys.stdin.isatty() and not typer.confirm(f"Tear down {cluster}?"):
+    if all_ == bool(clusters):
+        raise UsageError("name the clusters to tear down, or give --all (not both)")
+    names = [r.name for r in api.status()] if all_ else list(clusters)
+    if not names:
+        render.ok("no clusters (nothing to do)")
+        return 0
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Tear down {', '.join(names)}?"):
         raise typer.Exit(1)
-    view = ProgressView()
-    try:
-        gone = api.down(cluster, say=_say, purge=purge, on_event=view)
-    finally:
-        view.close()
-    if gone:
-        render.ok(f"cluster {cluster} is down")
-    else:
-        render.ok(f"cluster {cluster} does not exist (nothing to do)")
+    failed = 0
+    for cluster in names:
+        view = ProgressView()
+        try:
+            gone = api.down(cluster, say=_say, purge=purge, on_event=view)
+        except StixError as exc:
+            if len(names) == 1:
+                raise
+            failed += 1
+            render.error(f"{cluster}: {exc.message}")
+            continue
+        finally:
+            view.close()
+        if gone:
+            render.ok(f"cluster {cluster} is down")
+        else:
+            render.ok(f"cluster {cluster} does not exist (nothing to do)")
+    return 1 if failed else 0
 
 
 def _names(clusters: list[str], all_: bool, verb: str) -> list[str]:

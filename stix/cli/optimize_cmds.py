@@ -52,52 +52,75 @@ def optimize(
     from stix.optimizer import optimize as run_optimizer
     from stix.optimizer.clouds import plan_clouds
     from stix.optimizer.overrides import with_overrides
-    from stix.task import load_task
+    from stix.task import load_pipeline
 
     if target not in ("cost", "time"):
         raise UsageError(f"--target must be cost or time, got {target!r}")
     if candidates < 0:
         raise UsageError(f"--candidates must be 0 or more, got {candidates}")
-    task = with_overrides(load_task(task_file), cloud=cloud, region=region, zone=zone,
-                          gpus=gpus, cpus=cpus, memory=memory, instance_type=instance_type,
-                          use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
+    pipeline = load_pipeline(task_file)
+    if len(pipeline.tasks) > 1 and cluster is not None:
+        raise UsageError(f"{task_file} holds {len(pipeline.tasks)} tasks; -c/--cluster names "
+                         "one cluster", hint="optimize without -c: each task is placed")
     from stix.catalog.refresh import maybe_refresh
 
     refresh_note = maybe_refresh()
     catalog = load_catalog()
-    if all_clouds:
-        clouds, note = None, "considering every catalog cloud (--all-clouds)"
-    else:
-        clouds, note = plan_clouds(task, catalog.clouds)
-    try:
-        result = run_optimizer(task, catalog, clouds, target=target,  # type: ignore[arg-type]
-                               cluster=cluster, candidates=max(candidates, 10),
-                               shared_core=True if allow_shared_core else None)
-    except NothingFitsError as exc:
+    docs, code = [], 0
+    for i, loaded in enumerate(pipeline.tasks):
+        task = with_overrides(loaded, cloud=cloud, region=region, zone=zone, gpus=gpus,
+                              cpus=cpus, memory=memory, instance_type=instance_type,
+                              use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
+        if len(pipeline.tasks) > 1 and not as_json:
+            render.console().print(f"[bold]task {i + 1}/{len(pipeline.tasks)}: "
+                                   f"{task.name or '?'}[/]")
+        if all_clouds:
+            clouds, note = None, "considering every catalog cloud (--all-clouds)"
+        else:
+            clouds, note = plan_clouds(task, catalog.clouds)
+        try:
+            result = run_optimizer(task, catalog, clouds, target=target,  # type: ignore[arg-type]
+                                   cluster=cluster, candidates=max(candidates, 10),
+                                   shared_core=True if allow_shared_core else None)
+        except NothingFitsError as exc:
+            if not as_json:
+                _note(note, err=True)
+                raise
+            docs.append({"task": task.name, "error": exc.message, "reasons": exc.reasons,
+                         "notes": [note]})
+            code = exc.exit_code
+            break
         if as_json:
-            typer.echo(json.dumps({"error": exc.message, "reasons": exc.reasons,
-                                   "notes": [note]}, indent=2))  # fmt: skip
-            return exc.exit_code
-        _note(note, err=True)
-        raise
-    if as_json:
-        out = result.to_dict()
-        out["notes"] = [note, *out["notes"], *filter(None, [refresh_note])]
+            out = result.to_dict()
+            out["notes"] = [note, *out["notes"], *filter(None, [refresh_note])]
+            if candidates:
+                out["candidates"] = out["candidates"][:candidates]
+            docs.append({"task": task.name, **out})
+            continue
+        for line in [note, *result.notes, *result.price_notes, *filter(None, [refresh_note])]:
+            _note(line)
         if candidates:
-            out["candidates"] = out["candidates"][:candidates]
-        typer.echo(json.dumps(out, indent=2))
-        return 0
-    for line in [note, *result.notes, *result.price_notes, *filter(None, [refresh_note])]:
-        _note(line)
-    if candidates:
-        rows = result.candidates[:candidates]
-        title = f"Best {len(rows)} candidates ({target})"
-    else:
-        rows = list(result.best_per_cloud.values())
-        title = f"Best per cloud ({target})"
-    _table(title, rows, result.chosen)
-    render.ok("chosen: " + _summary(result.chosen))
-    return 0
+            rows = result.candidates[:candidates]
+            title = f"Best {len(rows)} candidates ({target})"
+        else:
+            rows = list(result.best_per_cloud.values())
+            title = f"Best per cloud ({target})"
+        _table(title, rows, result.chosen)
+        render.ok("chosen: " + _summary(result.chosen))
+    if len(pipeline.tasks) > 1:
+        if as_json:
+            typer.echo(json.dumps({"pipeline": pipeline.name, "tasks": docs,
+                                   "notes": [PIPELINE_NOTE]}, indent=2))
+        else:
+            _note(PIPELINE_NOTE)
+    elif as_json:
+        only = {k: v for k, v in docs[0].items() if k != "task"}
+        typer.echo(json.dumps(only, indent=2))
+    return code
+
+
+PIPELINE_NOTE = ("each task is placed on its own; moving data between clouds is not priced "
+                 "yet")
 
 
 def _note(text: str, err: bool = False) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.cluster import node_phase
-from stix.errors import StillRunningError, StixError
+from stix.errors import StillRunningError, StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.state import ClusterRecord, OpStatus
 
@@ -65,6 +65,63 @@ def up(task_file: str | Path, *, cluster: str | None = None,
                    detach_run=detach_run, printer=printer, say=say, engine=engine,
                    infra_only=infra_only, confirm=confirm, on_event=on_event,
                    allow_private_mounts=allow_private_mounts)
+
+
+@dataclass
+class PipelineResult:
+    """What `up` of a pipeline did: one result per task that ran, in order; `failed` names
+    the task that stopped it (the later ones did not run)."""
+
+    name: str | None
+    results: list[UpResult]
+    failed: str | None = None
+    left: list[str] = field(default_factory=list)  # tasks not run after the failure
+
+    @property
+    def exit_code(self) -> int:
+        return next((r.exit_code for r in self.results if r.exit_code), 0)
+
+
+def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
+                secrets: dict[str, str] | None = None, printer: LinePrinter | None = None,
+                say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                confirm: Callable[[str], bool] | None = None,
+                on_event: Callable[[Any], None] | None = None,
+                overrides: dict[str, Any] | None = None,
+                allow_private_mounts: bool = False) -> PipelineResult:
+    """Every task of a pipeline file, in order, each on a cluster named after it (its
+    stack is the one `stix plan` wrote for it), each waiting for the one before; data
+    passes through the buckets the tasks name. The first task whose run fails stops it."""
+    from stix.names import for_task
+    from stix.optimizer.overrides import with_overrides
+    from stix.remote.sync import check_task_files
+    from stix.task import load_pipeline
+
+    pipeline = load_pipeline(task_file, env)
+    given = dict(secrets or {})
+    tasks = [with_overrides(t, **(overrides or {})) for t in pipeline.tasks]
+    for task in tasks:  # every task is checked before the first cluster is made
+        node_phase.resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
+        check_task_files(task, allow_private=allow_private_mounts)
+    unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
+    if unknown:
+        raise UsageError(f"--secret {', '.join(unknown)}: not declared under any task's "
+                         "secrets")
+    out = PipelineResult(pipeline.name, [])
+    names = [for_task(t, None) for t in tasks]
+    for i, (task, name) in enumerate(zip(tasks, names, strict=True)):
+        say(f"pipeline {pipeline.name or task_file}: task {i + 1}/{len(tasks)} "
+            f"{task.name or name} on cluster {name}")
+        result = up_task(task, cluster=name, printer=printer, say=say, engine=engine,
+                         infra_only=infra_only, confirm=confirm, on_event=on_event,
+                         secrets={k: v for k, v in given.items() if k in task.secrets},
+                         allow_private_mounts=allow_private_mounts)
+        out.results.append(result)
+        if result.exit_code:
+            out.failed = task.name or name
+            out.left = names[i + 1:]
+            break
+    return out
 
 
 def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
