@@ -210,3 +210,16 @@ def test_a_pipeline_gets_a_placement_per_task(env: dict[str, str], tmp_path: Pat
     assert "task 1/2: prep" in text.stdout and "task 2/2: train" in text.stdout
     refused = stix(env, "optimize", str(pipe), "-c", "one")
     assert refused.returncode == 2 and "-c/--cluster names one cluster" in refused.stderr
+
+
+def test_env_file_reads_dotenv_lines(tmp_path: Path) -> None:
+    from stix.cli.options import env_file
+    from stix.errors import UsageError
+
+    path = tmp_path / "app.env"
+    path.write_text("# comment\nA=1\nexport B='two words'\nC=\"x=y\"\nD=v # note\n\n")
+    assert env_file(path) == {"A": "1", "B": "two words", "C": "x=y", "D": "v"}
+    path.write_text("A=1\nnot a pair\n")
+    with pytest.raises(UsageError, match=r"app\.env:2: expected KEY=VALUE"):
+        env_file(path)
+    assert env_file(None) == {}

@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
     catalog_app.command("update")(update)
     app.add_typer(catalog_app, name="catalog")
     app.command("show-gpus")(show_gpus)
+    gpus_app = typer.Typer(help="GPUs the clouds sell (SkyPilot's `sky gpus`).",
+                           no_args_is_help=True)
+    gpus_app.command("list", help="Alias of `stix show-gpus`.")(show_gpus)
+    app.add_typer(gpus_app, name="gpus")
 
 
 def _print(renderable: object) -> None:

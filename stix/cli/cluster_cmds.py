@@ -16,6 +16,7 @@ from stix.cli import options, render
 
 def register(app: typer.Typer) -> None:
     app.command("up")(up)
+    app.command("launch", help="Alias of `up` (SkyPilot's name).")(up)
     app.command("exec")(exec_)
     app.command("queue")(queue)
     app.command("logs")(logs)
@@ -89,6 +90,15 @@ def up(
     num_nodes: int | None = options.NUM_NODES,
     disk_size: str | None = options.DISK_SIZE,
     allow_private: bool = typer.Option(False, "--allow-private-mounts", help=_ALLOW_PRIVATE),
+    env_file: Path | None = options.ENV_FILE,
+    idle_minutes: int | None = typer.Option(None, "--idle-minutes-to-autostop", "-i",
+                                            min=0, help="Stop the cluster after this many "
+                                            "idle minutes (the task's autostop, changed)."),
+    autodown: bool = typer.Option(False, "--down", help="Tear the cluster down when idle "
+                                  "(after -i minutes, or once its jobs are done)."),
+    no_setup: bool = typer.Option(False, "--no-setup", help="Skip setup this time."),
+    retry_until_up: bool = typer.Option(False, "--retry-until-up", help="Wait and try again "
+                                        "while every placement lacks capacity."),
 ) -> int:
     """Bring a cluster up (a cloud through the engine, or local/ssh machines), set it up,
     and run the task on it. Placement flags mean what they mean for `stix plan`."""
@@ -99,22 +109,27 @@ def up(
         infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
         memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
         disk_size=disk_size)
-    if len(api.load_pipeline(task, _pairs(env, "--env")).tasks) > 1:
+    envs = {**_pairs(env, "--env"), **options.env_file(env_file)}
+    if len(api.load_pipeline(task, envs).tasks) > 1:
         from stix.errors import UsageError
 
-        if cluster is not None or detach_run:
+        if cluster is not None or detach_run or retry_until_up or no_setup or idle_minutes \
+                is not None or autodown:
             raise UsageError(f"{task} is a pipeline: its tasks run in order, each on a "
                              "cluster named after the task, each waiting for the one before",
-                             hint="drop -c/--cluster and -d/--detach-run")
-        return _up_pipeline(task, env, secret, yes, engine, infra_only, overrides,
+                             hint="-c, -d, -i, --down, --no-setup and --retry-until-up are "
+                                  "for one task")
+        return _up_pipeline(task, envs, secret, yes, engine, infra_only, overrides,
                             allow_private)
     view = ProgressView()
     try:
-        result = api.up(task, cluster=cluster, env=_pairs(env, "--env"),
+        result = api.up(task, cluster=cluster, env=envs,
                         secrets=_pairs(secret, "--secret"), detach_run=detach_run, say=_say,
                         engine=engine, infra_only=infra_only, confirm=_confirmer(yes, view),
                         on_event=view, overrides=overrides,
-                        allow_private_mounts=allow_private)
+                        allow_private_mounts=allow_private, no_setup=no_setup,
+                        idle_minutes=idle_minutes, autodown=autodown,
+                        retry_until_up=retry_until_up)
     finally:
         view.close()
     code = _finish(result.outcome, result.cluster, result.job_id)
@@ -124,7 +139,7 @@ def up(
     return code
 
 
-def _up_pipeline(task: Path, env: list[str], secret: list[str], yes: bool,
+def _up_pipeline(task: Path, env: dict[str, str], secret: list[str], yes: bool,
                  engine: str | None, infra_only: bool, overrides: dict[str, Any],
                  allow_private: bool) -> int:
     from stix import api
@@ -132,7 +147,7 @@ def _up_pipeline(task: Path, env: list[str], secret: list[str], yes: bool,
 
     view = ProgressView()
     try:
-        done = api.up_pipeline(task, env=_pairs(env, "--env"), secrets=_pairs(secret, "--secret"),
+        done = api.up_pipeline(task, env=env, secrets=_pairs(secret, "--secret"),
                                say=_say, engine=engine, infra_only=infra_only,
                                confirm=_confirmer(yes, view), on_event=view,
                                overrides=overrides, allow_private_mounts=allow_private)
@@ -312,6 +327,8 @@ def status(
         False, "--refresh", help="Ask the clouds what their nodes are now (stopped or gone "
         "behind stix's back: a cluster with no node left has the rest of its stack removed) "
         "and the nodes how long until their autostop."),
+    all_: bool = typer.Option(False, "--all", "-a", help="Every cluster on this machine's "
+                              "state (the default; SkyPilot's flag, accepted)."),
 ) -> None:
     """Clusters stix knows: provider, placement, nodes, $/h at launch, age, autostop, state."""
     from stix import api

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
 # The placement flags (`stix optimize`, `stix plan`, `stix up`): each overrides the task
 # file, the same way everywhere (`placement_overrides`).
-INFRA = typer.Option(None, "--infra", help="cloud[/region[/zone]] or k8s[/context].")
+INFRA = typer.Option(None, "--infra", help="cloud, cloud/region or cloud/region/zone; or "
+                     "k8s, k8s/context.")
 CLOUD = typer.Option(None, "--cloud", help="Run on this cloud only.")
 REGION = typer.Option(None, "--region", help="Run in this region only.")
 ZONE = typer.Option(None, "--zone", help="Run in this zone only.")
@@ -35,6 +37,38 @@ def key_values(pairs: list[str], flag: str) -> dict[str, str]:
             if key not in os.environ:
                 raise UsageError(f"{flag} {key}: no '=' and no such variable in the environment")
             value = os.environ[key]
+        out[key] = value
+    return out
+
+
+ENV_FILE = typer.Option(None, "--env-file", help="A dotenv file of KEY=VALUE lines (over "
+                        "--env, as in SkyPilot).")
+
+
+def env_file(path: Path | None) -> dict[str, str]:
+    """A dotenv file: `KEY=VALUE` lines, `export ` allowed, `#` comments, values optionally
+    quoted. A line that is none of these is an error naming it."""
+    from stix.errors import UsageError
+
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--env-file {path}: {exc.strerror or exc}") from None
+    out: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.replace("_", "a").isalnum() or key[0].isdigit():
+            raise UsageError(f"--env-file {path}:{number}: expected KEY=VALUE, got {raw!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
         out[key] = value
     return out
 

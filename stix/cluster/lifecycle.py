@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,20 +52,68 @@ def up(task_file: str | Path, *, cluster: str | None = None,
        confirm: Callable[[str], bool] | None = None,
        on_event: Callable[[Any], None] | None = None,
        overrides: dict[str, Any] | None = None,
-       allow_private_mounts: bool = False) -> UpResult:
+       allow_private_mounts: bool = False, no_setup: bool = False,
+       idle_minutes: int | None = None, autodown: bool = False,
+       retry_until_up: bool = False) -> UpResult:
     """Load the task, place it (a stack through the engine, or existing machines), and run
     the node phase. `overrides` are the placement flags (`with_overrides` keywords), the
     same `stix plan` takes. `allow_private_mounts` confirms sending file_mount sources that
-    are credential stores or private keys (refused before anything is created otherwise)."""
+    are credential stores or private keys (refused before anything is created otherwise).
+    SkyPilot's launch options: `no_setup` skips the task's setup this time (the next `up`
+    with it runs it); `idle_minutes`/`autodown` set the task's autostop (`with_autostop`);
+    `retry_until_up` waits and tries again while every placement fails for capacity, quota
+    or spot."""
     from stix.names import for_task
     from stix.optimizer.overrides import with_overrides
     from stix.task import load_task
 
-    task = with_overrides(load_task(task_file, env), **(overrides or {}))
-    return up_task(task, cluster=for_task(task, cluster), secrets=secrets,
-                   detach_run=detach_run, printer=printer, say=say, engine=engine,
-                   infra_only=infra_only, confirm=confirm, on_event=on_event,
-                   allow_private_mounts=allow_private_mounts)
+    task = with_autostop(with_overrides(load_task(task_file, env), **(overrides or {})),
+                         idle_minutes, autodown)
+    if no_setup and task.setup:
+        say("setup skipped this time (no_setup)")
+        task = task.model_copy(update={"setup": None})
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        try:
+            return up_task(task, cluster=for_task(task, cluster), secrets=secrets,
+                           detach_run=detach_run, printer=printer, say=say, engine=engine,
+                           infra_only=infra_only, confirm=confirm, on_event=on_event,
+                           allow_private_mounts=allow_private_mounts)
+        except Exception as exc:
+            if not (retry_until_up and _out_of_capacity(exc)):
+                raise
+            say(f"{exc}; trying again in {delay:.0f} s (retry_until_up)")
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
+RETRY_FIRST_SECONDS = 30.0
+RETRY_MAX_SECONDS = 600.0
+
+
+def _out_of_capacity(exc: BaseException) -> bool:
+    from stix.cluster.failover import RETRIABLE
+    from stix.cluster.stacks import NoPlacementLeft
+    from stix.engine.base import EngineError
+
+    return isinstance(exc, NoPlacementLeft) or (
+        isinstance(exc, EngineError) and exc.kind in RETRIABLE and exc.kind != "credentials")
+
+
+def with_autostop(task: Task, idle_minutes: int | None, autodown: bool) -> Task:
+    """The task with SkyPilot's `-i MIN` / `--down` applied to its autostop, as `sky
+    launch` does: `-i` alone stops after MIN idle minutes, `--down` tears down (after MIN,
+    or as soon as the jobs are done)."""
+    if idle_minutes is None and not autodown:
+        return task
+    from stix.task.resources import Autostop
+
+    base = task.resources.autostop
+    fields = base.model_dump() if base is not None else {}  # wait_for, hook are kept
+    setting = Autostop.model_validate({**fields, "down": autodown,
+                                       "idle_minutes": idle_minutes or 0})
+    return task.model_copy(update={"resources": task.resources.model_copy(
+        update={"autostop": setting})})
 
 
 @dataclass

@@ -38,6 +38,11 @@ def _quiet(_: str) -> None:
     return None
 
 
+class NoPlacementLeft(StixError):
+    """Every placement the task may use failed for capacity, quota or spot (retriable
+    later: `--retry-until-up`)."""
+
+
 def engine_for(name: str | None) -> Engine:
     from stix.engine import get_engine
     from stix.user_config import load_config
@@ -200,7 +205,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
                 state.put_cluster(conn, record)
                 state.usage.follow(conn, record)
                 tried = "; ".join(f"{describe(a.placement)}: {a.reason}" for a in attempts)
-                raise StixError(
+                raise NoPlacementLeft(
                     f"cluster {cluster!r}: no placement left to try ({tried})") from exc
             placement = nxt
             say(f"failing over to {describe(placement)}")
