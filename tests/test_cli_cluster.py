@@ -137,3 +137,42 @@ def test_a_pipeline_runs_in_order_and_stops_at_the_first_failure(tmp_path: Path,
     status = json.loads(stix("status", "--json", cwd=tmp_path).stdout)
     assert [c["name"] for c in status] == ["first"]
     assert stix("down", "first", "--yes", cwd=tmp_path).returncode == 0
+
+
+def test_a_git_workdir_is_fetched_on_the_nodes(tmp_path: Path, stix_home: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                              text=True, env={**os.environ, "GIT_AUTHOR_NAME": "t",
+                                              "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+                                              "GIT_COMMITTER_EMAIL": "t@x"}).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (repo / "train.sh").write_text("echo version one\n")
+    git("add", "."), git("commit", "-q", "-m", "one")
+    first = git("rev-parse", "HEAD")
+    (repo / "train.sh").write_text("echo version two\n")
+    git("commit", "-q", "-am", "two")
+    task = tmp_path / "t.yaml"
+    local = "resources: {infra: local, cpus: 1+, memory: 0.5+}\n"
+    task.write_text(f"name: gw\n{local}workdir: {{url: 'file://{repo}', ref: {first}}}\n"
+                    "run: sh train.sh\n")
+    up = stix("up", str(task), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.strip().endswith("version one") and "fetching file://" in up.stderr
+    task.write_text(f"name: gw\n{local}workdir: {{url: 'file://{repo}', ref: main}}\n"
+                    "run: sh train.sh\n")
+    again = stix("up", str(task), cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.strip().endswith("version two"), again.stderr
+    task.write_text(f"name: gw\n{local}workdir: {{url: 'file://{repo}', ref: nosuch}}\n"
+                    "run: sh train.sh\n")
+    bad = stix("up", str(task), cwd=tmp_path)
+    assert bad.returncode != 0 and "the fetch failed on 1 of 1 node(s)" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert stix("down", "gw", "--yes", cwd=tmp_path).returncode == 0
+    with_option = tmp_path / "o.yaml"
+    with_option.write_text(f"{local}workdir: {{url: '--upload-pack=touch /tmp/x'}}\nrun: x\n")
+    refused = stix("validate", str(with_option), cwd=tmp_path)
+    assert refused.returncode != 0 and "cannot start with '-'" in refused.stderr

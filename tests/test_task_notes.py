@@ -76,7 +76,6 @@ def test_a_container_image_on_a_vm_is_said_and_on_kubernetes_acted_on(tmp_path: 
     ("resources: {infra: gcp, image_id: 'Canonical:ubuntu:22_04:latest'}", "not a GCP image"),
     ("resources: {infra: azure, image_id: ubuntu}", "not an Azure image"),
     ("resources: {infra: local, image_id: 'docker:ubuntu'}", "would run on the host itself"),
-    ("workdir: {url: 'https://github.com/x/y', ref: main}", "git workdir"),
 ])
 def test_what_cannot_be_honoured_is_an_error_with_its_line(tmp_path: Path, text: str,
                                                            fragment: str) -> None:
@@ -84,6 +83,11 @@ def test_what_cannot_be_honoured_is_an_error_with_its_line(tmp_path: Path, text:
     with pytest.raises(TaskError) as err:
         task_notes(task)
     assert fragment in str(err.value) and f"{tmp_path / 't.yaml'}:1" in str(err.value)
+
+
+def test_a_git_workdir_is_acted_on(tmp_path: Path) -> None:
+    task = _task(tmp_path, "workdir: {url: 'https://github.com/x/y', ref: main}\nrun: echo\n")
+    assert task_notes(task) == []  # fetched on the nodes (tests/test_cli_cluster.py)
 
 
 @pytest.mark.parametrize("image", ["ami-0123456789abcdef0", "resolve:ssm:/aws/service/x"])

@@ -60,15 +60,15 @@ def run_spec(task: Task, record: ClusterRecord, job_id: str,
         workdir = Path(task.workdir).expanduser().resolve()
         if not workdir.is_dir():
             raise StixError(f"workdir {task.workdir!r}: no such directory")
-    elif task.workdir is not None:
-        raise StixError("workdir: a git workdir is not supported yet")
+    git = task.workdir if task.workdir is not None and not isinstance(task.workdir, str) else None
     p = record.placement
     return RunSpec(
         cluster=record.name, job_id=job_id, name=name or task.name or "job", run=task.run,
         setup=task.setup, envs={k: v for k, v in task.envs.items() if v is not None},
         secrets={k: v for k, v in task.secrets.items() if v is not None}, workdir=workdir,
         local_mounts=task.local_mounts(), gpus_per_node=p.gpus_per_node,
-        cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone}, task_id=task_id)
+        cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone}, task_id=task_id,
+        git_url=git.url if git else None, git_ref=git.ref if git else None)
 
 
 def setup_hash(spec: RunSpec, record: ClusterRecord) -> str:
@@ -82,6 +82,7 @@ def setup_hash(spec: RunSpec, record: ClusterRecord) -> str:
             h.update(str(value).encode() + b"\0")
 
     part("setup", spec.setup or "")
+    part("git", spec.git_url or "", spec.git_ref or "")
     for section in (spec.envs, spec.secrets):
         for key, value in sorted(section.items()):
             part(key, hashlib.sha256(value.encode()).hexdigest())

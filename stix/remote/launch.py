@@ -5,12 +5,15 @@ It only needs node addresses, so every provider uses it once its machines exist.
 
 from __future__ import annotations
 
+import asyncio
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stix.errors import StixError
 from stix.remote import fanout, sync
 from stix.remote.transport import NodeAddress, NodeTransport
 from stix.remote.wait import wait_for_node, wait_for_nodes
@@ -38,6 +41,8 @@ class RunSpec:
     remote_cwd: str | None = None  # where the job runs, when not in the synced workdir
     # The user confirmed sending file_mount sources that are credential stores or keys.
     allow_private: bool = False
+    git_url: str | None = None  # `workdir: {url, ref}`: fetched on the nodes instead
+    git_ref: str | None = None
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -53,7 +58,8 @@ class RunSpec:
 
     @property
     def cwd(self) -> str | None:
-        return self.remote_workdir if self.workdir is not None else self.remote_cwd
+        return (self.remote_workdir if self.workdir is not None or self.git_url
+                else self.remote_cwd)
 
     @property
     def remote_workdir(self) -> str:
@@ -92,10 +98,36 @@ async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
         await sync.sync_task_files(transports, spec.workdir, spec.local_mounts,
                                    remote_workdir=spec.remote_workdir,
                                    allow_private=spec.allow_private, say=say)
+    if spec.git_url:
+        say(f"fetching {spec.git_url} {spec.git_ref or 'HEAD'} on {len(transports)} node(s)")
+        await fetch_git(transports, spec)
     if setup and spec.setup:
         say(f"running setup on {len(transports)} node(s)")
         envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
         await fanout.run_setup(transports, spec.setup, envs, printer, spec.cwd)
+
+
+def git_command(spec: RunSpec) -> str:
+    """Fetch the repository at its ref into the cluster's workdir (a branch, tag or commit:
+    a shallow fetch, then a forced checkout of what it fetched); every value quoted, and
+    git's command-running `ext::` transport refused."""
+    q = shlex.quote
+    git = "git -c protocol.ext.allow=never -c advice.detachedHead=false"
+    return (f"set -e; mkdir -p {q(spec.remote_workdir)}; cd {q(spec.remote_workdir)}; "
+            f"[ -d .git ] || git init -q .; "
+            f"{git} fetch -q --depth 1 {q(spec.git_url or '')} {q(spec.git_ref or 'HEAD')}; "
+            f"{git} checkout -q -f FETCH_HEAD")
+
+
+async def fetch_git(transports: list[NodeTransport], spec: RunSpec) -> None:
+    command = git_command(spec)
+    results = await asyncio.gather(*(t.run(command) for t in transports))
+    failed = [f"  ({t.label}) {r.error_text()}" for t, r in zip(transports, results,
+                                                                strict=True) if not r.ok]
+    if failed:
+        raise StixError(f"workdir {spec.git_url} {spec.git_ref or 'HEAD'}: the fetch failed on "
+                        f"{len(failed)} of {len(transports)} node(s):\n" + "\n".join(failed),
+                        hint="the nodes need git and access to the repository")
 
 
 async def start_run(transports: list[NodeTransport], addresses: list[NodeAddress],

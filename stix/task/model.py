@@ -32,8 +32,18 @@ class Origin:
 
 
 class GitWorkdir(StrictModel):
-    url: str
+    """A repository the nodes fetch into the workdir (a branch, tag or commit; default its
+    HEAD), instead of syncing a local folder."""
+
+    url: str = Field(min_length=1)
     ref: str | None = None
+
+    @field_validator("url", "ref")
+    @classmethod
+    def _not_an_option(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("-") or any(c in value for c in "\n\r\0")):
+            raise ValueError(f"{value!r} cannot start with '-' or hold a line break")
+        return value
 
 
 def _mount_kind(value: Any) -> str:

@@ -112,8 +112,8 @@ def _runs_images(provider: str | None) -> bool:
 
 
 def check(task: Task, provider: str | None = None) -> None:
-    """Raise TaskError for what stix cannot honour and must not drop: a git workdir, an
-    image that is not one of the chosen cloud's, a container image on existing machines."""
+    """Raise TaskError for what stix cannot honour and must not drop: an image that is not
+    one of the chosen cloud's, a container image on existing machines."""
     origin = task.origin
     source = origin.source if origin is not None else "<task>"
     problems = []
@@ -122,9 +122,6 @@ def check(task: Task, provider: str | None = None) -> None:
         line = origin.line(*path) if origin is not None else None
         problems.append(Problem(".".join(str(p) for p in path), message, line))
 
-    if task.workdir is not None and not isinstance(task.workdir, str):
-        problem(("workdir",), "a git workdir (url/ref) is not supported yet: clone it in "
-                              "`setup`, or give a local directory")
     for prefix, block in _blocks(task):
         images = block.image_id
         refs = list(images.values()) if isinstance(images, dict) else [images] if images else []
