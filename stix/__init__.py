@@ -14,11 +14,18 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name == "api":
-        return importlib.import_module("stix.api")
+    if name in ("api", "exceptions"):
+        return importlib.import_module(f"stix.{name}")
     api = importlib.import_module("stix.api")
     if name in api.__all__:
         return getattr(api, name)
+    if name[:1].isupper():  # a cloud object class, as SkyPilot scripts use (`sky.AWS()`)
+        from stix.sdk import cloud_class
+
+        found = cloud_class(name)
+        if found is not None:
+            globals()[name] = found
+            return found
     raise AttributeError(f"module 'stix' has no attribute {name!r}")
 
 

@@ -51,6 +51,10 @@ _LAZY = {
     "jobs_cancel": "stix.managed", "jobs_ids": "stix.managed", "JobSpec": "stix.server.models",
     "JobView": "stix.server.models",
     "PowerResult": "stix.cluster.power",
+    # SkyPilot's SDK shapes (`import stix as sky`)
+    "launch": "stix.sdk", "exec": "stix.sdk", "tail_logs": "stix.sdk",
+    "job_status": "stix.sdk", "get": "stix.sdk", "stream_and_get": "stix.sdk",
+    "Dag": "stix.sdk", "Request": "stix.sdk",
     # Costs
     "cost_report": "stix.cost", "over_budget": "stix.budget", "check_budget": "stix.budget",
     # Engines

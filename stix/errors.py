@@ -87,3 +87,34 @@ class StillRunningError(StixError):
                               f"with `stix cancel {cluster} {job_id}`")
         self.cluster = cluster
         self.job_id = job_id
+
+
+# Where SkyPilot users catch them (`sky.exceptions.*`, also `stix.exceptions`): stix's own
+# errors of those kinds are subclasses, so `except ResourcesUnavailableError` works.
+
+
+class ResourcesUnavailableError(StixError):
+    """No placement the task may use can be had (nothing fits, or every one failed)."""
+
+    exit_code = 2
+
+
+class ClusterDoesNotExist(NotFoundError):
+    """No cluster of that name."""
+
+
+class ClusterNotUpError(StixError):
+    """The cluster is stopped, gone or not set up: jobs cannot run on it now."""
+
+
+class CommandError(StixError):
+    """A task's run or a command failed on the cluster; `returncode` is its exit code."""
+
+    def __init__(self, message: str, *, returncode: int = 1, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.returncode = returncode
+        self.exit_code = returncode or 1
+
+
+class NotSupportedError(StixError):
+    """A SkyPilot feature stix does not have (the message says what to do instead)."""

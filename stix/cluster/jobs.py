@@ -10,7 +10,13 @@ from typing import Any
 
 from stix import state
 from stix.cluster.node_phase import resolve_secrets, run_spec
-from stix.errors import NotFoundError, StillRunningError, StixError, UsageError
+from stix.errors import (
+    ClusterNotUpError,
+    NotFoundError,
+    StillRunningError,
+    StixError,
+    UsageError,
+)
 from stix.remote import agent_client as ac
 from stix.remote.agent_client import JobState
 from stix.remote.fanout import JobOutcome, LinePrinter
@@ -74,7 +80,8 @@ _NOT_RUNNING = {
 def _require_running(cluster: str) -> None:
     record = state.get_cluster(state.connect(), cluster)
     if record is not None and record.status in _NOT_RUNNING:
-        raise StixError(f"cluster {cluster} " + _NOT_RUNNING[record.status].format(c=cluster))
+        raise ClusterNotUpError(f"cluster {cluster} "
+                                + _NOT_RUNNING[record.status].format(c=cluster))
 
 
 def _why_unreachable(cluster: str) -> str | None:

@@ -67,15 +67,32 @@ def up(task_file: str | Path, *, cluster: str | None = None,
     from stix.optimizer.overrides import with_overrides
     from stix.task import load_task
 
-    task = with_autostop(with_overrides(load_task(task_file, env), **(overrides or {})),
-                         idle_minutes, autodown)
+    task = with_overrides(load_task(task_file, env), **(overrides or {}))
+    return launch_task(task, cluster=for_task(task, cluster), secrets=secrets,
+                       detach_run=detach_run, printer=printer, say=say, engine=engine,
+                       infra_only=infra_only, confirm=confirm, on_event=on_event,
+                       allow_private_mounts=allow_private_mounts, no_setup=no_setup,
+                       idle_minutes=idle_minutes, autodown=autodown,
+                       retry_until_up=retry_until_up)
+
+
+def launch_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
+                detach_run: bool = False, printer: LinePrinter | None = None,
+                say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                confirm: Callable[[str], bool] | None = None,
+                on_event: Callable[[Any], None] | None = None,
+                allow_private_mounts: bool = False, no_setup: bool = False,
+                idle_minutes: int | None = None, autodown: bool = False,
+                retry_until_up: bool = False) -> UpResult:
+    """`up` of a loaded task with SkyPilot's launch options (see `up`)."""
+    task = with_autostop(task, idle_minutes, autodown)
     if no_setup and task.setup:
         say("setup skipped this time (no_setup)")
         task = task.model_copy(update={"setup": None})
     delay = RETRY_FIRST_SECONDS
     while True:
         try:
-            return up_task(task, cluster=for_task(task, cluster), secrets=secrets,
+            return up_task(task, cluster=cluster, secrets=secrets,
                            detach_run=detach_run, printer=printer, say=say, engine=engine,
                            infra_only=infra_only, confirm=confirm, on_event=on_event,
                            allow_private_mounts=allow_private_mounts)
@@ -277,9 +294,22 @@ async def _node_phase(conn: Any, record: ClusterRecord, task: Task,
     return UpResult(record.name, created, job_id, outcome)
 
 
-def status(cluster: str | None = None) -> list[ClusterRecord]:
+def status(cluster: str | list[str] | None = None, *, refresh: bool = False,
+           cluster_names: list[str] | None = None, all_users: bool = False
+           ) -> list[ClusterRecord]:
+    """The clusters stix knows (one, some — SkyPilot's `cluster_names` — or all; this
+    machine's state has one user, so `all_users` changes nothing); `refresh` asks the
+    clouds first (`reconcile`)."""
+    if cluster_names is not None:
+        cluster = cluster_names
+    if refresh:
+        from stix.cluster.reconcile import reconcile
+
+        for record in status(cluster):
+            reconcile(record.name)
     conn = state.connect()
-    records = ([state.require_cluster(conn, cluster)] if cluster is not None
+    names = [cluster] if isinstance(cluster, str) else cluster
+    records = ([state.require_cluster(conn, n) for n in names] if names is not None
                else state.list_clusters(conn))
     for record in records:
         state.reconcile(conn, record.name)

@@ -17,7 +17,7 @@ from typing import Any
 
 from stix import state
 from stix.engine.base import Engine, EngineError, EventSink, StackSpec
-from stix.errors import NotFoundError, StixError, UsageError
+from stix.errors import NotFoundError, ResourcesUnavailableError, StixError, UsageError
 from stix.placement import Placement
 from stix.remote.transport import NodeAddress
 from stix.state import ClusterRecord, ClusterStatus, OpStatus
@@ -38,7 +38,7 @@ def _quiet(_: str) -> None:
     return None
 
 
-class NoPlacementLeft(StixError):
+class NoPlacementLeft(ResourcesUnavailableError):
     """Every placement the task may use failed for capacity, quota or spot (retriable
     later: `--retry-until-up`)."""
 

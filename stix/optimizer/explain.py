@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from stix.catalog import Offer
-from stix.errors import StixError
+from stix.errors import ResourcesUnavailableError
 from stix.optimizer.filters import ChainRun, Filter, LazyRun, survivors
 from stix.optimizer.index import OfferIndex, Segment
 from stix.optimizer.rank import Ranked
@@ -23,7 +23,7 @@ SHOWN = 3  # nearest alternatives named in one message
 K = TypeVar("K", bound=Hashable)
 
 
-class NothingFitsError(StixError):
+class NothingFitsError(ResourcesUnavailableError):
     """No offer meets the task; `reasons` holds one line per alternative tried."""
 
     exit_code = 2

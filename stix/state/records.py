@@ -77,6 +77,18 @@ class ClusterRecord:
     def extra(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._EXTRA}
 
+    def __getitem__(self, key: str) -> Any:
+        """SkyPilot's status records are dicts (`record["status"]`): the same keys here."""
+        sky = {"launched_at": self.created_at, "handle": self,
+               "autostop": (self.autostop or {}).get("idle_minutes", -1),
+               "to_down": bool((self.autostop or {}).get("down")),
+               "resources_str": f"{self.placement.num_nodes}x {self.placement.instance_type}"}
+        if key in sky:
+            return sky[key]
+        if key in type(self).__dataclass_fields__:
+            return getattr(self, key)
+        raise KeyError(key)
+
     def to_json(self) -> dict[str, Any]:
         """The documented shape of `stix status --json` (docs/json.md)."""
         return {

@@ -8,7 +8,7 @@ import socket
 import sqlite3
 import time
 
-from stix.errors import NotFoundError
+from stix.errors import ClusterDoesNotExist
 from stix.placement import Placement
 from stix.remote.transport import NodeAddress
 from stix.state.db import transaction
@@ -46,7 +46,7 @@ def require_cluster(conn: sqlite3.Connection, name: str) -> ClusterRecord:
     if record is None:
         known = [c.name for c in list_clusters(conn)]
         hint = f"known clusters: {', '.join(known)}" if known else "`stix status` lists clusters"
-        raise NotFoundError(f"no cluster named {name!r}", hint=hint)
+        raise ClusterDoesNotExist(f"no cluster named {name!r}", hint=hint)
     return record
 
 

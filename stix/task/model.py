@@ -159,6 +159,66 @@ class Task(StrictModel):
                 out[target] = StorageMount(source=source, mode="COPY")
         return out
 
+    # -- SkyPilot's Task methods (`sky.Task`): in place, returning the task ---------------
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, env_overrides: dict[str, str] | None = None) -> Task:
+        from stix.task.loader import load_task
+
+        return load_task(path, env_overrides)
+
+    @classmethod
+    def from_yaml_config(cls, config: dict[str, Any],
+                         env_overrides: dict[str, str] | None = None) -> Task:
+        """A task from the mapping a task file holds (env substitution as when loaded)."""
+        from stix.task.loader import parse_tasks
+        from stix.yamlio import dump
+
+        return parse_tasks(dump(config), "<config>", env_overrides).tasks[0]
+
+    def set_resources(self, resources: Any) -> Task:
+        """One Resources, or a set/list of them (SkyPilot: any of them)."""
+        if isinstance(resources, (set, list, tuple)):
+            options = list(resources)
+            resources = (options[0] if len(options) == 1
+                         else Resources(any_of=options))
+        self.resources = Resources.model_validate(resources)
+        return self
+
+    def set_file_mounts(self, file_mounts: dict[str, Any] | None) -> Task:
+        self.file_mounts = Task.model_validate(
+            {"file_mounts": file_mounts or {}, "resources": self.resources}).file_mounts
+        return self
+
+    def update_file_mounts(self, file_mounts: dict[str, Any]) -> Task:
+        return self.set_file_mounts({**self.file_mounts, **file_mounts})
+
+    def set_storage_mounts(self, storage_mounts: dict[str, Any] | None) -> Task:
+        return self.update_file_mounts(dict(storage_mounts or {}))
+
+    def update_envs(self, envs: dict[str, Any] | list[tuple[str, Any]]) -> Task:
+        self.envs = {**self.envs, **Task.model_validate({"envs": dict(envs)}).envs}
+        return self
+
+    def update_secrets(self, secrets: dict[str, Any] | list[tuple[str, Any]]) -> Task:
+        self.secrets = {**self.secrets, **Task.model_validate({"secrets": dict(secrets)}).secrets}
+        return self
+
+    def to_yaml_config(self) -> dict[str, Any]:
+        return self.to_yaml_dict()
+
+    def model_post_init(self, context: Any) -> None:
+        from stix import sdk
+
+        sdk.created(self)  # `with Dag():` collects the tasks made inside it
+
+    def __rshift__(self, other: Task) -> Task:
+        """`a >> b`: b runs after a (in the Dag both belong to)."""
+        from stix import sdk
+
+        sdk.order(self, other)
+        return other
+
     def to_yaml_dict(self) -> dict[str, Any]:
         """A dict that reloads to an equal Task (defaults and nulls left out)."""
         data = self.model_dump(mode="json", exclude_defaults=True, by_alias=True)

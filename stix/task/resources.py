@@ -27,6 +27,8 @@ def canonical_cloud(value: Any) -> str | None:
 
     if value is None:
         return None
+    if hasattr(value, "stix_cloud"):  # a cloud object, as SkyPilot scripts pass (`sky.AWS()`)
+        value = value.stix_cloud
     if not isinstance(value, str):
         raise ValueError(f"cloud must be a name like {registry.names()[0]!r}, got {value!r}")
     if value.strip() in ("", "*"):
@@ -233,6 +235,10 @@ class Resources(StrictModel):
         "(the config's max_hourly_cost limits a whole cluster)")
     any_of: list[Resources] | None = None
     ordered: list[Resources] | None = None
+
+    def __hash__(self) -> int:
+        """SkyPilot scripts pass a set of Resources (`task.set_resources({...})`)."""
+        return hash(self.model_dump_json())
 
     @model_validator(mode="before")
     @classmethod
