@@ -383,3 +383,12 @@ def test_yaml_merge_keys() -> None:
 def test_pools_are_refused_with_why() -> None:
     with pytest.raises(TaskError, match="worker pools are not supported"):
         task("pool: {workers: 2}\nrun: x\n")
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("name: vol\ntype: k8s-pvc\ninfra: k8s\nsize: 10Gi\n", "SkyPilot volume file"),
+    ("readiness_probe: /health\nreplicas: 2\n", "service section on its own"),
+])
+def test_other_skypilot_files_are_named(text: str, fragment: str) -> None:
+    with pytest.raises(TaskError, match=fragment):
+        task(text)

@@ -136,6 +136,29 @@ def _env_problems(task: Task, doc: Document) -> list[Problem]:
     return found
 
 
+# Keys only SkyPilot's other files have at their top level (a task has none of them).
+_VOLUME_KEYS = frozenset({"type", "size", "use_existing", "labels"})
+_TASK_KEYS = frozenset({"run", "setup", "resources", "num_nodes", "workdir", "file_mounts",
+                        "envs", "secrets"})
+
+
+def other_skypilot_file(data: dict[str, Any]) -> str | None:
+    """What a SkyPilot file that is not a task is, said plainly (None: it may be a task)."""
+    keys = set(data)
+    if keys & _TASK_KEYS:
+        return None
+    if "type" in keys and keys & {"size", "use_existing"} and keys <= {"name", "infra",
+                                                                     "config", *_VOLUME_KEYS}:
+        return ("this is a SkyPilot volume file (`sky volumes apply`), not a task; stix has "
+                "no volumes yet: mount a bucket with file_mounts instead")
+    if keys & {"readiness_probe", "replica_policy", "replicas"} and keys <= {
+            "readiness_probe", "replica_policy", "replicas", "load_balancing_policy", "ports",
+            "tls"}:
+        return ("this is a SkyPilot service section on its own, not a task; put it under "
+                "`service:` in a task (serving is not built yet)")
+    return None
+
+
 def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
                path: Path | None = None, index: int = 0) -> Task:
     data = doc.data
@@ -147,6 +170,9 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
     problems = _text_problems(data, doc)
     if problems:
         raise TaskError(source, problems)
+    other = other_skypilot_file(data)
+    if other is not None:
+        raise TaskError(source, [Problem("", other, *(doc.locate(()) or (None, None)))])
     data = dict(data)
     envs = data.get("envs")
     if overrides:
