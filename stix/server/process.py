@@ -7,6 +7,7 @@ controller, serve the API with uvicorn on the configured (or any free) port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -72,6 +73,9 @@ def running() -> Running | None:
         return None
     except PermissionError:
         pass
+    with contextlib.suppress(ChildProcessError, OSError):  # ours and exited: reap it
+        if os.waitpid(found.pid, os.WNOHANG)[0] == found.pid:
+            return None
     return found
 
 
@@ -164,6 +168,11 @@ def serve(settings: ServerSettings) -> None:
         server.run(sockets=[sock])
     finally:
         controller.stop()
+    # Steps still in their worker threads (a launch, a probe) would hold the interpreter
+    # open; everything they did is in the database, and the next server resumes from it
+    # exactly as after a kill.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
