@@ -47,7 +47,7 @@ def spec_for(task_file: str | Path, *, name: str | None = None,
         docs.append(_portable(task))
     unknown = sorted(set(given) - {k for t in pipeline.tasks for k in t.secrets})
     if unknown:
-        raise UsageError(f"--secret {', '.join(unknown)}: not declared under the tasks' secrets")
+        raise UsageError(f"secret {', '.join(unknown)}: not declared under the tasks' secrets")
     job_name = name or pipeline.name or for_task(pipeline.tasks[0])
     return JobSpec(name=normalize(job_name) or "job", tasks=docs, secrets=given,
                    allow_private_mounts=allow_private_mounts)

@@ -49,7 +49,7 @@ def _pick(record: ClusterRecord, node: int | None) -> list[NodeAddress]:
     if node is None:
         return addresses
     if not 0 <= node < len(addresses):
-        raise UsageError(f"--node {node}: cluster {record.name!r} has nodes "
+        raise UsageError(f"node {node} (--node): cluster {record.name!r} has nodes "
                          f"0..{len(addresses) - 1}")
     return [addresses[node]]
 
@@ -345,9 +345,9 @@ def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = Fa
     conn = state.connect()
     record = state.require_cluster(conn, cluster)
     if not cancel and idle_minutes is None:
-        raise UsageError("give -i/--idle-minutes MIN, or --cancel")
+        raise UsageError("give idle_minutes (-i/--idle-minutes MIN), or cancel (--cancel)")
     if wait_for is not None and wait_for not in ac.WAIT_FOR:
-        raise UsageError(f"--wait-for must be one of {', '.join(ac.WAIT_FOR)}, "
+        raise UsageError(f"wait_for (--wait-for) must be one of {', '.join(ac.WAIT_FOR)}, "
                          f"not {wait_for!r}")
     provider = registry.get(record.provider)
     if record.has_stack:
@@ -374,7 +374,7 @@ def autostop(cluster: str, idle_minutes: float | None = None, *, down: bool = Fa
     if not cancel and action is None:
         if machines.idle_action(record.name, True) is not None:
             raise UsageError(f"a {record.provider} cluster cannot stop its machines; use "
-                             "--down to tear the cluster down when idle")
+                             "down=True (--down) to tear the cluster down when idle")
         raise StixError(f"cluster {cluster!r} runs on your own {record.provider} machines: "
                         "stix does not stop or tear down those on idle")
     return asyncio.run(_autostop_watched(conn, record, idle_minutes, action, cancel))

@@ -171,7 +171,7 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
         check_task_files(task, allow_private=allow_private_mounts)
     unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
     if unknown:
-        raise UsageError(f"--secret {', '.join(unknown)}: not declared under any task's "
+        raise UsageError(f"secret {', '.join(unknown)}: not declared under any task's "
                          "secrets")
     out = PipelineResult(pipeline.name, [])
     names = [for_task(t, None) for t in tasks]

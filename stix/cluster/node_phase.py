@@ -37,7 +37,7 @@ def resolve_secrets(task: Task, given: dict[str, str]) -> Task:
 
     for key, value in given.items():
         if has_control(value) or len(key) + len(value.encode()) + 2 > MAX_ENV_ENTRY:
-            raise UsageError(f"--secret {key}: the value holds a control character or is "
+            raise UsageError(f"secret {key}: the value holds a control character or is "
                              f"over {MAX_ENV_ENTRY} bytes")
     unknown = sorted(set(given) - set(task.secrets))
     secrets = {**task.secrets, **given}
@@ -45,9 +45,10 @@ def resolve_secrets(task: Task, given: dict[str, str]) -> Task:
     missing = task.missing_envs()
     if missing:
         raise UsageError(f"the task needs values for {', '.join(missing)}",
-                         hint="pass them with --env KEY=VALUE or --secret KEY[=VALUE]")
+                         hint="give them as envs/secrets (CLI: --env KEY=VALUE, "
+                              "--secret KEY[=VALUE])")
     if unknown:
-        raise UsageError(f"--secret {', '.join(unknown)}: not declared under the task's secrets")
+        raise UsageError(f"secret {', '.join(unknown)}: not declared under the task's secrets")
     return task
 
 

@@ -135,7 +135,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     record = state.get_cluster(conn, cluster)
     if record is not None and record.engine and record.engine != engine.name:
         raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
-                         f"engine; use --engine {record.engine}")
+                         f"engine; use engine={record.engine!r} (--engine {record.engine})")
     placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say,
                                                 avoid)
     was_stopped = record is not None and record.status == ClusterStatus.STOPPED
