@@ -24,6 +24,12 @@ EXAMPLES = {
     "pipeline.yaml": [],
     "finetune-a100.yaml": [],  # its S3 bucket pins it to aws
     "k8s-job.yaml": [],  # a pod in the pinned context
+    **{f"{name}.yaml": [] for name in (
+        "batch-inference", "torchrun-multinode", "spot-managed-train", "hyperparam-sweep",
+        "dev-box", "vscode-server", "ray-cluster", "data-preprocess", "gcp-l4-inference",
+        "azure-a100", "any-of-gpus", "ordered-preference", "git-workdir", "env-file-mounts",
+        "k8s-gpu", "eval-pipeline", "copy-mode-bucket", "arm-cpu", "autodown-batch",
+        "tensorboard")},
 }
 TASK = "name: train\nresources:\n  accelerators: {acc}\n  infra: gcp\nrun: python train.py\n"
 
