@@ -25,7 +25,7 @@ def _quiet(_: str) -> None:
     return None
 
 
-def spec_for(task_file: str | Path, *, name: str | None = None,
+def spec_for(task_file: str | Path | Any, *, name: str | None = None,
              env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
              overrides: dict[str, Any] | None = None,
              allow_private_mounts: bool = False) -> JobSpec:
@@ -36,19 +36,28 @@ def spec_for(task_file: str | Path, *, name: str | None = None,
     from stix.remote.sync import check_task_files
     from stix.task import load_pipeline
 
-    pipeline = load_pipeline(task_file, env)
+    if isinstance(task_file, (str, Path)):
+        pipeline = load_pipeline(task_file, env)
+        tasks, pipeline_name = pipeline.tasks, pipeline.name
+    else:  # a Task or a Dag from the Python SDK
+        from stix.sdk import Dag
+
+        tasks = list(task_file.tasks) if isinstance(task_file, Dag) else [task_file]
+        pipeline_name = task_file.name if isinstance(task_file, Dag) else None
+        if env:
+            tasks = [t.model_copy(deep=True).update_envs(env) for t in tasks]
     given = dict(secrets or {})
     docs = []
-    for task in pipeline.tasks:
+    for task in tasks:
         task = with_overrides(task, **(overrides or {}))
         checked = resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
         check_task_files(checked, allow_private=allow_private_mounts)
         _placeable(checked)
         docs.append(_portable(task))
-    unknown = sorted(set(given) - {k for t in pipeline.tasks for k in t.secrets})
+    unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
     if unknown:
         raise UsageError(f"secret {', '.join(unknown)}: not declared under the tasks' secrets")
-    job_name = name or pipeline.name or for_task(pipeline.tasks[0])
+    job_name = name or pipeline_name or for_task(tasks[0])
     return JobSpec(name=normalize(job_name) or "job", tasks=docs, secrets=given,
                    allow_private_mounts=allow_private_mounts)
 
@@ -81,7 +90,7 @@ def _portable(task: Any) -> dict[str, Any]:
     return doc
 
 
-def launch(task_file: str | Path, *, name: str | None = None,
+def launch(task_file: str | Path | Any, *, name: str | None = None,
            env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
            overrides: dict[str, Any] | None = None, allow_private_mounts: bool = False,
            say: Say = _quiet) -> Accepted:

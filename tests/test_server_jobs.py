@@ -269,3 +269,23 @@ def test_cancel_while_launching_leaves_nothing(stix_home: Path, tmp_path: Path,
     done = _wait(accepted.id, lambda j: j.status.terminal, "the cancel")
     assert done.status.value == "CANCELLED" and api.status() == []
     assert [a.status for a in done.attempts] == ["CANCELLED"]
+
+
+def test_sky_jobs_from_python(stix_home: Path, tmp_path: Path, server: process.Running,
+                              capfd: pytest.CaptureFixture[str]) -> None:
+    import stix as sky
+
+    task = sky.Task(name="pyjob", run="echo from python $STIX_JOB_ATTEMPT $GREETING",
+                    resources=sky.Resources(cloud=sky.Local(), cpus="1+", memory="0.5+"))
+    job_id, _ = sky.get(sky.jobs.launch(task))
+    done = _wait(job_id, lambda j: j.status.terminal, "the job")
+    assert done.status.value == "SUCCEEDED" and done.name == "pyjob"
+    assert [j.id for j in sky.get(sky.jobs.queue())] == [job_id]
+    assert sky.jobs.tail_logs(job_id=job_id, follow=False) == 0
+    assert "from python 1" in capfd.readouterr().out
+    with sky.Dag() as dag:
+        sky.Task(name="one", run="true", resources=sky.Resources(cloud="local"))
+        sky.Task(name="two", run="true", resources=sky.Resources(cloud="local"))
+    two, _ = sky.get(sky.jobs.launch(dag, name="both"))
+    both = _wait(two, lambda j: j.status.terminal, "the Dag")
+    assert both.status.value == "SUCCEEDED" and both.tasks == 2
