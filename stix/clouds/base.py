@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     import sqlite3
 
     from stix.catalog.schema import Offer
+    from stix.clouds.resource import Lookup, ResourceType
     from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Bucket, Placement
     from stix.remote.transport import NodeAddress
-    from stix.stack.graph import Graph, Resource
     from stix.task import Resources, Task
 
 UserData = Callable[[int], str]
@@ -157,74 +157,6 @@ class NetworkOptions(InfraOptions):
         if value is not None and not _CIDR.fullmatch(value):
             raise ValueError(f"{value!r} is not a CIDR")
         return value
-
-
-@dataclass(frozen=True)
-class MockAnswer:
-    """What the offline mocks answer for a resource type, beyond echoing its inputs:
-    computed attributes nested inside inputs (addresses, mostly). `nested(state, mark)`
-    fills them in, `mark(attr)` giving the marker of one attribute."""
-
-    nested: Callable[[dict[str, Any], Callable[[str], str]], None]
-
-
-@dataclass(frozen=True)
-class TerraformType:
-    """How one Pulumi type maps to Terraform: bridged providers share schemas, so the
-    type name and a few exceptions to the camelCase → snake_case rule are enough."""
-
-    name: str
-    # Fields holding maps (user keys, never snake-cased).
-    maps: frozenset[str] = frozenset({"tags", "tagsAll", "labels"})
-    # List-of-object attributes whose items need every key in Terraform JSON.
-    full_items: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Pulumi-only inputs dropped here (moved to the provider block or meaningless in TF).
-    drop: frozenset[str] = frozenset({"region"})
-    # Pulumi names (often plural list blocks) whose Terraform name differs.
-    renames: dict[str, str] = field(default_factory=dict)
-    # Pulumi auto-names these from the logical name (plus a random suffix); Terraform gets
-    # the logical name as `name` or, for a `*_prefix` field, as a prefix.
-    autoname: str | None = None
-
-
-ExposureKind = Literal["open", "public_ip", "public_bucket"]
-WORLD = frozenset({"0.0.0.0/0", "::/0"})
-
-
-@dataclass(frozen=True)
-class Exposed:
-    """What one resource exposes to the internet, as the plan shows it: an ingress rule
-    open to everyone, a public address, or a bucket that can be made public."""
-
-    kind: ExposureKind
-    text: str
-
-
-# (resource, graph) -> what it exposes; the graph resolves references between resources.
-ExposureCheck = Callable[["Resource", "Graph"], list[Exposed]]
-
-
-@dataclass(frozen=True)
-class ResourceType:
-    """One resource type a program emits: what forces replacement, what the mocks answer,
-    its Terraform type (None where the cloud has no Terraform translation), and what it
-    exposes to the internet (None: nothing)."""
-
-    token: str
-    replace_on: tuple[str, ...]  # input paths (prefixes) that cannot change in place
-    terraform: TerraformType | None = None
-    mock: MockAnswer | None = None
-    exposure: ExposureCheck | None = None
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """A provider lookup (invoke) a program makes: the attributes the mocks answer (only
-    string-typed ones; the SDKs type-check results) and its Terraform data source."""
-
-    token: str
-    attrs: tuple[str, ...]
-    terraform: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from stix.clouds.base import Cloud, Lookup, ResourceType
+from stix.clouds.base import Cloud
+from stix.clouds.resource import Lookup, ResourceType
 
 PROVIDER_PREFIX = "pulumi:providers:"
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from stix.errors import UsageError
 
 if TYPE_CHECKING:
-    from stix.clouds.base import ExposureKind
+    from stix.clouds.resource import ExposureKind
     from stix.stack.graph import Graph
 
 Policy = Literal["warn", "strict"]

@@ -15,14 +15,13 @@ from stix.clouds.base import (
     CredentialStatus,
     ErrorKind,
     InfraOptions,
-    Lookup,
     MachineType,
     NodeState,
-    ResourceType,
     Store,
     StoreTool,
     UserData,
 )
+from stix.clouds.resource import Lookup, ResourceType
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer

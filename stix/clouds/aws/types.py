@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from stix.clouds.aws import exposure
-from stix.clouds.base import Lookup, ResourceType, TerraformType
+from stix.clouds.resource import Lookup, ResourceType, TerraformType
 
 _SG_RULE = {"cidr_blocks": [], "description": "", "from_port": 0, "ipv6_cidr_blocks": [],
             "prefix_list_ids": [], "protocol": "-1", "security_groups": [], "self": False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stix.clouds.base import WORLD, Exposed
+from stix.clouds.resource import WORLD, Exposed
 
 if TYPE_CHECKING:
     from stix.stack.graph import Graph, Resource

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stix.clouds.azure import exposure
-from stix.clouds.base import Lookup, MockAnswer, ResourceType
+from stix.clouds.resource import Lookup, MockAnswer, ResourceType
 
 
 def _nic_address(state: dict[str, Any], mark: Callable[[str], str]) -> None:

@@ -15,15 +15,14 @@ from stix.clouds.base import (
     CredentialStatus,
     ErrorKind,
     InfraOptions,
-    Lookup,
     MachineType,
     NodeState,
-    ResourceType,
     Store,
     StoreTool,
     UserData,
 )
 from stix.clouds.gcp.options import GcpOptions
+from stix.clouds.resource import Lookup, ResourceType
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stix.clouds.base import Lookup, MockAnswer, ResourceType, TerraformType
 from stix.clouds.gcp import exposure
+from stix.clouds.resource import Lookup, MockAnswer, ResourceType, TerraformType
 
 
 def _instance_addresses(state: dict[str, Any], mark: Callable[[str], str]) -> None:

@@ -17,10 +17,10 @@ from stix.clouds.base import (
     Cloud,
     CredentialStatus,
     InfraOptions,
-    ResourceType,
     UserData,
 )
 from stix.clouds.kubernetes.options import KubernetesOptions
+from stix.clouds.resource import ResourceType
 
 if TYPE_CHECKING:
     from stix.catalog.schema import Offer

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stix.clouds.base import MockAnswer, ResourceType
 from stix.clouds.kubernetes import exposure
+from stix.clouds.resource import MockAnswer, ResourceType
 
 
 def _pod_status(state: dict[str, Any], mark: Callable[[str], str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stix.clouds.base import TerraformType
+from stix.clouds.resource import TerraformType
 
 TfType = TerraformType
 
