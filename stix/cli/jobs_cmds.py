@@ -24,8 +24,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jobs_app, name="jobs")
 
 
-def _say(message: str) -> None:
-    render.err_console().print(message, markup=False, highlight=False)
+_say = render.plain
 
 
 def launch(

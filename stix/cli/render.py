@@ -39,3 +39,8 @@ def warn(message: str) -> None:
     from rich.markup import escape
 
     err_console().print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def plain(message: str) -> None:
+    """A line on stderr exactly as given (no markup: messages may hold brackets)."""
+    err_console().print(message, markup=False, highlight=False)

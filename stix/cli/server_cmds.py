@@ -119,5 +119,4 @@ def deploy(
               "it uses the token in ~/.stix/server/token")
 
 
-def _say(message: str) -> None:
-    render.err_console().print(message, markup=False, highlight=False)
+_say = render.plain
