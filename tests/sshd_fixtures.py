@@ -206,19 +206,21 @@ class Hosts:
             time.sleep(0.1)
         home = Path(_run("getent", "passwd", user).stdout.split(":")[5])
         self._authorize(home, user)
-        netns, address = None, "127.0.0.1"
-        if self.netns_ok:
-            netns = f"sx{TAG}n{i}"
-            address = f"{self._subnet}.{i + 2}"
-            veth_h, veth_n = f"sx{TAG}h{i}", f"sx{TAG}p{i}"
-            _run("ip", "netns", "add", netns)
-            _run("ip", "link", "add", veth_h, "type", "veth", "peer", "name", veth_n)
-            _run("ip", "link", "set", veth_h, "master", str(self.bridge), "up")
-            _run("ip", "link", "set", veth_n, "netns", netns)
-            _run("ip", "-n", netns, "addr", "add", f"{address}/24", "dev", veth_n)
-            _run("ip", "-n", netns, "link", "set", veth_n, "up")
-            _run("ip", "-n", netns, "link", "set", "lo", "up")
+        netns, address = self._namespace(i) if self.netns_ok else (None, "127.0.0.1")
         return Host(i, user, home, netns, address)
+
+    def _namespace(self, i: int) -> tuple[str, str]:
+        """Namespace `i` on the bridge: a machine of its own; (its name, its address)."""
+        netns, address = f"sx{TAG}n{i}", f"{self._subnet}.{i + 2}"
+        veth_h, veth_n = f"sx{TAG}h{i}", f"sx{TAG}p{i}"
+        _run("ip", "netns", "add", netns)
+        _run("ip", "link", "add", veth_h, "type", "veth", "peer", "name", veth_n)
+        _run("ip", "link", "set", veth_h, "master", str(self.bridge), "up")
+        _run("ip", "link", "set", veth_n, "netns", netns)
+        _run("ip", "-n", netns, "addr", "add", f"{address}/24", "dev", veth_n)
+        _run("ip", "-n", netns, "link", "set", veth_n, "up")
+        _run("ip", "-n", netns, "link", "set", "lo", "up")
+        return netns, address
 
     def named_hosts(self, n: int, user: str, public_key: str) -> list[Host]:
         """`n` machines (namespaces) whose login is `user` — the name a cloud image gives
@@ -242,15 +244,7 @@ class Hosts:
         out = []
         for _ in range(n):
             i = 50 + len(self.extra_hosts)
-            netns, address = f"sx{TAG}n{i}", f"{self._subnet}.{i + 2}"
-            veth_h, veth_n = f"sx{TAG}h{i}", f"sx{TAG}p{i}"
-            _run("ip", "netns", "add", netns)
-            _run("ip", "link", "add", veth_h, "type", "veth", "peer", "name", veth_n)
-            _run("ip", "link", "set", veth_h, "master", str(self.bridge), "up")
-            _run("ip", "link", "set", veth_n, "netns", netns)
-            _run("ip", "-n", netns, "addr", "add", f"{address}/24", "dev", veth_n)
-            _run("ip", "-n", netns, "link", "set", veth_n, "up")
-            _run("ip", "-n", netns, "link", "set", "lo", "up")
+            netns, address = self._namespace(i)
             host = Host(i, user, home, netns, address)
             self.extra_hosts.append(host)
             out.append(host)

@@ -6,10 +6,12 @@ loopback standing in for EC2."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +75,11 @@ def _instances(ec2: Any, cluster: str) -> list[dict[str, Any]]:
             if i["State"]["Name"] != "terminated"]
 
 
-@pytest.mark.terraform
-@pytest.mark.slow
-def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path) -> None:
+@contextlib.contextmanager
+def _moto_project(tmp_path: Path,
+                  stix_home: Path) -> Iterator[tuple[dict[str, str], Any, str, Path]]:
+    """moto on loopback behind the Terraform engine, and a `stix init` project:
+    (env for stix, an EC2 client, an AMI moto has, the project)."""
     terraform_or_skip()
     import boto3
     import yaml
@@ -90,6 +94,13 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
         ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         project = tmp_path / "proj"
         assert _stix(tmp_path, stix_home, env, "init", str(project)).returncode == 0
+        yield env, ec2, ami, project
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path) -> None:
+    with _moto_project(tmp_path, stix_home) as (env, ec2, ami, project):
         (project / "t.yaml").write_text(
             f"name: pw\nnum_nodes: 2\nresources:\n  infra: aws/us-east-1\n"
             f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\n"
@@ -169,20 +180,7 @@ def test_stop_start_with_terraform_against_moto(tmp_path: Path, stix_home: Path)
 @pytest.mark.slow
 def test_status_refresh_reconciles_what_happened_behind_stix(tmp_path: Path,
                                                             stix_home: Path) -> None:
-    terraform_or_skip()
-    import boto3
-    import yaml
-
-    with moto_server() as url:
-        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-        (stix_home / "config.yaml").write_text(yaml.safe_dump(
-            {"engine": "terraform", "terraform_provider": moto_provider(url)}))
-        ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=url,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        project = tmp_path / "proj"
-        assert _stix(tmp_path, stix_home, env, "init", str(project)).returncode == 0
+    with _moto_project(tmp_path, stix_home) as (env, ec2, ami, project):
         (project / "t.yaml").write_text(
             f"name: rc\nnum_nodes: 2\nresources:\n  infra: aws/us-east-1\n"
             f"  instance_type: m6i.large\n  image_id: {{us-east-1: {ami}}}\nrun: echo hi\n")
