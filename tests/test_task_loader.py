@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stix.errors import TaskError
-from stix.task import load_pipeline
+from stix.task import Task, load_pipeline
 from stix.task.loader import MAX_ENV_ENTRY, MAX_ENV_TOTAL
 
 
@@ -44,3 +44,33 @@ def test_envs_too_big_together_are_refused(tmp_path: Path) -> None:
     lines = "".join(f"  V{i}: {'x' * per}\n" for i in range(MAX_ENV_TOTAL // per + 1))
     with pytest.raises(TaskError, match="together"):
         _load(tmp_path, "envs:\n" + lines + "run: echo\n")
+
+
+def _task(tmp_path: Path, text: str) -> Task:
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    return load_pipeline(path).tasks[0]
+
+
+def test_secrets_as_a_list_of_names_are_secrets_given_with_secret(tmp_path: Path) -> None:
+    listed = _task(tmp_path, "secrets: [HF_TOKEN, WANDB_API_KEY]\nrun: echo\n")
+    mapped = _task(tmp_path, "secrets:\n  HF_TOKEN: null\n  WANDB_API_KEY:\nrun: echo\n")
+    assert listed == mapped
+    assert listed.secrets == {"HF_TOKEN": None, "WANDB_API_KEY": None}
+    assert listed.missing_envs() == ["HF_TOKEN", "WANDB_API_KEY"]
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("secrets:\n  - HF_TOKEN\n  - {A: 1}\n", ":1:1: secrets: a list of secrets holds names "
+                                            "only; item 2 is dict"),
+    ("secrets: [A, A]\n", ":1:1: secrets: secret 'A' is listed twice"),
+    ("secrets: [HF-TOKEN]\n", ":1:1: secrets: 'HF-TOKEN' is not a valid environment variable"),
+    ("envs:\n  - A: 1\n", ":1:1: envs: must be a mapping of NAME: value, not a list"),
+    ("envs: [A]\n", ":1:1: envs: must be a mapping"),
+    ("secrets: TOKEN\n", ":1:1: secrets: Input should be a valid dictionary"),
+])
+def test_shapes_skypilot_refuses_name_the_field_and_line(tmp_path: Path, text: str,
+                                                         where: str) -> None:
+    with pytest.raises(TaskError) as err:
+        _load(tmp_path, text + "run: echo\n")
+    assert where in str(err.value)

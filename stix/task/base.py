@@ -45,6 +45,37 @@ def _check_env_names(value: Any) -> Any:
     return value
 
 
+def _mapping_only(value: Any) -> Any:
+    # SkyPilot's schema takes only a mapping for envs; say how to write it.
+    if isinstance(value, list):
+        raise ValueError("must be a mapping of NAME: value, not a list (write `NAME: value` "
+                         "lines under it)")
+    return value
+
+
+def _names_to_map(value: Any) -> Any:
+    """SkyPilot's list form of `secrets` names secrets whose values come from elsewhere
+    (its secret store; for stix `--secret NAME`): the same as `NAME: null`."""
+    if not isinstance(value, list):
+        return value
+    out: dict[str, None] = {}
+    for i, name in enumerate(value):
+        if not isinstance(name, str):
+            raise ValueError(f"a list of secrets holds names only; item {i + 1} is "
+                             f"{type(name).__name__} {name!r} (for values write a mapping: "
+                             "`secrets: {NAME: value}`)")
+        if name in out:
+            raise ValueError(f"secret {name!r} is listed twice")
+        out[name] = None
+    return out
+
+
+# Validators run last-listed first: shape, then values as strings, then the names.
 EnvMap = Annotated[
-    dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values)
+    dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values),
+    BeforeValidator(_mapping_only),
+]
+SecretMap = Annotated[
+    dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values),
+    BeforeValidator(_names_to_map),
 ]

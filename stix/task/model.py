@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationInfo, field_validator
 
-from stix.task.base import EnvMap, StrictModel
+from stix.task.base import EnvMap, SecretMap, StrictModel
 from stix.task.resources import Resources
 from stix.task.storage import StorageMount, parse_bucket_uri
 
@@ -75,7 +75,8 @@ class Task(StrictModel):
     num_nodes: int = Field(1, ge=1, le=4096)
     resources: Resources = Field(default_factory=Resources)
     envs: EnvMap = Field(default_factory=dict, description="null: must be given with --env")
-    secrets: EnvMap = Field(default_factory=dict, description="never written to stacks")
+    secrets: SecretMap = Field(default_factory=dict, description="never written to stacks; a "
+                               "list of names: each value from --secret NAME")
     file_mounts: dict[str, FileMountValue] = Field(default_factory=dict)
     volumes: dict[str, str] = Field(default_factory=dict)
     setup: str | None = None
