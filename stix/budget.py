@@ -73,10 +73,15 @@ def _state(conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
     return state.connect() if state.db_path().exists() else None
 
 
-def _config_path() -> str:
-    from stix.user_config import config_path
+def _where(key: str) -> str:
+    """Where the limit in force is set: the user config, or the task's `config:`."""
+    from stix.user_config import where
 
-    return str(config_path())
+    said = where(key)
+    if said.startswith("config."):
+        field, _, place = said.partition(" in ")
+        return f"{place} ({field})"
+    return said.removeprefix(f"{key} in ")
 
 
 def _placement_text(p: Placement) -> str:
@@ -103,7 +108,7 @@ def check(placement: Placement, task_limit: float | None = None, config: Config 
         raise OverBudget(
             f"cluster {p.cluster} would cost {money(cost)} ({_placement_text(p)}), above "
             f"max_hourly_cost {money(config.max_hourly_cost)} per cluster set in "
-            f"{_config_path()}", hint=HINT)
+            f"{_where('max_hourly_cost')}", hint=HINT)
     if config.max_total_hourly_cost is not None:
         others = [r for r in running(_state(conn)) if r.cluster != p.cluster]
         now = sum(r.hourly for r in others)
@@ -113,7 +118,8 @@ def check(placement: Placement, task_limit: float | None = None, config: Config 
                 f"cluster {p.cluster} would cost {money(cost)} ({_placement_text(p)}); with "
                 f"the clusters running now ({money(now)}: {listed}) the total would be "
                 f"{money(now + cost)}, above max_total_hourly_cost "
-                f"{money(config.max_total_hourly_cost)} set in {_config_path()}", hint=HINT)
+                f"{money(config.max_total_hourly_cost)} set in "
+                f"{_where('max_total_hourly_cost')}", hint=HINT)
 
 
 def over_budget(conn: sqlite3.Connection | None = None,
@@ -133,12 +139,12 @@ def over_budget(conn: sqlite3.Connection | None = None,
                 out.append(f"cluster {r.cluster} costs {money(r.hourly)} ({r.nodes} × "
                            f"{money(r.node_hourly)}), above max_hourly_cost "
                            f"{money(config.max_hourly_cost)} per cluster set in "
-                           f"{_config_path()}")
+                           f"{_where('max_hourly_cost')}")
     total = sum(r.hourly for r in up)
     if (config.max_total_hourly_cost is not None
             and _above(total, config.max_total_hourly_cost)):
         listed = ", ".join(f"{r.cluster} {money(r.hourly)}" for r in up)
         out.append(f"the clusters running now cost {money(total)} ({listed}), above "
                    f"max_total_hourly_cost {money(config.max_total_hourly_cost)} set in "
-                   f"{_config_path()}")
+                   f"{_where('max_total_hourly_cost')}")
     return out

@@ -75,9 +75,15 @@ def task_file_label(path: Path, root: Path | None) -> str:
 
 
 def task_digest(task: Task) -> str:
-    """A digest of what in `task` decides its placement (resources, node count, buckets),
-    so `up` knows when the committed stack still answers the task."""
+    """A digest of what in `task` decides its placement (resources, node count, buckets,
+    its `config:` settings), so `up` knows when the committed stack still answers it."""
     view = {"num_nodes": task.num_nodes, "resources": task.resources.to_yaml_dict(),
             "buckets": {target: m.model_dump(mode="json", exclude_none=True)
                         for target, m in sorted(task.storage_mounts().items())}}
+    if task.config:  # the task's own user-config values (allowed_clouds...) count too
+        from stix.task.settings import settings
+
+        mine = {s.key: s.value for s in settings(task)}
+        if mine:
+            view["config"] = mine
     return hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:16]

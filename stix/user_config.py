@@ -1,21 +1,34 @@
 """User configuration (`~/.stix/config.yaml`, then `STIX_*` environment variables).
 
 Infra-level choices that do not belong in a task file: which engine and state backend,
-which clouds are allowed, who may reach the SSH port.
+which clouds are allowed, who may reach the SSH port. A task's `config:` may set the keys
+that are about one task (`stix.task.settings.TASK_KEYS`) for its own optimize, plan and
+up: while `for_task(task)` holds, `load_config` answers with the task's values over the
+file's and the environment's.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stix.errors import Problem, TaskError
 from stix.paths import stix_home
 from stix.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from stix.task import Task
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Config(BaseModel):
@@ -142,6 +155,61 @@ def config_path() -> Path:
     return stix_home() / "config.yaml"
 
 
+# The values a task's `config:` sets, and where each is said, while its plan or up runs.
+_TASK_LAYER: ContextVar[tuple[dict[str, Any], dict[str, str]] | None] = ContextVar(
+    "stix_task_config", default=None)
+
+
+@contextmanager
+def for_task(task: Task) -> Iterator[None]:
+    """Within: `load_config` applies the task's `config:` (every place that reads the
+    config, deep in plan or up, sees the same values, so plan and up cannot differ)."""
+    from stix.task.settings import layer
+
+    values, where = layer(task)
+    token = _TASK_LAYER.set((values, where) if values else None)
+    try:
+        yield
+    finally:
+        _TASK_LAYER.reset(token)
+
+
+def applies_task_config(fn: Callable[Concatenate[Task, P], R]) -> Callable[Concatenate[Task, P], R]:
+    """Run `fn(task, ...)` with the task's `config:` applied (`for_task`)."""
+
+    @functools.wraps(fn)
+    def wrapped(task: Task, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with for_task(task):
+            return fn(task, *args, **kwargs)
+
+    return wrapped
+
+
+def where(key: str) -> str:
+    """Where the value of `key` in force is set: the task's line, else the file."""
+    layer = _TASK_LAYER.get()
+    if layer is not None and key in layer[1]:
+        return layer[1][key]
+    return f"{key} in {config_path()}"
+
+
+def _with_task(data: dict[str, object], values: dict[str, Any]) -> dict[str, object]:
+    """The task's values over `data`; a per-cloud proxy map adds to the user's proxy
+    (a single command of the user's stays for the clouds the task does not name)."""
+    out = dict(data)
+    for key, value in values.items():
+        base = out.get(key)
+        if key == "ssh_proxy_command" and isinstance(value, dict) and base is not None:
+            if isinstance(base, str):
+                from stix.clouds import registry
+
+                base = {cloud: base for cloud in registry.names()}
+            if isinstance(base, dict):
+                value = {**base, **value}
+        out[key] = value
+    return out
+
+
 def load_config() -> Config:
     """The user's config; a broken file is an error naming the file, never ignored."""
     data: dict[str, object] = {}
@@ -159,6 +227,10 @@ def load_config() -> Config:
         if os.environ.get(env):
             data[key] = os.environ[env]
             from_env[key] = env
+    layer = _TASK_LAYER.get()
+    if layer is not None:
+        data = _with_task(data, layer[0])
+        from_env.update({k: v for k, v in layer[1].items() if k in layer[0]})
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

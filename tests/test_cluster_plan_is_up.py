@@ -152,3 +152,20 @@ def test_up_says_what_is_exposed_and_strict_policy_refuses(project: Path, engine
     assert len(engine.ups) == before  # nothing was created
     conn = state.connect()
     assert state.get_cluster(conn, "other") is None
+
+
+def test_a_task_config_shows_in_the_plan_as_up_applies_it(project: Path,
+                                                          engine: ScriptedEngine) -> None:
+    path = _write(project, "t.yaml", TASK + "config:\n  ssh_cidr: 203.0.113.0/24\n"
+                                            "  policy: strict\n")
+    [plan] = plan_task_file(path)
+    assert plan.placement.extra.ssh_cidrs == ["203.0.113.0/24"] and plan.policy == "strict"
+    with pytest.raises(UsageError, match=r"strict policy \(config.policy in .*t.yaml:7\)"):
+        _up(path)  # the node's public address is an exposure: refused, as plan says
+    path.write_text(TASK + "config:\n  ssh_cidr: 198.51.100.0/24\n")
+    [again] = plan_task_file(path)  # the task decides its own stack's CIDRs
+    assert again.placement.extra.ssh_cidrs == ["198.51.100.0/24"] and again.policy == "warn"
+    said: list[str] = []
+    result = _up(path, said=said)
+    assert result.record.placement.extra.ssh_cidrs == ["198.51.100.0/24"]
+    assert not any("placed anew" in s for s in said)

@@ -36,7 +36,8 @@ resources:
 run: echo
 """)
     found = {n.field: n for n in notes(task)}
-    assert set(found) == {".".join(p) for p in NOT_YET}
+    assert set(found) == {".".join(p) for p in NOT_YET} | {"config.jobs.controller"}
+    assert found["config.jobs.controller"].line == 4
     assert found["service"].line == 2 and found["resources.job_recovery"].line == 12
     assert found["inputs"].line == 7
     assert found["resources.network_tier"].render() == (

@@ -82,6 +82,7 @@ def plan(
         infra=infra, cloud=cloud, region=region, zone=zone, gpus=gpus, cpus=cpus,
         memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
         disk_size=disk_size)
+    asked = policy
     if policy is None:
         from stix.user_config import load_config
 
@@ -95,8 +96,9 @@ def plan(
         write=not check,
     )  # fmt: skip
     differs = any(p.differs for p in plans)
-    exposed = [p for p in plans if p.exposure]
-    refused = policy == "strict" and bool(exposed)
+    # --policy decides for every stack; else each task's own config (or the user's).
+    exposed = [p for p in plans if p.exposure and (asked or p.policy or policy) == "strict"]
+    refused = bool(exposed)
     if as_json:
         typer.echo(json.dumps({"project": str(project.root), "check": check, "differs": differs,
                                "policy": policy, "refused": refused,
@@ -106,14 +108,15 @@ def plan(
             for warning in p.warnings:
                 render.warn(warning)
         header = p.describe()
+        mine = asked or p.policy or policy
         if markdown:
             typer.echo(report.markdown(p.diff, header))
-            typer.echo(report.exposure_markdown(p.exposure, policy))
+            typer.echo(report.exposure_markdown(p.exposure, mine))
             for warning in p.warnings:
                 typer.echo(f"- :warning: {warning}")
         elif not as_json:
             typer.echo(report.text(p.diff, header))
-            typer.echo(report.exposure_text(p.exposure, policy))
+            typer.echo(report.exposure_text(p.exposure, mine))
             if p.written:
                 rel = [str(x.relative_to(project.root)) for x in (p.config_path, p.graph_path)]
                 render.ok(f"wrote {' and '.join(rel)}")

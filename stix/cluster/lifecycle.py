@@ -22,6 +22,7 @@ from stix.cluster import node_phase
 from stix.errors import StillRunningError, StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.state import ClusterRecord, OpStatus
+from stix.user_config import applies_task_config
 
 if TYPE_CHECKING:
     from stix.task import Task
@@ -190,6 +191,7 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
     return out
 
 
+@applies_task_config
 def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
             detach_run: bool = False, printer: LinePrinter | None = None,
             say: Say = _quiet, engine: str | None = None, infra_only: bool = False,

@@ -22,6 +22,7 @@ from stix.placement import Placement
 from stix.remote.transport import NodeAddress
 from stix.state import ClusterRecord, ClusterStatus, OpStatus
 from stix.task import Task
+from stix.user_config import applies_task_config
 
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]
@@ -108,6 +109,7 @@ class Provisioned:
     changed: bool
 
 
+@applies_task_config
 def provision(task: Task, cluster: str, *, engine_name: str | None = None,
               clouds: list[str] | None = None, confirm: Confirm | None = None,
               on_event: EventSink | None = None, say: Say = _quiet,
@@ -250,13 +252,13 @@ def _exposure_gate(plan: Any, policy: Any, say: Say) -> None:
     """Say what the stack opens to the internet (and the plan's warnings) before anything
     is made; the strict policy refuses it."""
     from stix.stack.exposure import enforce, summary
-    from stix.user_config import config_path
+    from stix.user_config import where
 
     for warning in plan.warnings:
         say(f"warning: {warning}")
     for line in summary(plan.exposure):
         say(f"warning: exposed to the internet: {line}")
-    enforce(plan.cluster, plan.exposure, policy, f"policy in {config_path()}")
+    enforce(plan.cluster, plan.exposure, policy, where("policy"))
 
 
 def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,

@@ -18,6 +18,7 @@ from stix.optimizer.placements import build
 from stix.optimizer.rank import Target, ranked, top_distinct
 from stix.optimizer.result import OptimizeResult, Rejection
 from stix.optimizer.wants import Choice, Want, choices
+from stix.user_config import applies_task_config
 
 if TYPE_CHECKING:
     from stix.catalog import Catalog
@@ -106,7 +107,7 @@ def _allowed(enabled: list[str], wants: list[Want], asked: list[str] | None,
     asking for (or pinning only) a cloud outside it is an error, not an empty result.
     Existing machines (providers that do not provision) are always allowed."""
     from stix.clouds import registry
-    from stix.user_config import config_path
+    from stix.user_config import where as said
 
     if allowed is None or "*" in allowed:
         return enabled
@@ -114,7 +115,7 @@ def _allowed(enabled: list[str], wants: list[Want], asked: list[str] | None,
     def barred(cloud: str) -> bool:
         return cloud not in allowed and registry.get(cloud).capabilities.provisions
 
-    where = f"allowed_clouds in {config_path()} ({', '.join(allowed) or 'none'})"
+    where = f"{said('allowed_clouds')} ({', '.join(allowed) or 'none'})"
     for cloud in asked or []:
         if barred(cloud):
             raise UsageError(f"cloud {cloud!r} is not allowed by {where}",
@@ -127,6 +128,7 @@ def _allowed(enabled: list[str], wants: list[Want], asked: list[str] | None,
     return [c for c in enabled if not barred(c)]
 
 
+@applies_task_config
 def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
              target: Target = "cost", cluster: str | None = None, *,
              candidates: int = 10, shared_core: bool | None = None,

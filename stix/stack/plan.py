@@ -63,6 +63,7 @@ class StackPlan:
     warnings: list[str] = field(default_factory=list)  # task fields not acted on
     bucket: BucketSpec | None = None
     exposure: list[Finding] = field(default_factory=list)  # what it opens to the internet
+    policy: str | None = None  # the exposure policy in force for it (a task may set its own)
 
     @property
     def kind(self) -> str:
@@ -138,20 +139,22 @@ def _keep_infra_options(new: Placement, old: Placement | None) -> Placement:
 def _config_reach(placement: Placement) -> tuple[Placement, str | None]:
     """The user config's `ssh_cidr` fills `ssh_cidrs` of a stack that has none, so the
     stack file (what CI and reviewers read) records who may reach the nodes; a stack that
-    already names its CIDRs keeps them, and a differing config is pointed out."""
+    already names its CIDRs keeps them, and a differing config is pointed out. A task's
+    own `config.ssh_cidr` decides its stack outright: the task file is what is planned."""
     if "ssh_cidrs" not in type(placement.extra).model_fields:
         return placement, None
-    from stix.user_config import config_path, load_config
+    from stix.user_config import load_config, where
 
     wanted = load_config().ssh_cidr
     have = getattr(placement.extra, "ssh_cidrs", None)
     if wanted is None:
         return placement, None
-    if have is None:
+    said = where("ssh_cidr")
+    if have is None or (said.startswith("config.") and sorted(have) != sorted(wanted)):
         return placement.with_options({**placement.extra.set_fields(), "ssh_cidrs": wanted}), None
     if sorted(have) != sorted(wanted):
         return placement, (f"stack {placement.cluster} keeps ssh_cidrs {', '.join(have)}; "
-                           f"ssh_cidr in {config_path()} says {', '.join(wanted)} (edit "
+                           f"{said} says {', '.join(wanted)} (edit "
                            "stix:extra.ssh_cidrs in its stack file to change it)")
     return placement, None
 
@@ -283,8 +286,8 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
                    start: Path | None = None) -> list[StackPlan]:
     """Plan every task of a task file (a pipeline gets one stack per task)."""
     from stix.catalog import load_catalog
-    from stix.optimizer.choose import choose
     from stix.task import load_pipeline
+    from stix.user_config import for_task
 
     project = find_project(start)
     pipeline = load_pipeline(task_file, env)
@@ -293,33 +296,50 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
         raise UsageError(f"{task_file} holds {len(tasks)} tasks; -c/--cluster names one stack",
                          hint="plan without -c: each task's stack is named after the task")
     catalog = load_catalog()
-    plans = []
+    plans: list[StackPlan] = []
     for task in tasks:
         from stix.optimizer.overrides import with_overrides
 
         task = with_overrides(task, **(overrides or {}))
-        chosen = choose(task, catalog=catalog, clouds=clouds, cluster=cluster,
-                        target=target, candidates=1).chosen  # type: ignore[arg-type]
-        if not _provisions(chosen.cloud):
-            raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
-                             "which needs no stack", hint="stix up runs it directly")
-        from stix import budget
+        with for_task(task):  # the task's `config:` counts here as in `up`
+            plans.extend(_plan_one(task, task_file, project, catalog, plans, cluster=cluster,
+                                   clouds=clouds, target=target, public_key=public_key,
+                                   write=write))
+    return plans
 
-        budget.check(chosen, task.resources.max_hourly_cost, task_file=str(task_file))
-        from stix.task.notes import task_notes
 
-        warnings = task_notes(task, chosen.cloud)
-        ref = task_ref(task, project)
-        owner_check(project, chosen.cluster, ref)
-        plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
-                              write=write, task=ref)
-        plan.warnings = [*warnings, *plan.warnings]
-        plans.append(plan)
-        from stix.buckets import specs_for
+def _plan_one(task: Task, task_file: Path, project: Project, catalog: Catalog,
+              done: list[StackPlan], *, cluster: str | None, clouds: list[str] | None,
+              target: str, public_key: str | None, write: bool) -> list[StackPlan]:
+    """The stack of one task, and those of the buckets it creates not planned yet."""
+    from stix.optimizer.choose import choose
 
-        for spec in specs_for(chosen):
-            if spec.stack not in {p.cluster for p in plans}:
-                plans.append(plan_bucket(spec, project, write=write))
+    plans: list[StackPlan] = []
+    chosen = choose(task, catalog=catalog, clouds=clouds, cluster=cluster,
+                    target=target, candidates=1).chosen  # type: ignore[arg-type]
+    if not _provisions(chosen.cloud):
+        raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
+                         "which needs no stack", hint="stix up runs it directly")
+    from stix import budget
+
+    budget.check(chosen, task.resources.max_hourly_cost, task_file=str(task_file))
+    from stix.task.notes import task_notes
+
+    warnings = task_notes(task, chosen.cloud)
+    ref = task_ref(task, project)
+    owner_check(project, chosen.cluster, ref)
+    plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
+                          write=write, task=ref)
+    plan.warnings = [*warnings, *plan.warnings]
+    from stix.user_config import load_config
+
+    plan.policy = load_config().policy
+    plans.append(plan)
+    from stix.buckets import specs_for
+
+    for spec in specs_for(chosen):
+        if spec.stack not in {p.cluster for p in [*done, *plans]}:
+            plans.append(plan_bucket(spec, project, write=write))
     return plans
 
 

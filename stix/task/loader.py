@@ -197,6 +197,12 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
     if too_big:
         raise TaskError(source, too_big)
     task._origin = Origin(source, path, doc, index)
+    if task.config:
+        from stix.task.settings import problems as setting_problems
+
+        wrong = setting_problems(task)
+        if wrong:
+            raise TaskError(source, wrong)
     return task
 
 

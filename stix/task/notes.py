@@ -24,7 +24,6 @@ NOT_YET: dict[tuple[str, ...], str] = {
     ("resources", "job_recovery"): "`stix up` does not relaunch a preempted or failed node; "
                                    "`stix jobs launch` runs the task as a managed job that "
                                    "does (docs/server.md)",
-    ("config",): "the user config is not overridden by tasks; set it in ~/.stix/config.yaml",
     ("volumes",): "no volume is attached",
     ("event_callback",): "no callback is run",
     ("inputs",): "the optimizer does not price moving the data between clouds yet",
@@ -89,6 +88,10 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         for prefix, block in _blocks(task):
             if _is_set(block, path[1:]):
                 out.append(note((*prefix, *path[1:]), message))
+    if task.config:
+        from stix.task.settings import ignored
+
+        out.extend(note(path, message) for path, message in ignored(task))
     for prefix, block in _blocks(task):
         image = block.image_id
         if isinstance(image, str) and image.startswith(DOCKER) and not _runs_images(provider):
