@@ -55,6 +55,8 @@ _LAZY = {
     "launch": "stix.sdk", "exec": "stix.sdk", "tail_logs": "stix.sdk",
     "job_status": "stix.sdk", "get": "stix.sdk", "stream_and_get": "stix.sdk",
     "Dag": "stix.sdk", "Request": "stix.sdk",
+    "Storage": "stix.sdk_storage", "StorageMode": "stix.sdk_storage",
+    "StoreType": "stix.sdk_storage",
     # Costs
     "cost_report": "stix.cost", "over_budget": "stix.budget", "check_budget": "stix.budget",
     # Engines
@@ -110,6 +112,9 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
     from stix.remote.cloudinit import render_user_data as render_user_data
+    from stix.sdk_storage import Storage as Storage
+    from stix.sdk_storage import StorageMode as StorageMode
+    from stix.sdk_storage import StoreType as StoreType
     from stix.stack.diff import diff_graphs as diff_graphs
     from stix.stack.plan import plan_placement as plan_placement
     from stix.stack.plan import plan_task_file as plan_task_file

@@ -79,3 +79,60 @@ def test_nothing_fits_is_resources_unavailable() -> None:
     task = sky.Task(run="x", resources=sky.Resources(accelerators="H100:64", cloud="gcp"))
     with pytest.raises(sky.exceptions.ResourcesUnavailableError):
         sky.launch(task, dryrun=True)
+
+
+def test_storage_on_a_task_is_its_yaml_file_mounts_entry() -> None:
+    from stix.buckets import specs_for
+    from stix.optimizer import optimize
+
+    yaml_task = sky.Task.from_yaml_config({
+        "name": "ft", "run": "python train.py", "resources": {"infra": "aws"},
+        "file_mounts": {"/ckpt": {"name": "stix-sdk-ckpt", "store": "s3", "persistent": False},
+                        "/data": {"source": "s3://sdk-data/train", "mode": "COPY"},
+                        "/code": "~/code"}})
+    task = sky.Task(name="ft", run="python train.py", resources=sky.Resources(cloud=sky.AWS()))
+    task.set_file_mounts({"/code": "~/code"})
+    task.set_storage_mounts({"/ckpt": sky.Storage(name="stix-sdk-ckpt", stores=[sky.StoreType.S3],
+                                                  persistent=False)})
+    task.update_storage_mounts({"/data": sky.Storage(source="s3://sdk-data/train",
+                                                     mode=sky.StorageMode.COPY)})
+    assert task.to_yaml_config() == yaml_task.to_yaml_config()
+    ours, theirs = optimize(task).chosen, optimize(yaml_task).chosen
+    assert ours == theirs and {b.name for b in ours.buckets} == {"stix-sdk-ckpt", "sdk-data"}
+    assert specs_for(ours) == specs_for(theirs)
+    # set_storage_mounts replaces the buckets, keeps the plain file mounts
+    task.set_storage_mounts({"/out": sky.Storage(name="stix-sdk-out", stores="s3")})
+    assert set(task.file_mounts) == {"/code", "/out"}
+
+
+def test_storage_shapes_and_refusals() -> None:
+    entry = {"name": "b1", "source": "~/data", "store": "gcs", "mode": "MOUNT_CACHED"}
+    storage = sky.Storage.from_yaml_config(entry)
+    assert storage.to_yaml_config() == entry and storage.mode is sky.StorageMode.MOUNT_CACHED
+    assert sky.Storage(name="b1").add_store("GCS") == sky.Storage(name="b1", stores="gcs")
+    assert {"S3", "GCS", "AZURE", "R2"} <= {m.name for m in sky.StoreType}
+    with pytest.raises(UsageError, match="_is_sky_managed: not supported"):
+        sky.Storage(name="b", _is_sky_managed=True)
+    with pytest.raises(UsageError, match="needs a name or a source"):
+        sky.Storage()
+    with pytest.raises(UsageError, match="one store per bucket"):
+        sky.Storage(name="b", stores=[sky.StoreType.S3, sky.StoreType.GCS])
+    with pytest.raises(UsageError, match="unknown store"):
+        sky.Storage(name="b", stores="floppy")
+    with pytest.raises(UsageError, match="region: not supported"):
+        sky.Storage(name="b").add_store(sky.StoreType.S3, region="us-east-1")
+
+
+def test_storage_ls_rows_read_as_skypilot_dicts(stix_home: Path) -> None:
+    from stix import state
+    from stix.buckets import BucketSpec
+
+    spec = BucketSpec(name="kept", store="s3", cloud="aws", region="us-east-1")
+    state.put_bucket(state.connect(), state.BucketRecord(spec, "pulumi", None, 1000.0))
+    [row] = sky.storage_ls()
+    assert (row["name"], row["launched_at"], row["status"]) == ("kept", 1000.0, "READY")
+    assert row["store"] == [sky.StoreType.S3] and row["used_by"] == []
+    with pytest.raises(KeyError):
+        row["nope"]
+    with pytest.raises(sky.exceptions.NotFoundError):
+        sky.storage_delete("absent")

@@ -78,6 +78,19 @@ class BucketInfo:
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def __getitem__(self, key: str) -> Any:
+        """SkyPilot's `storage_ls()` rows are dicts (`row["name"]`, `row["store"]`): the
+        same keys here. stix records no last use (`used_by` says who uses it now)."""
+        from stix.sdk_storage import store_type
+
+        sky = {"launched_at": self.created_at, "store": [store_type()(self.store.upper())],
+               "last_use": None, "status": "READY"}
+        if key in sky:
+            return sky[key]
+        if key in vars(self):
+            return getattr(self, key)
+        raise KeyError(key)
+
 
 def _users(conn: sqlite3.Connection, name: str) -> list[str]:
     return sorted(r.name for r in state.list_clusters(conn)

@@ -67,6 +67,13 @@ def _check_target_on(resources: Resources, target: str) -> None:
                 raise ValueError(problem)
 
 
+def _mount_value(source: Any) -> Any:
+    """A `sky.Storage` as the mapping its YAML form is; anything else as given."""
+    from stix.sdk_storage import Storage
+
+    return source.to_mount() if isinstance(source, Storage) else source
+
+
 class Task(StrictModel):
     """One unit of work: where it runs (`resources`, `num_nodes`) and what it runs."""
 
@@ -187,15 +194,23 @@ class Task(StrictModel):
         return self
 
     def set_file_mounts(self, file_mounts: dict[str, Any] | None) -> Task:
+        """Paths, bucket URIs, mappings or `sky.Storage` objects, as `file_mounts:` takes."""
+        mounts = {target: _mount_value(source) for target, source in (file_mounts or {}).items()}
         self.file_mounts = Task.model_validate(
-            {"file_mounts": file_mounts or {}, "resources": self.resources}).file_mounts
+            {"file_mounts": mounts, "resources": self.resources}).file_mounts
         return self
 
     def update_file_mounts(self, file_mounts: dict[str, Any]) -> Task:
         return self.set_file_mounts({**self.file_mounts, **file_mounts})
 
     def set_storage_mounts(self, storage_mounts: dict[str, Any] | None) -> Task:
-        return self.update_file_mounts(dict(storage_mounts or {}))
+        """The task's buckets become these (SkyPilot: storage mounts replace the old ones);
+        plain file mounts stay."""
+        kept = {t: s for t, s in self.file_mounts.items() if not isinstance(s, StorageMount)}
+        return self.set_file_mounts({**kept, **(storage_mounts or {})})
+
+    def update_storage_mounts(self, storage_mounts: dict[str, Any]) -> Task:
+        return self.update_file_mounts(storage_mounts)
 
     def update_envs(self, envs: dict[str, Any] | list[tuple[str, Any]]) -> Task:
         self.envs = {**self.envs, **Task.model_validate({"envs": dict(envs)}).envs}
