@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from stix.placement import Placement
     from stix.user_config import Config
 
-HINT = ("choose a cheaper placement (fewer nodes, other --gpus, --use-spot), stop or take "
+HINT = ("choose a cheaper placement (fewer nodes, other accelerators, use_spot: --gpus, "
+        "--use-spot), stop or take "
         "down a running cluster, or raise the limit where it is set")
 
 

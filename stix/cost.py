@@ -182,7 +182,7 @@ def report(cluster: str | None = None, *, days: float | None = None,
     from stix.errors import UsageError
 
     if days is not None and days <= 0:
-        raise UsageError("--days must be more than 0")
+        raise UsageError("days (--days) must be more than 0")
     conn = conn or state.connect()
     until = time.time() if now is None else now
     result = CostReport([], until, days)

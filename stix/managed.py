@@ -121,7 +121,7 @@ def job_ids(ids: list[int] | None, name: str | None) -> list[int]:
     if ids:
         return ids
     if name is None:
-        raise UsageError("name a job: an ID, or -n NAME")
+        raise UsageError("name a job: ids, or name (-n NAME)")
     from stix.server.client import connect
 
     client = connect()
@@ -132,7 +132,8 @@ def job_ids(ids: list[int] | None, name: str | None) -> list[int]:
     if not found:
         from stix.errors import NotFoundError
 
-        raise NotFoundError(f"no managed job named {name!r}", hint="stix jobs queue --all")
+        raise NotFoundError(f"no managed job named {name!r}",
+                            hint="`stix jobs queue --all` lists them")
     return found
 
 
@@ -141,7 +142,7 @@ def cancel(*, ids: list[int] | None = None, name: str | None = None,
     from stix.server.client import connect
 
     if not (ids or name or everything):
-        raise UsageError("name the jobs to cancel: IDs, -n NAME, or --all")
+        raise UsageError("name the jobs to cancel: ids, name (-n NAME) or everything=True (--all)")
     client = connect()
     try:
         return client.cancel(ids=ids, name=name, everything=everything)

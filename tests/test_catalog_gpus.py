@@ -56,9 +56,9 @@ def test_summary_filters() -> None:
     assert [s.name for s in gpu_summary(CATALOG, cloud="aws")] == ["A100", "T4"]
     only = gpu_summary(CATALOG, cloud="azure", region="westeurope")
     assert [(s.name, s.clouds, s.spot_per_gpu) for s in only] == [("A100", ("azure",), 1.0)]
-    with pytest.raises(UsageError, match="--cloud lambda: not in the catalog"):
+    with pytest.raises(UsageError, match=r"cloud 'lambda' \(--cloud\): not in the catalog"):
         gpu_summary(CATALOG, cloud="lambda")
-    with pytest.raises(NotFoundError, match="--region mars-1: no accelerators offered there"):
+    with pytest.raises(NotFoundError, match=r"region 'mars-1' \(--region\): no accelerators offered there"):
         gpu_summary(CATALOG, region="mars-1")
 
 

@@ -186,7 +186,7 @@ def test_a_pipeline_gets_one_stack_per_task_and_refuses_one_name(project: Path) 
         "name: a\nresources: {infra: gcp, cpus: 2+}\nrun: x\n---\n"
         "name: b\nresources: {infra: gcp, cpus: 4+}\nrun: y\n")
     code, _, err = run("plan", "two.yaml", "-c", "one")
-    assert code == 2 and "-c/--cluster names one stack" in err
+    assert code == 2 and "cluster (-c/--cluster) names one stack" in err
     code, out, _ = run("plan", "two.yaml", "--json")
     assert code == 0
     assert [s["cluster"] for s in json.loads(out)["stacks"]] == ["a", "b"]

@@ -144,10 +144,10 @@ def test_no_overrides_is_the_same_task() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"cpus": "lots"}, "--cpus: cpus must look like '8' or '8+', got 'lots'"),
-    ({"gpus": "A100:0"}, "--gpus: count of A100 must be a positive number, got '0'"),
-    ({"cloud": "awz"}, "--cloud: unknown cloud 'awz' (did you mean 'aws'?)"),
-    ({"num_nodes": 0}, "--num-nodes must be at least 1, got 0"),
+    ({"cpus": "lots"}, "cpus (--cpus): cpus must look like '8' or '8+', got 'lots'"),
+    ({"gpus": "A100:0"}, "gpus (--gpus): count of A100 must be a positive number, got '0'"),
+    ({"cloud": "awz"}, "cloud (--cloud): unknown cloud 'awz' (did you mean 'aws'?)"),
+    ({"num_nodes": 0}, "num_nodes (--num-nodes) must be at least 1, got 0"),
 ])
 def test_bad_overrides_name_the_flag(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError) as info:

@@ -81,7 +81,7 @@ def _check_cloud(catalog: Catalog, cloud: str | None) -> None:
 
     if cloud is not None and cloud not in catalog.clouds:
         have = ", ".join(catalog.clouds) or "no clouds"
-        raise UsageError(f"--cloud {cloud}: not in the catalog (it has {have})")
+        raise UsageError(f"cloud {cloud!r} (--cloud): not in the catalog (it has {have})")
 
 
 def _accelerated(catalog: Catalog, cloud: str | None, region: str | None) -> list[Offer]:
@@ -98,7 +98,8 @@ def gpu_summary(catalog: Catalog, cloud: str | None = None,
     offers = _accelerated(catalog, cloud, region)
     if region is not None and not offers:
         where = f" on {cloud}" if cloud else ""
-        raise NotFoundError(f"--region {region}: no accelerators offered there{where}")
+        raise NotFoundError(f"region {region!r} (--region): no accelerators offered "
+                            f"there{where}")
     by_name: dict[str, list[Offer]] = {}
     for o in offers:
         by_name.setdefault(o.accelerator or "", []).append(o)

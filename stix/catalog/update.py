@@ -119,7 +119,8 @@ def update_catalog(clouds: Iterable[str] | None, out: Path, *, base: Catalog | N
     wanted = list(dict.fromkeys(clouds)) if clouds else known
     unknown = [c for c in wanted if c not in known]
     if unknown:
-        raise UsageError(f"--cloud {', '.join(unknown)}: stix updates {', '.join(known)}")
+        raise UsageError(f"clouds (--cloud) {', '.join(unknown)}: stix updates "
+                         f"{', '.join(known)}")
     base = base if base is not None else load_catalog()
     opener = opener or http_opener()
     region_list = list(regions) if regions else None

@@ -305,7 +305,7 @@ def cancel(cluster: str, job_ids: list[str] | None = None, *, all_jobs: bool = F
            grace: float = 10) -> dict[str, list[str]]:
     """Cancel jobs on every node; {"cancelled": [...], "already_done": [...]}."""
     if bool(job_ids) == all_jobs:
-        raise UsageError("give job ids or --all (not both)")
+        raise UsageError("give job_ids or all_jobs=True (--all), one of them")
     return asyncio.run(_cancel(cluster, job_ids if not all_jobs else None, grace))
 
 

@@ -95,7 +95,7 @@ class OrphanReport:
             f"({(first.error or '').splitlines()[0]}), so a resource only its stacks hold "
             "would look orphaned",
             hint=(f"make it readable, or if you do not use {first.engine}, name the engines "
-                  f"you use: --engine {' --engine '.join(others)}" if others
+                  f"you use: engines={others!r} (--engine {' --engine '.join(others)})" if others
                   else f"make the {first.engine} state readable"))
 
     def to_json(self) -> dict[str, object]:
@@ -192,7 +192,7 @@ def _clouds(cloud: str | None) -> list[str]:
     name = registry.canonical(cloud)
     if name is None or not registry.served(name) or not isinstance(registry.get(name), Cloud):
         clouds = ", ".join(_clouds(None))
-        raise UsageError(f"--cloud {cloud}: not a cloud stix provisions on ({clouds})")
+        raise UsageError(f"cloud {cloud!r} (--cloud): not a cloud stix provisions on ({clouds})")
     return [name]
 
 

@@ -68,7 +68,7 @@ class PulumiEngine(Engine):
         except errors.ConcurrentUpdateError:
             raise ClusterBusyError(
                 f"cluster {spec.cluster!r}: another engine operation holds the stack lock",
-                hint=f"wait for it to finish, or if it crashed: pulumi cancel -s {spec.cluster}",
+                hint=f"wait for it to finish, or if it crashed: `pulumi cancel -s {spec.cluster}`",
             ) from None
         except errors.CommandError as exc:
             detail = f"{exc}"

@@ -40,7 +40,8 @@ def engine_report() -> list[dict[str, object]]:
         {"engine": "terraform", "ok": terraform is not None,
          "detail": (terraform or "neither terraform nor tofu is installed")
          + (f"; provider mirror {mirror}" if terraform and mirror else ""),
-         "hint": None if terraform else "install Terraform or OpenTofu to use --engine terraform"},
+         "hint": None if terraform else (
+             "install Terraform or OpenTofu to use engine='terraform' (--engine terraform)")},
     ]
 
 

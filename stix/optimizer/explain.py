@@ -148,8 +148,8 @@ def _cloud(want: Want, before: list[Offer], ctx: Context, pinned: bool) -> str:
     enabled = ", ".join(ctx.enabled) or "none"
     if not pinned:
         return (f"{what(want)} is offered only in {', '.join(clouds)}, not in the enabled "
-                f"clouds ({enabled}: --cloud, the task's buckets or allowed_clouds in the "
-                "user config chose them)")
+                f"clouds ({enabled}: `clouds` (--cloud), the task's buckets or allowed_clouds "
+                "in the user config chose them)")
     pin = want.cloud or ""
     if pin not in ctx.enabled:
         return f"cloud {pin} is pinned but not enabled here (enabled: {enabled})"

@@ -16,6 +16,7 @@ from stix.task import Resources, Task
 
 _FLAG = {"accelerators": "--gpus", "use_spot": "--use-spot", "instance_type": "--instance-type",
          "disk_size": "--disk-size"}
+_PARAM = {"accelerators": "gpus"}  # a Resources field → the parameter here that sets it
 
 
 def with_overrides(task: Task, *, cloud: str | None = None, region: str | None = None,
@@ -25,14 +26,15 @@ def with_overrides(task: Task, *, cloud: str | None = None, region: str | None =
                    disk_size: int | str | None = None, infra: str | None = None) -> Task:
     """`task` with the given fields replaced (None leaves a field as the task has it)."""
     if infra is not None and (cloud or region or zone):
-        raise UsageError("give --infra, or --cloud/--region/--zone, not both")
+        raise UsageError("give infra (--infra), or cloud/region/zone (--cloud/--region/--zone), "
+                         "not both")
     raw: dict[str, Any] = {"cloud": cloud, "region": region, "zone": zone, "accelerators": gpus,
                            "cpus": cpus, "memory": memory, "instance_type": instance_type,
                            "use_spot": use_spot, "disk_size": disk_size,
                            "infra": infra}  # fmt: skip
     raw = {k: v for k, v in raw.items() if v is not None}
     if num_nodes is not None and num_nodes < 1:
-        raise UsageError(f"--num-nodes must be at least 1, got {num_nodes}")
+        raise UsageError(f"num_nodes (--num-nodes) must be at least 1, got {num_nodes}")
     if not raw:
         return task if num_nodes is None else task.model_copy(update={"num_nodes": num_nodes})
     try:
@@ -42,7 +44,7 @@ def with_overrides(task: Task, *, cloud: str | None = None, region: str | None =
         field = str(err["loc"][0]) if err["loc"] else ""
         flag = _FLAG.get(field, f"--{field.replace('_', '-')}")
         message = err["msg"].removeprefix("Value error, ")
-        raise UsageError(f"{flag}: {message}") from None
+        raise UsageError(f"{_PARAM.get(field, field)} ({flag}): {message}") from None
     update = {k: getattr(parsed, k) for k in raw if k != "infra"}
     if "infra" in raw:
         update.update(cloud=parsed.cloud, region=parsed.region, zone=parsed.zone)

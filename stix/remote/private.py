@@ -96,8 +96,9 @@ def check_source(path: Path, what: str, *, named_mount: bool, allowed: bool) -> 
         return False
     if named_mount and allowed:
         return True
-    hint = (f"stix sends it only when you confirm with {ALLOW_FLAG}" if named_mount else
-            f"name the exact path as a file_mount source and confirm with {ALLOW_FLAG}")
+    confirm = f"allow_private_mounts=True ({ALLOW_FLAG})"
+    hint = (f"stix sends it only when you confirm with {confirm}" if named_mount else
+            f"name the exact path as a file_mount source and confirm with {confirm}")
     raise PrivateSourceError(f"{what}: {path} {reason}; stix does not send it", hint=hint)
 
 

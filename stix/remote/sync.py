@@ -213,7 +213,8 @@ async def sync_dir(transports: list, local_root: Path, remote_dir: str, *,
         shown = ", ".join(f"{p} ({why})" for p, why in fileset.private[:5])
         more = len(fileset.private) - 5
         say(f"not sent from {local_root}: {shown}{f' and {more} more' if more > 0 else ''}; "
-            f"name a path as a file_mount source and confirm with {private.ALLOW_FLAG} "
+            "name a path as a file_mount source and confirm with allow_private_mounts "
+            f"({private.ALLOW_FLAG}) "
             "to send it")
     if any("\n" in p for p in fileset.excluded):
         use_rsync = False  # an exclude list is line-based

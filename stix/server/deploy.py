@@ -57,7 +57,7 @@ def _placement(task: Any, cloud: str) -> Any:
 
     provider = registry.get(cloud)
     if "role" not in provider.options_model.model_fields:
-        raise UsageError(f"stix server deploy --cloud {cloud}: the server's identity is "
+        raise UsageError(f"cloud {cloud!r} (--cloud): the server's identity is "
                          f"not declared for {cloud} yet", hint="deploy on aws; or run "
                          "`stix server start` on a machine of yours and set server.url")
     chosen = choose(task, clouds=[cloud], cluster=CLUSTER, candidates=1).chosen

@@ -175,7 +175,7 @@ def owner_check(project: Project, cluster: str, task: stack_config.TaskRef) -> N
         raise UsageError(
             f"stack {cluster} ({path.relative_to(project.root)}) was planned from "
             f"{existing.file}; {task.file} would replace it",
-            hint=f"give this one its own name with -c NAME, or retire the other "
+            hint=f"give this one its own name, cluster (-c NAME), or retire the other "
                  f"(`stix destroy {cluster} --purge`)")
 
 
@@ -293,8 +293,9 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
     pipeline = load_pipeline(task_file, env)
     tasks: list[Task] = pipeline.tasks
     if cluster is not None and len(tasks) > 1:
-        raise UsageError(f"{task_file} holds {len(tasks)} tasks; -c/--cluster names one stack",
-                         hint="plan without -c: each task's stack is named after the task")
+        raise UsageError(f"{task_file} holds {len(tasks)} tasks; cluster (-c/--cluster) names "
+                         "one stack", hint="plan without a cluster name: each task's stack is "
+                         "named after the task")
     catalog = load_catalog()
     plans: list[StackPlan] = []
     for task in tasks:

@@ -187,7 +187,7 @@ def _task_from(doc: Document, source: str, overrides: Mapping[str, str],
         if unset:
             raise TaskError(source, [
                 Problem(".".join(str(p) for p in path), f"uses ${name}, which has no value "
-                        f"(give it with --env {name}=VALUE or in envs)",
+                        f"(give it in envs, or in env_overrides: --env {name}=VALUE)",
                         *(doc.locate(path) or (None, None))) for path, name in unset])
     try:
         task = Task.model_validate(data)

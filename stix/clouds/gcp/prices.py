@@ -58,7 +58,7 @@ def resolve_api_key(explicit: str | None = None) -> str:
             "gcp: the Cloud Billing Catalog API needs an API key, and none is set",
             hint="create one (APIs & Services → Credentials, with the Cloud Billing API "
                  "enabled) and export GOOGLE_API_KEY=<key>, or update the other clouds "
-                 "with --cloud aws --cloud azure")  # fmt: skip
+                 "with clouds=['aws', 'azure'] (--cloud aws --cloud azure)")  # fmt: skip
     return key
 
 

@@ -88,7 +88,8 @@ class TerraformEngine(Engine):
         if find_binary(self.config) is None:
             raise EngineMissingError(
                 "neither terraform nor tofu is installed",
-                hint="install Terraform or OpenTofu, or use the default engine (--engine pulumi)",
+                hint="install Terraform or OpenTofu, or use the default engine: engine='pulumi' "
+                     "(--engine pulumi)",
             )
 
     # -- files ---------------------------------------------------------------------------
