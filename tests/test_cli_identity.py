@@ -53,10 +53,10 @@ def test_plan_warns_in_text_and_json(tmp_path: Path) -> None:
     assert any("network_tier" in w for w in doc["stacks"][0]["warnings"])
 
 
-def test_up_on_local_refuses_a_container_image_before_anything_exists(
+def test_up_on_local_refuses_a_bad_container_image_before_anything_exists(
         tmp_path: Path, stix_home: Path) -> None:
     (tmp_path / "t.yaml").write_text("name: img\nresources: {infra: local, image_id: "
-                                     "'docker:ubuntu'}\nrun: echo\n")
+                                     "'docker:ubuntu;id'}\nrun: echo\n")
     done = stix("up", "t.yaml", cwd=tmp_path)
-    assert done.returncode == 2 and "would run on the host itself" in done.stderr
+    assert done.returncode == 2 and "is not a container image reference" in done.stderr
     assert not (stix_home / "local" / "img").exists()

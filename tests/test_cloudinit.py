@@ -74,6 +74,12 @@ def _variants() -> dict[str, tuple[Placement, NodeBootstrap]]:
                     NodeBootstrap(0, KEY, AGENT)),
         "azure-cpu": (placement(cloud="azure", region="eastus", zone=None,
                                 instance_type="Standard_D4s_v5"), NodeBootstrap(0, KEY, AGENT)),
+        "aws-docker-gpu": (placement(instance_type="g5.xlarge", accelerator=gpu,
+                                     image_id="docker:nvcr.io/nvidia/pytorch:24.01-py3"),
+                           NodeBootstrap(0, KEY, AGENT)),
+        "gcp-docker": (placement(cloud="gcp", region="us-central1", zone="us-central1-a",
+                                 instance_type="n2-standard-4", image_id="docker:ubuntu:22.04"),
+                       NodeBootstrap(0, KEY, AGENT)),
         "no-agent": (placement(), NodeBootstrap(0, KEY, None)),
         "stub-agent": (placement(), NodeBootstrap(0, KEY, STUB_AGENT)),
         "labels-user": (placement(labels={"team": "ml", "cost-center": "42"}, ssh_user="ubuntu"),
@@ -573,3 +579,20 @@ def test_wait_for_and_hook_reach_the_real_agent(tmp_path: Path) -> None:
     assert (shown["wait_for"], shown["hook_file"], shown["hook_timeout"]) == (
         "jobs", "/etc/stix/autostop-hook.sh", 120.0)
     assert shown["seconds_left"] > 29 * 60
+
+
+def test_a_container_image_brings_a_runtime_unless_the_image_has_one(
+        rendered: dict[str, str]) -> None:
+    for name in ("aws-docker-gpu", "gcp-docker"):
+        runcmd = yaml.safe_load(rendered[name])["runcmd"]
+        install, group = runcmd[-2:]
+        assert install[:2] == ["sh", "-c"] and "apt-get install -y -q docker.io" in install[2]
+        assert group == ["sh", "-c", 'getent group docker >/dev/null && usermod -aG docker '
+                         '"$1"; true', "sh", "stix"]
+    assert "docker.io" not in rendered["aws-cpu"]
+    # where a runtime is there already (podman, installed by .ci/install), nothing is installed
+    install = yaml.safe_load(rendered["gcp-docker"])["runcmd"][-2][2]
+    if shutil.which("podman") or shutil.which("docker"):
+        done = subprocess.run(["sh", "-c", install.replace("apt-get", "false apt-get")],
+                              timeout=30)
+        assert done.returncode == 0

@@ -9,7 +9,7 @@ import pytest
 
 from stix.errors import TaskError
 from stix.task import load_pipeline
-from stix.task.notes import NOT_YET, notes, task_notes
+from stix.task.notes import NOT_YET, check, notes, task_notes
 
 
 def _task(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ run: echo
     assert set(found) == {".".join(p) for p in NOT_YET} | {"config.jobs.controller"}
     assert found["config.jobs.controller"].line == 4
     assert found["service"].line == 2 and found["resources.job_recovery"].line == 12
-    assert found["inputs"].line == 7
+    assert "inputs" not in found and "outputs" not in found  # priced by the optimizer
     assert found["resources.network_tier"].render() == (
         f"{tmp_path / 't.yaml'}:10: resources.network_tier: not acted on: "
         "each cloud's default networking is used")
@@ -65,10 +65,11 @@ def test_what_a_provider_ignores_is_said(tmp_path: Path, provider: str, field: s
     assert notes(task, "aws") == []
 
 
-def test_a_container_image_on_a_vm_is_said_and_on_kubernetes_acted_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure", "kubernetes", "local", "ssh"])
+def test_a_container_image_is_acted_on_everywhere(tmp_path: Path, provider: str) -> None:
     task = _task(tmp_path, "resources:\n  image_id: docker:vllm/vllm-openai\nrun: echo\n")
-    assert [n.field for n in notes(task, "aws")] == ["resources.image_id"]
-    assert notes(task, "kubernetes") == []
+    assert notes(task, provider) == []
+    check(task, provider)  # runs in a container on the nodes (tests/test_remote_container.py)
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
@@ -76,7 +77,7 @@ def test_a_container_image_on_a_vm_is_said_and_on_kubernetes_acted_on(tmp_path: 
     ("resources: {infra: aws, image_id: projects/p/global/images/x}", "not an AMI id"),
     ("resources: {infra: gcp, image_id: 'Canonical:ubuntu:22_04:latest'}", "not a GCP image"),
     ("resources: {infra: azure, image_id: ubuntu}", "not an Azure image"),
-    ("resources: {infra: local, image_id: 'docker:ubuntu'}", "would run on the host itself"),
+    ("resources: {infra: local, image_id: 'docker:ubuntu latest'}", "not a container image"),
 ])
 def test_what_cannot_be_honoured_is_an_error_with_its_line(tmp_path: Path, text: str,
                                                            fragment: str) -> None:
@@ -84,6 +85,21 @@ def test_what_cannot_be_honoured_is_an_error_with_its_line(tmp_path: Path, text:
     with pytest.raises(TaskError) as err:
         task_notes(task)
     assert fragment in str(err.value) and f"{tmp_path / 't.yaml'}:1" in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("envs: {SKYPILOT_DOCKER_USERNAME: me}",
+     "envs.SKYPILOT_DOCKER_USERNAME: a private registry login needs "
+     "SKYPILOT_DOCKER_PASSWORD, SKYPILOT_DOCKER_SERVER as well"),
+    ("file_mounts: {'/a:b': .}", "file_mounts./a:b: '/a:b': a path shared into the "
+                                 "container cannot hold ':' or ','"),
+])
+def test_what_a_container_cannot_take_is_an_error(tmp_path: Path, text: str,
+                                                  fragment: str) -> None:
+    task = _task(tmp_path, "resources: {image_id: 'docker:x'}\n" + text + "\nrun: echo\n")
+    with pytest.raises(TaskError) as err:
+        task_notes(task)
+    assert fragment in str(err.value) and f"{tmp_path / 't.yaml'}:2" in str(err.value)
 
 
 def test_a_git_workdir_is_acted_on(tmp_path: Path) -> None:

@@ -148,9 +148,14 @@ async def _exec(cluster: str, task: Task, name: str, detach_run: bool,
         if record.workdir:
             spec.remote_cwd = ac.workdir_of(cluster)
         try:
+            if spec.container is not None and spec.local_mounts:
+                raise UsageError(f"cluster {cluster!r} runs its tasks in container "
+                                 f"{spec.container.image}, which `exec` cannot add file mounts "
+                                 f"to ({', '.join(sorted(spec.local_mounts))})",
+                                 hint="declare them in the task given to `stix up`")
             # The agent is there since `up`; exec skips re-uploading it (latency).
             await launch.prepare(transports, addresses, spec, printer, setup=False,
-                                 upload_agent=False, say=say)
+                                 upload_agent=False, new_container=False, say=say)
             await launch.start_run(transports, addresses, spec)
         except BaseException as exc:
             state.update_job(conn, cluster, job_id, JobState.FAILED, reason=str(exc)[:500])
@@ -450,10 +455,20 @@ def autostop_left(cluster: str) -> float | None:
 
 def ssh_command(cluster: str, node: int | None = None) -> tuple[list[str], str | None]:
     """(argv, working directory) for an interactive shell on a node (head by default)."""
+    from stix.remote import container
     from stix.remote.transport import LocalTransport, SshTransport
 
     record = state.require_cluster(state.connect(), cluster)
     address = _pick(record, node or 0)[0]
+    box = container.for_placement(record.placement, [])
+    if box is not None:  # SkyPilot's `ssh` into a docker cluster lands in the container
+        inside = container.shell_command(box, ac.workdir_of(cluster) if record.workdir
+                                         else None)
+        if address.local_home:
+            return (["env", f"STIX_NODE_HOME={address.local_home}", "bash", "-c", inside],
+                    address.local_home)
+        argv = SshTransport(address, None).interactive_argv()
+        return [*argv[:-1], "-t", argv[-1], inside], None
     if address.local_home:
         return LocalTransport(address).interactive_argv(), address.local_home
     return SshTransport(address, None).interactive_argv(), None

@@ -63,13 +63,18 @@ def run_spec(task: Task, record: ClusterRecord, job_id: str,
             raise StixError(f"workdir {task.workdir!r}: no such directory")
     git = task.workdir if task.workdir is not None and not isinstance(task.workdir, str) else None
     p = record.placement
+    from stix.remote import agent_client, container
+
+    binds = [agent_client.workdir_of(record.name), *task.local_mounts(),
+             *(b.mount_path for b in p.buckets)]
     return RunSpec(
         cluster=record.name, job_id=job_id, name=name or task.name or "job", run=task.run,
         setup=task.setup, envs={k: v for k, v in task.envs.items() if v is not None},
         secrets={k: v for k, v in task.secrets.items() if v is not None}, workdir=workdir,
         local_mounts=task.local_mounts(), gpus_per_node=p.gpus_per_node,
         cluster_info={"cloud": p.cloud, "region": p.region, "zone": p.zone}, task_id=task_id,
-        git_url=git.url if git else None, git_ref=git.ref if git else None)
+        git_url=git.url if git else None, git_ref=git.ref if git else None,
+        container=container.for_placement(p, binds))
 
 
 def setup_hash(spec: RunSpec, record: ClusterRecord) -> str:
@@ -174,8 +179,10 @@ async def finish_on_nodes(conn: sqlite3.Connection, record: ClusterRecord,
 
 async def clean_nodes(record: ClusterRecord, say: Say) -> None:
     """Cancel the cluster's jobs and remove stix's files from every node that answers."""
-    from stix.remote import agent_client, fanout
+    from stix.remote import agent_client, container, fanout
     from stix.remote.transport import connect
+
+    box = container.for_placement(record.placement, [])
 
     async def one(address: NodeAddress) -> None:
         try:
@@ -185,6 +192,8 @@ async def clean_nodes(record: ClusterRecord, say: Say) -> None:
             return
         try:
             await fanout.cancel_jobs([t], None, grace=5)
+            if box is not None:
+                await t.run(container.remove_command(box))
             if not address.local_home:
                 await t.run(agent_client.cleanup(record.name))
         finally:

@@ -14,3 +14,9 @@ def wanted_accelerator(resources: Resources) -> AcceleratorReq | None:
         raise StixError(f"accelerators: give one accelerator for existing machines, "
                         f"not alternatives ({', '.join(str(o) for o in acc.options)})")
     return acc.options[0]
+
+
+def container_image(resources: Resources) -> str | None:
+    """The `docker:` image the task runs in on the hosts; a machine image cannot apply."""
+    image = resources.image_id
+    return image if isinstance(image, str) and image.startswith("docker:") else None

@@ -24,7 +24,7 @@ from typing import ClassVar
 from stix.catalog.schema import Offer
 from stix.clouds.base import CredentialStatus, Machines
 from stix.errors import StixError
-from stix.machines.fit import wanted_accelerator
+from stix.machines.fit import container_image, wanted_accelerator
 from stix.paths import stix_home
 from stix.placement import Placement, PlacementAccelerator
 from stix.remote.transport import NodeAddress
@@ -74,7 +74,8 @@ class LocalMachines(Machines):
         "disk_tier": "this machine's disk is used as it is",
         "ports": "nothing is opened or forwarded: the task's servers listen on this machine",
         "labels": "local clusters carry no tags",
-        "image_id": "this machine's own system runs the task",
+        "image_id": "this machine's own system runs the task (a `docker:` image runs in "
+                    "a container on it)",
         "autostop": "set it after `up` with `stix autostop CLUSTER -i MIN --down`",
     }
 
@@ -128,7 +129,8 @@ class LocalMachines(Machines):
         return Placement(cluster=cluster, cloud="local", region="local",
                          instance_type="local", num_nodes=task.num_nodes, vcpus=offer.vcpus,
                          memory_gib=offer.memory_gib, accelerator=acc, arch=offer.arch,
-                         hourly_price=0.0, ssh_user=os.environ.get("USER", "local"))
+                         hourly_price=0.0, ssh_user=os.environ.get("USER", "local"),
+                         image_id=container_image(resources))
 
     def allocate(self, conn: sqlite3.Connection, placement: Placement,
                  avoid: Collection[str] = ()) -> list[NodeAddress]:

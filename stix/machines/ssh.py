@@ -42,7 +42,7 @@ from pydantic import (
 from stix.catalog.schema import Offer
 from stix.clouds.base import CredentialStatus, InfraOptions, Machines
 from stix.errors import StixError
-from stix.machines.fit import wanted_accelerator
+from stix.machines.fit import container_image, wanted_accelerator
 from stix.paths import stix_home
 from stix.placement import Placement, PlacementAccelerator
 from stix.remote import names
@@ -170,7 +170,8 @@ class SshMachines(Machines):
         "disk_tier": "the hosts' disks are used as they are",
         "ports": "nothing is opened: the hosts are reachable as your network allows",
         "labels": "your machines carry no stix tags",
-        "image_id": "the hosts' own systems run the task",
+        "image_id": "the hosts' own systems run the task (a `docker:` image runs in a "
+                    "container on them)",
         "autostop": "stix does not stop or tear down your machines when idle",
     }
 
@@ -228,6 +229,7 @@ class SshMachines(Machines):
             num_nodes=task.num_nodes, vcpus=first.cpus or 0.0, memory_gib=first.memory_gib or 0.0,
             accelerator=PlacementAccelerator(name=acc.name, count=acc.count) if acc else None,
             hourly_price=0.0, ssh_user=first.user or os.environ.get("USER", "root"),
+            image_id=container_image(resources),
             extra={"want_accelerator": str(want) if want else None})
 
     def allocate(self, conn: sqlite3.Connection, placement: Placement,

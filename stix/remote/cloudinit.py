@@ -4,8 +4,10 @@ Rendered from the jinja2 templates in `templates/cloud-init/`. At first boot a n
 - gets the stix user (`placement.ssh_user`) with the stix public key, passwordless sudo and
   bash; root login and password login are off;
 - is named `<cluster>-<rank>` (made DNS-safe; rank 0 is the head), see `node_hostname`;
-- installs python3, rsync, cron, and what its buckets need (s3fs / gcsfuse / blobfuse2
-  for MOUNT and MOUNT_CACHED, the AWS CLI / gcloud / azcopy for COPY);
+- installs python3, rsync, cron, a container runtime when the task runs in a container
+  image (`image_id: docker:...`, see `stix.remote.container`), and what its buckets need
+  (s3fs / gcsfuse / blobfuse2 for MOUNT and MOUNT_CACHED, the AWS CLI / gcloud / azcopy
+  for COPY);
 - mounts or copies its buckets from a per-boot script (mounts come back after a stop and
   start; a copy runs once), with the node's own cloud identity for credentials;
 - gets the node agent at `~/.stix/agent.py`, `/etc/stix/node.env` and `/etc/stix/node.json`
@@ -172,6 +174,9 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
                        *autostop_args(placement, placement.autostop_minutes,
                                       placement.autostop_down)])
 
+    if container_image(placement):
+        runcmd += _container_runtime(user)
+
     packages = list(_BASE_PACKAGES)
     if buckets:
         packages += ["ca-certificates", "curl"]
@@ -307,6 +312,24 @@ def _check_distinct_paths(placement: Placement, buckets: list[dict[str, Any]]) -
 
 def _count(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def container_image(placement: Placement) -> str | None:
+    """The image the task runs in on these VMs (`image_id: docker:...`), if any."""
+    from stix.remote.container import image_of
+
+    return image_of(placement.image_id)
+
+
+def _container_runtime(user: str) -> list[list[str]]:
+    """Docker from the distribution, unless the image has a runtime already (GPU images
+    ship Docker with NVIDIA's container toolkit; installing docker.io beside docker-ce
+    would fail); the login may use it without sudo."""
+    install = ("command -v docker >/dev/null 2>&1 || command -v podman >/dev/null 2>&1 || "
+               "{ apt-get update -q && DEBIAN_FRONTEND=noninteractive "
+               "apt-get install -y -q docker.io; }")
+    group = 'getent group docker >/dev/null && usermod -aG docker "$1"; true'
+    return [["sh", "-c", install], ["sh", "-c", group, "sh", user]]
 
 
 def _node_env(placement: Placement, rank: int, hostname: str) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stix.errors import StixError
+from stix.remote import container as ct
 from stix.remote import fanout, sync
 from stix.remote.transport import NodeAddress, NodeTransport
 from stix.remote.wait import wait_for_node, wait_for_nodes
@@ -43,6 +44,7 @@ class RunSpec:
     allow_private: bool = False
     git_url: str | None = None  # `workdir: {url, ref}`: fetched on the nodes instead
     git_ref: str | None = None
+    container: ct.Container | None = None  # setup and run happen inside it
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -60,6 +62,13 @@ class RunSpec:
     def cwd(self) -> str | None:
         return (self.remote_workdir if self.workdir is not None or self.git_url
                 else self.remote_cwd)
+
+    def script(self, text: str, envs: list[dict[str, str]]) -> str:
+        """What the agent runs for `text`: itself, or its way into the container."""
+        if self.container is None:
+            return text
+        names = {k for env in envs for k in env}
+        return ct.wrap(self.container, text, names, self.cwd)
 
     @property
     def remote_workdir(self) -> str:
@@ -84,8 +93,10 @@ async def reconnect(address: NodeAddress) -> NodeTransport:
 
 async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
                   spec: RunSpec, printer: fanout.LinePrinter, *, setup: bool = True,
-                  upload_agent: bool = True, say: Say = _quiet) -> None:
-    """Agent, files and (when `setup`) the setup script on every node."""
+                  upload_agent: bool = True, new_container: bool = True,
+                  say: Say = _quiet) -> None:
+    """Agent, files, the task's container (made when `new_container`, else it must be
+    there: exec never remakes it) and (when `setup`, or a new container) setup."""
     if upload_agent:
         await fanout.upload_agent(transports)
     if setup:
@@ -101,10 +112,44 @@ async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
     if spec.git_url:
         say(f"fetching {spec.git_url} {spec.git_ref or 'HEAD'} on {len(transports)} node(s)")
         await fetch_git(transports, spec)
+    if spec.container is not None:
+        created = await start_container(transports, spec, create=new_container, say=say)
+        if created and not setup and spec.setup:
+            say("the container is new: running setup in it")
+            setup = True
     if setup and spec.setup:
         say(f"running setup on {len(transports)} node(s)")
         envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
-        await fanout.run_setup(transports, spec.setup, envs, printer, spec.cwd)
+        await fanout.run_setup(transports, spec.script(spec.setup, envs), envs, printer,
+                               spec.cwd)
+
+
+async def start_container(transports: list[NodeTransport], spec: RunSpec, *, create: bool,
+                          say: Say = _quiet) -> bool:
+    """The cluster's container running on every node (`create`: made or remade when
+    missing or changed; else it must be there). True when any node made a new one."""
+    c = spec.container
+    assert c is not None
+    login = ct.login_from({**spec.envs, **spec.secrets})
+    script = f"bash -c {shlex.quote(ct.start_script(c, create=create, login=login))}"
+    stdin = login.password.encode() if login else None
+    if create:
+        say(f"starting container {c.image} on {len(transports)} node(s)")
+    results = await asyncio.gather(*(t.run(script, stdin=stdin) for t in transports))
+    failed = [f"  ({t.label}) {ct.explain_exit(r.exit_status, _stderr(r.stderr))}"
+              for t, r in zip(transports, results, strict=True) if not r.ok]
+    if failed:
+        raise ct.ContainerError(
+            f"container {c.image}: not running on {len(failed)} of {len(transports)} "
+            "node(s):\n" + "\n".join(failed),
+            hint="the nodes need docker or podman (cloud-init installs docker.io on VMs), "
+                 "and the image must be pullable from them")
+    return any(r.stdout.decode().strip() == "created" for r in results)
+
+
+def _stderr(data: bytes) -> str:
+    lines = data.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def git_command(spec: RunSpec) -> str:
@@ -133,7 +178,8 @@ async def fetch_git(transports: list[NodeTransport], spec: RunSpec) -> None:
 async def start_run(transports: list[NodeTransport], addresses: list[NodeAddress],
                     spec: RunSpec) -> None:
     envs = [spec.env_for(addresses, rank) for rank in range(len(addresses))]
-    await fanout.submit_job(transports, spec.job_id, spec.name, spec.run or "true", envs,
+    await fanout.submit_job(transports, spec.job_id, spec.name,
+                            spec.script(spec.run or "true", envs), envs,
                             spec.cwd)
 
 

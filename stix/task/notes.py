@@ -8,7 +8,7 @@ provider ignores (`Provider.ignores`) and check the image against that cloud.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +26,6 @@ NOT_YET: dict[tuple[str, ...], str] = {
                                    "does (docs/server.md)",
     ("volumes",): "no volume is attached",
     ("event_callback",): "no callback is run",
-    ("inputs",): "the optimizer does not price moving the data between clouds yet",
-    ("outputs",): "the optimizer does not price moving the data between clouds yet",
     ("resources", "network_tier"): "each cloud's default networking is used",
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
 }
@@ -88,30 +86,26 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         for prefix, block in _blocks(task):
             if _is_set(block, path[1:]):
                 out.append(note((*prefix, *path[1:]), message))
+    from stix.clouds import registry
+
+    for prefix, block in _blocks(task):
+        if len(prefix) > 1 and block.cloud is not None and not registry.served(block.cloud):
+            out.append(note((*prefix, "cloud"), f"{block.cloud} is not a cloud stix serves: "
+                                                "this alternative is left out"))
     if task.config:
         from stix.task.settings import ignored
 
         out.extend(note(path, message) for path, message in ignored(task))
-    for prefix, block in _blocks(task):
-        image = block.image_id
-        if isinstance(image, str) and image.startswith(DOCKER) and not _runs_images(provider):
-            out.append(note((*prefix, "image_id"), "the task runs on the machine's own image, "
-                                                   "not in a container (containers on VMs are "
-                                                   "not built yet)"))
     if provider is not None:
         from stix.clouds import registry
 
         for field, message in registry.get(provider).ignores.items():
             for prefix, block in _blocks(task):
+                if field == "image_id" and str(block.image_id or "").startswith(DOCKER):
+                    continue  # a container image runs on any provider's machines
                 if _is_set(block, (field,)):
                     out.append(note((*prefix, field), f"{provider}: {message}"))
     return sorted(set(out), key=lambda n: (n.line or 0, n.field))
-
-
-def _runs_images(provider: str | None) -> bool:
-    from stix.clouds import registry
-
-    return provider is not None and registry.get(provider).capabilities.container_images
 
 
 def check(task: Task, provider: str | None = None) -> None:
@@ -125,13 +119,17 @@ def check(task: Task, provider: str | None = None) -> None:
         line = origin.line(*path) if origin is not None else None
         problems.append(Problem(".".join(str(p) for p in path), message, line))
 
+    containers = False
     for prefix, block in _blocks(task):
         images = block.image_id
         refs = list(images.values()) if isinstance(images, dict) else [images] if images else []
         for ref in refs:
+            containers = containers or ref.startswith(DOCKER)
             why = _image_problem(ref, block.cloud or provider)
             if why:
                 problem((*prefix, "image_id"), why)
+    if containers:
+        _container_problems(task, problem)
     if problems:
         raise TaskError(source, problems)
 
@@ -142,15 +140,31 @@ def _image_problem(ref: str, provider: str | None) -> str | None:
     if ref.startswith("skypilot:"):
         return (f"{ref!r} is a SkyPilot image tag, not an image; give the cloud's image "
                 "id (or leave image_id out for stix's default image)")
+    if ref.startswith(DOCKER):  # every provider runs container images (docs/containers.md)
+        from stix.remote.container import image_problem
+
+        return image_problem(ref)
     if provider is None or not registry.served(provider):
         return None
-    chosen = registry.get(provider)
-    if ref.startswith(DOCKER):
-        if chosen.capabilities.provisions:
-            return None
-        return (f"a container image on {provider} would run on the host itself: "
-                "containers are not supported on existing machines yet")
-    return chosen.image_problem(ref)
+    return registry.get(provider).image_problem(ref)
+
+
+def _container_problems(task: Task, problem: Callable[[tuple[str | int, ...], str], None]
+                        ) -> None:
+    """What a task run in a container cannot have: a registry login given in part, mount
+    targets a bind cannot carry."""
+    from stix.remote.container import LOGIN_ENVS, bind_problem
+
+    given = {k for k in LOGIN_ENVS if task.envs.get(k) or k in task.secrets}
+    if given and len(given) < len(LOGIN_ENVS):
+        for key in sorted(given):
+            section = "envs" if key in task.envs else "secrets"
+            missing = ", ".join(k for k in LOGIN_ENVS if k not in given)
+            problem((section, key), f"a private registry login needs {missing} as well")
+    for target in task.file_mounts:
+        why = bind_problem(target)
+        if why:
+            problem(("file_mounts", target), why)
 
 
 def task_notes(task: Task, provider: str | None = None) -> list[str]:
