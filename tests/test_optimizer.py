@@ -314,3 +314,24 @@ def test_existing_machines_are_always_allowed(catalog: Catalog,
     monkeypatch.setitem(registry._LOADED, "ssh", Lab())
     pinned = task("resources: {cloud: ssh}")
     assert optimize(pinned, catalog, allowed=["aws"]).chosen.cloud == "ssh"
+
+
+def test_alternatives_on_clouds_stix_does_not_serve_are_left_out_and_named() -> None:
+    from conftest import FIXTURES
+
+    from stix.task import load_pipeline
+    from stix.task.notes import notes
+
+    task = load_pipeline(FIXTURES / "skypilot_forms" / "unserved_alternatives.yaml").tasks[0]
+    assert optimize(task).chosen.cloud == "gcp"
+    assert [n.field for n in notes(task)] == ["resources.any_of.0.cloud",
+                                              "resources.any_of.2.cloud"]
+
+
+def test_a_bucket_pins_provisioned_nodes_to_its_own_cloud() -> None:
+    from conftest import FIXTURES
+
+    from stix.task import load_pipeline
+
+    task = load_pipeline(FIXTURES / "skypilot_forms" / "bucket_with_kubernetes.yaml").tasks[0]
+    assert optimize(task).chosen.cloud == "gcp"

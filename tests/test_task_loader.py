@@ -74,3 +74,10 @@ def test_shapes_skypilot_refuses_name_the_field_and_line(tmp_path: Path, text: s
     with pytest.raises(TaskError) as err:
         _load(tmp_path, text + "run: echo\n")
     assert where in str(err.value)
+
+
+def test_the_secrets_list_fixture_needs_its_values_from_secret() -> None:
+    from conftest import FIXTURES
+
+    task = load_pipeline(FIXTURES / "skypilot_forms" / "secrets_list.yaml").tasks[0]
+    assert task.secrets == {"HF_TOKEN": None, "WANDB_API_KEY": None}

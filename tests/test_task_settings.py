@@ -107,3 +107,14 @@ def test_allowed_clouds_from_the_task_bounds_the_optimizer(tmp_path: Path) -> No
                              "resources: {cpus: 2, infra: aws}\nrun: echo\n")
     with pytest.raises(UsageError, match=r"config.allowed_clouds in .*t.yaml:2"):
         optimize(pinned)
+
+
+def test_the_config_fixture_sets_maps_and_names() -> None:
+    from conftest import FIXTURES
+
+    task = load_pipeline(FIXTURES / "skypilot_forms" / "config_overrides.yaml").tasks[0]
+    assert {s.key for s in settings(task)} == {"ssh_cidr", "max_hourly_cost",
+                                               "ssh_proxy_command"}
+    assert [".".join(p) for p, _ in ignored(task)] == ["config.kubernetes.provision_timeout"]
+    with for_task(task):
+        assert load_config().proxy_command_for("aws") == "ssh -W %h:%p jump.example"

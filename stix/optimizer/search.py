@@ -91,6 +91,19 @@ class _Search:
         return found
 
 
+def served_alternatives(task: Task, served: list[str]) -> Task:
+    """The task without the `any_of`/`ordered` alternatives pinned to clouds stix does not
+    serve (SkyPilot likewise skips clouds it cannot use; `validate` names them). When no
+    alternative is left, the task is kept whole and the pin is the error."""
+    res = task.resources
+    for key in ("any_of", "ordered"):
+        options = getattr(res, key) or []
+        kept = [o for o in options if o.cloud is None or o.cloud in served]
+        if options and kept and len(kept) < len(options):
+            return task.model_copy(update={"resources": res.model_copy(update={key: kept})})
+    return task
+
+
 def _served_check(wants: list[Want], clouds: list[str] | None, served: list[str]) -> None:
     for want in wants:
         if want.cloud is not None and want.cloud not in served:
@@ -157,6 +170,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         config = load_config()
         shared_core = config.allow_shared_core if shared_core is None else shared_core
         allowed = config.allowed_clouds if allowed is None else allowed
+    task = served_alternatives(task, served)
     tree = choices(task, shared_core)
     wants = tree.wants()
     asked = sorted(set(clouds)) if clouds is not None else None
@@ -173,7 +187,9 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         if pinned_by_bucket not in enabled:
             raise UsageError(f"the task's buckets are on {pinned_by_bucket}, which is not among "
                              f"the clouds considered ({', '.join(enabled)})")
-        enabled = [c for c in enabled if c == pinned_by_bucket or non_catalog[c]]
+        # Provisioned nodes reach buckets with their own cloud's identity only.
+        enabled = [c for c in enabled if c == pinned_by_bucket or (
+            non_catalog[c] and not registry.get(c).capabilities.provisions)]
     search = _Search(catalog, enabled, non_catalog, wants)
     numbering = {id(w): i for i, w in enumerate(wants)}
     feasible = search.evaluate(tree, numbering)
