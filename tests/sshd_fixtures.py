@@ -113,9 +113,14 @@ class Node:
         return NodeAddress(name=f"node-{self.host.index}", host=self.host.address,
                            port=self.port, user=self.host.user, identity_file=str(key))
 
-    def start(self) -> None:
+    def start(self, *, host_sys: bool = False) -> None:
+        """`host_sys`: enter only the network namespace (nsenter), keeping this machine's
+        /sys, which `ip netns exec` remounts without the cgroup mounts a container
+        runtime needs."""
         argv = [SSHD, "-D", "-e", "-f", str(self.config)]
-        if self.host.netns:
+        if self.host.netns and host_sys:
+            argv = [_tool("nsenter"), f"--net=/run/netns/{self.host.netns}", *argv]
+        elif self.host.netns:
             argv = [_tool("ip"), "netns", "exec", self.host.netns, *argv]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,77 @@ def test_a_partial_login_is_refused() -> None:
     with pytest.raises(ct.ContainerError, match="missing: SKYPILOT_DOCKER_SERVER"):
         ct.login_from({"SKYPILOT_DOCKER_USERNAME": "u", "SKYPILOT_DOCKER_PASSWORD": "p"})
     assert ct.login_from({"OTHER": "x"}) is None
+
+
+@pytest.mark.sshd
+def test_on_an_ssh_machine_through_sudo(runtime: Runtime, sshd_nodes: Any, sshd_hosts: Any,
+                                        stix_home: Path, tmp_path: Path) -> None:
+    """A machine of an ssh pool whose login may use the runtime only through sudo (as on
+    most servers): the runtime is found through `sudo -n`, the job's env still reaches the
+    container by name, and `down` removes the container. One node: this machine's podman
+    is shared by every namespace, so two "machines" would share one container store."""
+    import shutil
+
+    import yaml
+
+    if shutil.which("sudo") is None:
+        pytest.skip("sudo is not installed (.ci/install installs it)")
+    (node,) = sshd_nodes(1)
+    user = node.host.user
+    rules = Path(f"/etc/sudoers.d/stix-test-{user}")
+    keep = f'Defaults:{user} env_keep += "CONTAINERS_CONF"\n' if runtime.env else ""
+    rules.write_text(f"{keep}{user} ALL=(ALL) NOPASSWD: ALL\n")
+    rules.chmod(0o440)
+    try:
+        node.kill()
+        if runtime.env:  # this machine's podman settings, for the login's sessions
+            with node.config.open("a") as f:
+                f.write(f"SetEnv CONTAINERS_CONF={runtime.env['CONTAINERS_CONF']}\n")
+        node.start(host_sys=True)
+        (stix_home / "ssh_node_pools.yaml").write_text(yaml.safe_dump({"lab": {
+            "identity_file": str(sshd_hosts.key),
+            "hosts": [{"address": node.host.address, "port": node.port, "user": user}]}}))
+        (tmp_path / "wd").mkdir()
+        (tmp_path / "wd" / "w.txt").write_text("synced over ssh\n")
+        task = tmp_path / "t.yaml"
+        task.write_text(f"name: remote\nworkdir: {tmp_path / 'wd'}\nresources:\n"
+                        f"  infra: ssh/lab\n  image_id: docker:{IMAGE}\n"
+                        "envs: {WHO: pool}\n"
+                        f"run: cat {MARK} w.txt; echo \"$WHO $SKYPILOT_NUM_NODES\"; id -u\n")
+        printer, lines = _printer()
+        result = api.up(task, cluster="boxssh", printer=printer)
+        assert result.exit_code == 0, lines
+        assert lines[-4:] == ["inside the stix test image", "synced over ssh", "pool 1", "0"]
+        record = (node.host.home / ".stix" / "containers" / "stix-boxssh").read_text()
+        assert record.startswith("sudo -n podman\n")
+        assert api.down("boxssh") is True
+        assert podman(runtime, "container", "exists", "stix-boxssh").returncode == 1
+    finally:
+        rules.unlink(missing_ok=True)
+        podman(runtime, "rm", "-f", "-t", "0", "stix-boxssh")
+
+
+def test_a_private_registry_login_gets_the_password_on_stdin(
+        boxed: Path, runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No registry is reachable here: a `podman` in front of the real one records what
+    `login` was given (and passes everything else on)."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    record = tmp_path / "login.txt"
+    (shim / "podman").write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1" = login ]; then echo "$*" > {record}; cat >> {record}; exit 0; fi\n'
+        f'exec {runtime.binary} "$@"\n')
+    (shim / "podman").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim}:{os.environ['PATH']}")
+    text = boxed.read_text().replace(
+        "envs:\n", "envs:\n  SKYPILOT_DOCKER_USERNAME: robot\n"
+                   "  SKYPILOT_DOCKER_SERVER: registry.example:5000\n").replace(
+        "secrets:\n", "secrets:\n  SKYPILOT_DOCKER_PASSWORD: null\n")
+    boxed.write_text(text)
+    result = api.up(boxed, secrets={"TOKEN": "x", "SKYPILOT_DOCKER_PASSWORD": "pa ss\nword"},
+                    printer=_printer()[0])
+    assert result.exit_code == 0
+    assert record.read_text() == ("login -u robot --password-stdin registry.example:5000\n"
+                                  "pa ss\nword")
+    api.down("boxed")

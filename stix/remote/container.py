@@ -187,7 +187,7 @@ def start_script(c: Container, *, create: bool, login: RegistryLogin | None = No
     want = '"$spec"' if create else "*"
     lines += [
         f'  "true "{want}) status=running ;;',
-        f'  "false "{want}) $rt start "$name" >/dev/null 2>&1 || exit 94; status=started ;;',
+        f'  "false "{want}) $rt start "$name" >/dev/null || exit 94; status=started ;;',
     ]
     if not create:
         lines += ['  *) exit 93 ;;', "esac"]
@@ -201,8 +201,8 @@ def start_script(c: Container, *, create: bool, login: RegistryLogin | None = No
             '     $rt image inspect "$img" >/dev/null 2>&1 || $rt pull -q "$img" >/dev/null '
             "|| exit 92",
             # The image user's home, for the `~` of the mount targets inside.
-            "     chome=$($rt run --rm --entrypoint /bin/sh \"$img\" -c 'printf %s \"$HOME\"' "
-            "2>/dev/null) || exit 94",
+            "     chome=$($rt run --rm --entrypoint /bin/sh \"$img\" -c 'printf %s \"$HOME\"')"
+            " || exit 94",
             '     [ -n "$chome" ] || chome=/root',
             *([f'     for d in {dirs}; do [ -e "$d" ] || mkdir -p "$d"; done'] if dirs else []),
             f"     {gpus}",
