@@ -21,7 +21,7 @@ _LAZY = {
     "UsageError": "stix.errors", "ClusterBusyError": "stix.errors",
     # Planning
     "NothingFitsError": "stix.optimizer", "OptimizeResult": "stix.optimizer",
-    "optimize": "stix.optimizer", "with_overrides": "stix.optimizer.overrides",
+    "optimize": "stix.sdk", "with_overrides": "stix.optimizer.overrides",
     "plan_clouds": "stix.optimizer.clouds", "credential_report": "stix.optimizer.clouds",
     "load_catalog": "stix.catalog",
     "import_skypilot": "stix.catalog.skypilot", "update_catalog": "stix.catalog.update",
@@ -38,6 +38,7 @@ _LAZY = {
     # Clusters and jobs
     "UpResult": "stix.cluster.lifecycle", "up": "stix.cluster.lifecycle",
     "up_pipeline": "stix.cluster.lifecycle", "PipelineResult": "stix.cluster.lifecycle",
+    "pipeline_clusters": "stix.cluster.lifecycle",
     "down": "stix.cluster.lifecycle", "status": "stix.cluster.lifecycle",
     "ClusterRecord": "stix.state", "ClusterStatus": "stix.state",
     "ExecResult": "stix.cluster.jobs", "autostop": "stix.cluster.jobs",
@@ -54,7 +55,7 @@ _LAZY = {
     # SkyPilot's SDK shapes (`import stix as sky`)
     "launch": "stix.sdk", "exec": "stix.sdk", "tail_logs": "stix.sdk",
     "job_status": "stix.sdk", "get": "stix.sdk", "stream_and_get": "stix.sdk",
-    "Dag": "stix.sdk", "Request": "stix.sdk",
+    "Dag": "stix.sdk", "Request": "stix.sdk", "OptimizeTarget": "stix.sdk",
     "Storage": "stix.sdk_storage", "StorageMode": "stix.sdk_storage",
     "StoreType": "stix.sdk_storage",
     # Costs
@@ -88,6 +89,7 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.cluster.lifecycle import PipelineResult as PipelineResult
     from stix.cluster.lifecycle import UpResult as UpResult
     from stix.cluster.lifecycle import down as down
+    from stix.cluster.lifecycle import pipeline_clusters as pipeline_clusters
     from stix.cluster.lifecycle import status as status
     from stix.cluster.lifecycle import up as up
     from stix.cluster.lifecycle import up_pipeline as up_pipeline
@@ -107,11 +109,12 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.keys import public_key_text as public_key_text
     from stix.optimizer import NothingFitsError as NothingFitsError
     from stix.optimizer import OptimizeResult as OptimizeResult
-    from stix.optimizer import optimize as optimize
     from stix.optimizer.clouds import credential_report as credential_report
     from stix.optimizer.clouds import plan_clouds as plan_clouds
     from stix.optimizer.overrides import with_overrides as with_overrides
     from stix.remote.cloudinit import render_user_data as render_user_data
+    from stix.sdk import OptimizeTarget as OptimizeTarget
+    from stix.sdk import optimize as optimize
     from stix.sdk_storage import Storage as Storage
     from stix.sdk_storage import StorageMode as StorageMode
     from stix.sdk_storage import StoreType as StoreType

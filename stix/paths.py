@@ -23,6 +23,11 @@ def templates_dir() -> Path:
     return _data_dir("templates")
 
 
+def shipped_catalog_dir() -> Path:
+    """The price snapshot that ships with stix (what a catalog folder lacks falls back to)."""
+    return _data_dir("catalog_data")
+
+
 def catalog_dir() -> Path:
     """The catalog in use: $STIX_CATALOG_DIR, else the one refreshed from the clouds' price
     sources ($STIX_HOME/prices, see stix.catalog.refresh), else the shipped snapshot."""

@@ -9,13 +9,15 @@ Nothing heavy is imported here: the cluster machinery loads when a call needs it
 from __future__ import annotations
 
 import contextvars
+import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stix.errors import UsageError
 
 if TYPE_CHECKING:
-    from stix.task import Task
+    from stix.placement import Placement
+    from stix.task import Resources, Task
 
 
 @dataclass
@@ -143,9 +145,10 @@ def launch(task: Any, cluster_name: str | None = None, *, retry_until_up: bool =
            idle_minutes_to_autostop: int | None = None, down: bool = False,
            dryrun: bool = False, detach_run: bool = False, no_setup: bool = False,
            stream_logs: bool = True, fast: bool = False, **unsupported: Any) -> Request:
-    """Bring a cluster up and run the task (each task of a Dag in order, on a cluster named
-    after it). Result: (job_id, handle) — the handle is the cluster's record. `dryrun`
-    places the task and returns the placement without creating anything."""
+    """Bring a cluster up and run the task (a Dag's tasks in order, as `stix up` runs a
+    pipeline: a task asking for the same machines as the one before reuses its cluster).
+    Result: (job_id, handle) of the last task — the handle is the cluster's record.
+    `dryrun` places the tasks and returns their placements without creating anything."""
     from stix.cluster import lifecycle
     from stix.names import for_task
 
@@ -156,22 +159,101 @@ def launch(task: Any, cluster_name: str | None = None, *, retry_until_up: bool =
         raise UsageError("launch: cluster_name names one cluster; a Dag's tasks each get "
                          "a cluster named after the task")
     if dryrun:
-        from stix.optimizer.choose import choose
+        from stix.optimizer.pipeline import place_pipeline
 
-        return Request("launch", [choose(t).chosen for t in tasks])
-    result: Any = None
-    for t in tasks:
+        placed = place_pipeline(tasks, cluster=cluster_name)
+        return Request("launch", [placed.stage_of(i).chosen for i in range(len(tasks))])
+    if len(tasks) == 1:
         up = lifecycle.launch_task(
-            t, cluster=for_task(t, cluster_name), detach_run=detach_run or not stream_logs,
-            no_setup=no_setup, idle_minutes=idle_minutes_to_autostop, autodown=down,
+            tasks[0], cluster=for_task(tasks[0], cluster_name),
+            detach_run=detach_run or not stream_logs, no_setup=no_setup,
+            idle_minutes=idle_minutes_to_autostop, autodown=down,
             retry_until_up=retry_until_up)
-        if up.exit_code:
-            from stix.errors import CommandError
+        _raise_failed(tasks[0], up)
+        return Request("launch", (_job_id(up.job_id), _handle(up.cluster)))
+    if retry_until_up:
+        raise UsageError("launch: retry_until_up is for one task, not a Dag of several")
+    ready = [lifecycle.with_autostop(t, idle_minutes_to_autostop, down) for t in tasks]
+    if no_setup:
+        ready = [t.model_copy(update={"setup": None}) for t in ready]
+    name = task.name if isinstance(task, Dag) else None
+    done = lifecycle.run_pipeline(ready, name=name or "dag",
+                                  detach_run=detach_run or not stream_logs)
+    for t, up in zip(tasks, done.results, strict=False):
+        _raise_failed(t, up)
+    last = done.results[-1]
+    return Request("launch", (_job_id(last.job_id), _handle(last.cluster)))
 
-            raise CommandError(f"task {t.name or up.cluster} failed on cluster {up.cluster} "
-                               f"(exit code {up.exit_code})", returncode=up.exit_code)
-        result = (_job_id(up.job_id), _handle(up.cluster))
-    return Request("launch", result)
+
+def _raise_failed(task: Task, up: Any) -> None:
+    if up.exit_code:
+        from stix.errors import CommandError
+
+        raise CommandError(f"task {task.name or up.cluster} failed on cluster {up.cluster} "
+                           f"(exit code {up.exit_code})", returncode=up.exit_code)
+
+
+class OptimizeTarget(enum.Enum):
+    """What `optimize` minimises (SkyPilot's `sky.OptimizeTarget`)."""
+
+    COST = "cost"
+    TIME = "time"
+
+
+def optimize(dag: Any, *args: Any, minimize: OptimizeTarget | str | None = None,
+             quiet: bool = False, **kwargs: Any) -> Any:
+    """SkyPilot's `sky.optimize(dag, minimize=...)` for a Dag: every task placed, the whole
+    chain at once (compute plus moving the tasks' data between clouds), each task's
+    `best_resources` set, and the Dag itself returned (so `sky.get(...)` of it is the Dag
+    too). For a single Task it is stix's own `stix.optimizer.optimize` (same arguments),
+    returning the ranked OptimizeResult; the task's `best_resources` is set as well.
+    Nothing is created; `quiet` is accepted (nothing is printed here)."""
+    if not isinstance(dag, Dag):
+        from stix.optimizer import optimize as place
+        from stix.task import Task
+
+        if minimize is not None:
+            kwargs["target"] = _target(minimize)
+        result = place(dag, *args, **kwargs)
+        if isinstance(dag, Task):
+            dag.best_placement = result.chosen
+        return result
+    from stix.optimizer.pipeline import place_pipeline
+
+    if args and minimize is None:
+        minimize, *rest = args
+        args = tuple(rest)
+    unsupported = sorted([*kwargs, *(["positional arguments"] if args else [])])
+    if kwargs.get("admin_policy_request_options", 0) is None:
+        unsupported.remove("admin_policy_request_options")
+    if unsupported:
+        raise UsageError(f"optimize: {', '.join(unsupported)}: not supported by stix for a Dag")
+    placed = place_pipeline(_tasks(dag), name=dag.name,
+                            target=_target(minimize or OptimizeTarget.COST))
+    for i, task in enumerate(dag.tasks):
+        task.best_placement = placed.stage_of(i).chosen
+    return dag
+
+
+def _target(minimize: OptimizeTarget | str) -> Any:
+    target = minimize.value if isinstance(minimize, OptimizeTarget) else str(minimize).lower()
+    if target not in ("cost", "time"):
+        raise UsageError(f"optimize: minimize must be OptimizeTarget.COST or .TIME, not "
+                         f"{minimize!r}")
+    return target
+
+
+def resources_of(placement: Placement) -> Resources:
+    """The launchable resources a placement stands for (SkyPilot's `best_resources`)."""
+    from stix.task import Resources
+
+    acc = placement.accelerator
+    gpus = None
+    if acc is not None:
+        gpus = f"{acc.name}:{int(acc.count) if acc.count.is_integer() else acc.count}"
+    return Resources(cloud=placement.cloud, region=placement.region, zone=placement.zone,
+                     instance_type=placement.instance_type, accelerators=gpus,
+                     use_spot=placement.use_spot, disk_size=placement.disk_size)
 
 
 def exec(task: Any, cluster_name: str, *, detach_run: bool = False,

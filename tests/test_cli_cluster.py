@@ -116,17 +116,28 @@ def test_a_pipeline_runs_in_order_and_stops_at_the_first_failure(tmp_path: Path,
                                                                  stix_home: Path) -> None:
     shared = tmp_path / "shared.txt"
     local = "resources: {infra: local, cpus: 1+, memory: 0.5+}\n"
+    other = "resources: {infra: local, cpus: 1+, memory: 0.25+}\n"
     good = tmp_path / "good.yaml"
-    good.write_text(f"name: two\n---\nname: make\n{local}run: echo made > {shared}\n---\n"
-                    f"name: use\n{local}run: cat {shared}\n")
+    good.write_text(f"name: three\n---\nname: make\n{local}run: echo made > {shared}\n---\n"
+                    f"name: use\n{local}setup: echo setting up use\n"
+                    f"run: cat {shared}; echo on $STIX_CLUSTER\n---\n"
+                    f"name: last\n{other}run: echo last on $STIX_CLUSTER\n")
     up = stix("up", str(good), cwd=tmp_path)
     assert up.returncode == 0, up.stderr
-    assert "task 1/2 make on cluster make" in up.stderr
-    assert "task 2/2 use on cluster use" in up.stderr and up.stdout.strip().endswith("made")
-    assert "`stix down make use` removes them" in up.stderr
+    assert "task 1/3 make on cluster make" in up.stderr
+    # the same resources: the cluster is reused, the task's setup and run on its nodes
+    assert "task 2/3 use on cluster make (reused: same resources" in up.stderr
+    assert "setting up use" in up.stdout and "made\non make" in up.stdout
+    assert "task 3/3 last on cluster last" in up.stderr and "last on last" in up.stdout
+    assert "`stix down make last` (or `stix down " in up.stderr
+    status = json.loads(stix("status", "--json", cwd=tmp_path).stdout)
+    assert sorted(c["name"] for c in status) == ["last", "make"]
     refused = stix("up", str(good), "-c", "one", cwd=tmp_path)
     assert refused.returncode == 2 and "is a pipeline" in refused.stderr
-    assert stix("down", "make", "use", "--yes", cwd=tmp_path).returncode == 0
+    down = stix("down", str(good), "--yes", cwd=tmp_path)  # the pipeline's clusters, by file
+    assert down.returncode == 0, down.stderr
+    assert "cluster make is down" in down.stdout and "cluster last is down" in down.stdout
+    assert json.loads(stix("status", "--json", cwd=tmp_path).stdout) == []
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"name: broken\n---\nname: first\n{local}run: exit 3\n---\n"

@@ -117,7 +117,7 @@ def test_overrides_from_flags(env: dict[str, str], gpu_task: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--target", "speed"], "--target must be cost or time"),
-    (["--cpus", "lots"], "--cpus: cpus must look like"),
+    (["--cpus", "lots"], "cpus (--cpus): cpus must look like"),
     (["--cloud", "lambda"], "resources pin cloud 'lambda', which stix does not serve"),
     (["-n", "-1"], "--candidates must be 0 or more"),
 ])
@@ -205,11 +205,44 @@ def test_a_pipeline_gets_a_placement_per_task(env: dict[str, str], tmp_path: Pat
     assert doc["pipeline"] == "prep-train"
     assert [t["task"] for t in doc["tasks"]] == ["prep", "train"]
     assert doc["tasks"][1]["chosen"]["accelerator"]["name"] == "A100"
-    assert "moving data between clouds is not priced" in doc["notes"][0]
+    assert doc["transfer_usd"] == 0 and doc["transfers"] == []
+    assert doc["total_usd"] == pytest.approx(sum(t["chosen"]["total_hourly_price"]
+                                                 for t in doc["tasks"]))
+    assert "2 task(s) on 2 cluster(s), placed together" in doc["notes"][0]
     text = stix(env, "optimize", str(pipe))
     assert "task 1/2: prep" in text.stdout and "task 2/2: train" in text.stdout
     refused = stix(env, "optimize", str(pipe), "-c", "one")
     assert refused.returncode == 2 and "-c/--cluster names one cluster" in refused.stderr
+
+
+def test_data_moved_between_tasks_is_priced_and_shown(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yaml"
+    cpu = "resources: {infra: aws/eu-west-1, cpus: 4, memory: 16}"
+    pipe.write_text(f"name: p\n---\nname: prep\n{cpu}\noutputs: {{s3://b/x: 100}}\nrun: x\n"
+                    "---\nname: train\nresources: {infra: aws, cpus: 4, memory: 16}\nrun: y\n"
+                    "---\nname: eval\nresources: {infra: aws, cpus: 4, memory: 16}\n"
+                    "outputs: {gs://results/r: 10}\nrun: z\n")
+    doc = json.loads(stix(env, "optimize", str(pipe), "--json").stdout)
+    assert [(t["task"], t["cluster"], t["reuses_cluster"]) for t in doc["tasks"]] == [
+        ("prep", "prep", False), ("train", "train", False), ("eval", "train", True)]
+    assert doc["tasks"][1]["chosen"]["region"] == "eu-west-1"  # next to its 100 GB input
+    assert doc["clusters"] == [{"cluster": "prep", "tasks": ["prep"]},
+                               {"cluster": "train", "tasks": ["train", "eval"]}]
+    moved, written = doc["transfers"]
+    assert (moved["task"], moved["data"], moved["usd"]) == ("train", "task prep", 0)
+    assert (written["data"], written["source"], written["destination"]) == (
+        "gs://results/r", "aws/eu-west-1", "gcp")
+    assert written["usd"] == pytest.approx(10 * written["usd_per_gb"]) and written["usd"] > 0
+    assert doc["transfer_usd"] == pytest.approx(written["usd"])
+    text = stix(env, "optimize", str(pipe)).stdout
+    assert "runs on cluster train after task train" in text
+    assert "data: task eval outputs → gs://results/r: 10 GB" in text
+    single = tmp_path / "one.yaml"
+    single.write_text("resources: {cpus: 4, memory: 16}\ninputs: {s3://raw/d: 100}\nrun: x\n")
+    one = json.loads(stix(env, "optimize", str(single), "--json").stdout)
+    assert one["chosen"]["cloud"] == "aws" and one["transfer_usd"] == 0
+    assert one["transfers"][0]["data"] == "s3://raw/d"
 
 
 def test_env_file_reads_dotenv_lines(tmp_path: Path) -> None:

@@ -169,3 +169,43 @@ def test_a_task_config_shows_in_the_plan_as_up_applies_it(project: Path,
     result = _up(path, said=said)
     assert result.record.placement.extra.ssh_cidrs == ["198.51.100.0/24"]
     assert not any("placed anew" in s for s in said)
+
+
+PIPELINE = """\
+name: chain
+---
+name: prep
+resources: {infra: aws/eu-west-1, cpus: 4+}
+outputs: {s3://chain-data/shards: 500}
+run: echo prep
+---
+name: train
+resources: {infra: aws, cpus: 4+}
+run: echo train
+---
+name: evaluate
+resources: {infra: aws, cpus: 4+}
+run: echo evaluate
+"""
+
+
+def test_a_pipeline_up_makes_the_stacks_its_plan_shows(project: Path,
+                                                      engine: ScriptedEngine) -> None:
+    from stix.cluster.lifecycle import down, pipeline_clusters, status, up_pipeline
+
+    path = _write(project, "chain.yaml", PIPELINE)
+    done = up_pipeline(path, infra_only=True)  # no plan first: up chooses the same way
+    made = {r.name: r.placement for r in status()}
+    assert sorted(made) == ["prep", "train"] == sorted(done.clusters)  # evaluate reuses train
+    # train goes where its 500 GB of input is, not to the cheapest region on its own
+    assert made["train"].region == made["prep"].region == "eu-west-1"
+    plans = plan_task_file(path, write=False)
+    planned = {p.cluster: p.placement for p in plans if p.kind == "cluster"}
+    assert sorted(planned) == sorted(made)
+    for name, placement in planned.items():
+        have = made[name]
+        assert (placement.cloud, placement.region, placement.zone, placement.instance_type) == (
+            have.cloud, have.region, have.zone, have.instance_type)
+    assert pipeline_clusters(path) == ["prep", "train"]
+    assert all(down(name) for name in pipeline_clusters(path))
+    assert len(engine.destroys) == 2 and status() == []

@@ -102,7 +102,7 @@ def test_refusal_names_the_constraint(catalog: Catalog, yaml_text: str, message:
 def test_cloud_not_enabled(catalog: Catalog) -> None:
     assert refusal(catalog, "resources: {accelerators: L4}", clouds=["aws", "azure"]) == (
         "nothing fits: L4:1 is offered only in gcp, not in the enabled clouds (aws, azure: "
-        "--cloud, the task's buckets or allowed_clouds in the user config chose them)")
+        "`clouds` (--cloud), the task's buckets or allowed_clouds in the user config chose them)")
     assert refusal(catalog, "resources: {cloud: gcp}", clouds=["aws"]) == (
         "nothing fits: cloud gcp is pinned but not enabled here (enabled: aws)")
 

@@ -155,11 +155,12 @@ def _up_pipeline(task: Path, env: dict[str, str], secret: list[str], yes: bool,
         view.close()
     for result in done.results:
         _finish(result.outcome, result.cluster, result.job_id)
-    clusters = " ".join(r.cluster for r in done.results)
+    clusters = " ".join(done.clusters)
     if done.failed is not None:
         render.error(f"pipeline {done.name or task}: task {done.failed} failed; not run: "
                      f"{', '.join(done.left) or 'none'}")
-    _say(f"pipeline clusters: {clusters}; `stix down {clusters}` removes them")
+    _say(f"pipeline clusters: {clusters}; `stix down {clusters}` (or `stix down {task}`) "
+         "removes them")
     return done.exit_code
 
 
@@ -381,13 +382,15 @@ def _autostop_text(setting: dict[str, Any] | None, left: float | None) -> str:
 
 
 def down(
-    clusters: list[str] = typer.Argument(None, help="Cluster names."),
+    clusters: list[str] = typer.Argument(None, help="Cluster names, or a pipeline file "
+                                         "(every cluster its tasks run on)."),
     all_: bool = typer.Option(False, "--all", "-a", help="Every cluster."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     purge: bool = typer.Option(False, "--purge", help="Also delete the stack files in stacks/."),
 ) -> int:
     """Tear clusters down: destroy each one's stack (cloud) or cancel its jobs, clean its
-    nodes and release its machines (local/ssh). One failing does not stop the others."""
+    nodes and release its machines (local/ssh). One failing does not stop the others. A
+    task file stands for the clusters `stix up` of it creates."""
     import sys
 
     from stix import api
@@ -396,7 +399,7 @@ def down(
 
     if all_ == bool(clusters):
         raise UsageError("name the clusters to tear down, or give --all (not both)")
-    names = [r.name for r in api.status()] if all_ else list(clusters)
+    names = [r.name for r in api.status()] if all_ else _expand(clusters)
     if not names:
         render.ok("no clusters (nothing to do)")
         return 0
@@ -420,6 +423,19 @@ def down(
         else:
             render.ok(f"cluster {cluster} does not exist (nothing to do)")
     return 1 if failed else 0
+
+
+def _expand(given: list[str]) -> list[str]:
+    """Cluster names, with each task file replaced by the clusters its tasks run on."""
+    from stix import api
+
+    out: list[str] = []
+    for name in given:
+        path = Path(name)
+        found = (api.pipeline_clusters(path) if path.suffix in (".yaml", ".yml")
+                 and path.is_file() else [name])
+        out += [n for n in found if n not in out]
+    return out
 
 
 def _names(clusters: list[str], all_: bool, verb: str) -> list[str]:

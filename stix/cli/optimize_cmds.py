@@ -13,7 +13,9 @@ from stix.cli import options, render
 
 if TYPE_CHECKING:
     from stix.clouds.base import CredentialStatus
+    from stix.optimizer.pipeline import PipelinePlacement
     from stix.placement import Placement
+    from stix.task import Task
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +51,6 @@ def optimize(
     from stix.catalog import load_catalog
     from stix.errors import UsageError
     from stix.optimizer import NothingFitsError
-    from stix.optimizer import optimize as run_optimizer
     from stix.optimizer.clouds import plan_clouds
     from stix.optimizer.overrides import with_overrides
     from stix.task import load_pipeline
@@ -63,64 +64,105 @@ def optimize(
         raise UsageError(f"{task_file} holds {len(pipeline.tasks)} tasks; -c/--cluster names "
                          "one cluster", hint="optimize without -c: each task is placed")
     from stix.catalog.refresh import maybe_refresh
+    from stix.optimizer.pipeline import TaskNothingFits, place_pipeline
 
     refresh_note = maybe_refresh()
     catalog = load_catalog()
-    docs, code = [], 0
-    for i, loaded in enumerate(pipeline.tasks):
-        task = with_overrides(loaded, cloud=cloud, region=region, zone=zone, gpus=gpus,
-                              cpus=cpus, memory=memory, instance_type=instance_type,
-                              use_spot=use_spot, num_nodes=num_nodes)  # fmt: skip
-        if len(pipeline.tasks) > 1 and not as_json:
-            render.console().print(f"[bold]task {i + 1}/{len(pipeline.tasks)}: "
-                                   f"{task.name or '?'}[/]")
+    tasks = [with_overrides(loaded, cloud=cloud, region=region, zone=zone, gpus=gpus,
+                            cpus=cpus, memory=memory, instance_type=instance_type,
+                            use_spot=use_spot, num_nodes=num_nodes)
+             for loaded in pipeline.tasks]
+    notes: dict[int, str] = {}
+
+    def clouds_for(task: Task) -> list[str] | None:
         if all_clouds:
             clouds, note = None, "considering every catalog cloud (--all-clouds)"
         else:
             clouds, note = plan_clouds(task, catalog.clouds)
-        try:
-            result = run_optimizer(task, catalog, clouds, target=target,  # type: ignore[arg-type]
-                                   cluster=cluster, candidates=max(candidates, 10),
-                                   shared_core=True if allow_shared_core else None)
-        except NothingFitsError as exc:
-            if not as_json:
-                _note(note, err=True)
-                raise
-            docs.append({"task": task.name, "error": exc.message, "reasons": exc.reasons,
-                         "notes": [note]})
-            code = exc.exit_code
-            break
+        notes[id(task)] = note
+        return clouds
+
+    many = len(tasks) > 1
+    try:
+        placed = place_pipeline(tasks, name=pipeline.name, catalog=catalog, clouds=clouds_for,
+                                target=target, candidates=max(candidates, 10),  # type: ignore[arg-type]
+                                shared_core=True if allow_shared_core else None,
+                                cluster=cluster)
+    except NothingFitsError as exc:
+        note = next(reversed(notes.values()), "")
+        if not as_json:
+            _note(note, err=True)
+            raise
+        doc = {"error": exc.message, "reasons": exc.reasons, "notes": [note]}
+        if isinstance(exc, TaskNothingFits):
+            doc = {"task": exc.task, **doc}
+        typer.echo(json.dumps({"pipeline": pipeline.name, "tasks": [doc]} if many else doc,
+                              indent=2))
+        return exc.exit_code
+    docs = []
+    for i in range(len(tasks)):
+        stage = placed.stage_of(i)
+        result = stage.result
+        reused = stage.tasks[0] != i
+        head = tasks[stage.tasks[0]]
         if as_json:
             out = result.to_dict()
-            out["notes"] = [note, *out["notes"], *filter(None, [refresh_note])]
+            out["notes"] = [notes[id(head)], *out["notes"], *filter(None, [refresh_note])]
             if candidates:
                 out["candidates"] = out["candidates"][:candidates]
-            docs.append({"task": task.name, **out})
+            docs.append({"task": placed.tasks[i], "cluster": stage.cluster,
+                         "reuses_cluster": reused, **out})
             continue
-        for line in [note, *result.notes, *result.price_notes, *filter(None, [refresh_note])]:
+        if many:
+            render.console().print(f"[bold]task {i + 1}/{len(tasks)}: {placed.tasks[i]}[/]")
+        if reused:
+            _note(f"runs on cluster {stage.cluster} after task {placed.tasks[i - 1]}: the "
+                  "same resources, node count and buckets, so the cluster is reused")
+            continue
+        for line in [notes[id(head)], *result.notes, *result.price_notes,
+                     *filter(None, [refresh_note])]:
             _note(line)
         if candidates:
             rows = result.candidates[:candidates]
             title = f"Best {len(rows)} candidates ({target})"
         else:
             rows = list(result.best_per_cloud.values())
+            if result.chosen not in rows:  # moved for its data: show where it went
+                rows = sorted([*rows, result.chosen], key=lambda p: p.cloud)
             title = f"Best per cloud ({target})"
         _table(title, rows, result.chosen)
         render.ok("chosen: " + _summary(result.chosen))
-    if len(pipeline.tasks) > 1:
-        if as_json:
-            typer.echo(json.dumps({"pipeline": pipeline.name, "tasks": docs,
-                                   "notes": [PIPELINE_NOTE]}, indent=2))
+    totals = placed.to_dict()
+    if as_json:
+        if many:
+            typer.echo(json.dumps({"pipeline": pipeline.name, "tasks": docs, **totals,
+                                   "notes": [_pipeline_note(placed)]}, indent=2))
         else:
-            _note(PIPELINE_NOTE)
-    elif as_json:
-        only = {k: v for k, v in docs[0].items() if k != "task"}
-        typer.echo(json.dumps(only, indent=2))
-    return code
+            only = {k: v for k, v in docs[0].items()
+                    if k not in ("task", "cluster", "reuses_cluster")}
+            if placed.transfers:
+                only.update({k: totals[k] for k in ("transfers", "transfer_usd")})
+            typer.echo(json.dumps(only, indent=2))
+        return 0
+    for transfer in placed.transfers:
+        _note("data: " + transfer.render())
+    if many or placed.transfers:
+        _note(_pipeline_note(placed))
+    return 0
 
 
-PIPELINE_NOTE = ("each task is placed on its own; moving data between clouds is not priced "
-                 "yet")
+def _pipeline_note(placed: PipelinePlacement) -> str:
+    """The totals the placements were chosen by (or, for target time, what they cost)."""
+    from stix.optimizer.pipeline import COMPUTE_HOURS
+
+    hours = f"{COMPUTE_HOURS:g} h" if COMPUTE_HOURS != 1 else "one hour"
+    clusters = len(placed.stages)
+    how = ("placed together for the least compute + transfer" if placed.target == "cost"
+           else "each placed by speed; transfers priced, not minimised")
+    total = placed.compute_usd + placed.transfer_usd
+    return (f"{len(placed.tasks)} task(s) on {clusters} cluster(s), {how}: compute "
+            f"${placed.compute_usd:.2f} (each task counted as {hours}, as SkyPilot does) + "
+            f"transfer ${placed.transfer_usd:.2f} = ${total:.2f}")
 
 
 def _note(text: str, err: bool = False) -> None:

@@ -25,6 +25,7 @@ from stix.state import ClusterRecord, OpStatus
 from stix.user_config import applies_task_config
 
 if TYPE_CHECKING:
+    from stix.placement import Placement
     from stix.task import Task
 
 Say = Callable[[str], None]
@@ -148,6 +149,11 @@ class PipelineResult:
     def exit_code(self) -> int:
         return next((r.exit_code for r in self.results if r.exit_code), 0)
 
+    @property
+    def clusters(self) -> list[str]:
+        """The clusters its tasks ran on, each once (a reused cluster serves several)."""
+        return list(dict.fromkeys(r.cluster for r in self.results))
+
 
 def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
                 secrets: dict[str, str] | None = None, printer: LinePrinter | None = None,
@@ -156,17 +162,43 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
                 on_event: Callable[[Any], None] | None = None,
                 overrides: dict[str, Any] | None = None,
                 allow_private_mounts: bool = False) -> PipelineResult:
-    """Every task of a pipeline file, in order, each on a cluster named after it (its
-    stack is the one `stix plan` wrote for it), each waiting for the one before; data
-    passes through the buckets the tasks name. The first task whose run fails stops it."""
-    from stix.names import for_task
+    """Every task of a pipeline file, in order (`run_pipeline`), with the placement flags
+    `overrides` applied to each."""
     from stix.optimizer.overrides import with_overrides
-    from stix.remote.sync import check_task_files
     from stix.task import load_pipeline
 
     pipeline = load_pipeline(task_file, env)
-    given = dict(secrets or {})
     tasks = [with_overrides(t, **(overrides or {})) for t in pipeline.tasks]
+    return run_pipeline(tasks, name=pipeline.name or str(task_file), secrets=secrets,
+                        printer=printer, say=say, engine=engine, infra_only=infra_only,
+                        confirm=confirm, on_event=on_event,
+                        allow_private_mounts=allow_private_mounts)
+
+
+def pipeline_clusters(task_file: str | Path, env: dict[str, str] | None = None) -> list[str]:
+    """The clusters `up` of a task file runs its tasks on, each once, in order."""
+    from stix.optimizer.pipeline import cluster_names
+    from stix.task import load_pipeline
+
+    return list(dict.fromkeys(cluster_names(load_pipeline(task_file, env).tasks)))
+
+
+def run_pipeline(tasks: list[Task], *, name: str | None = None,
+                 secrets: dict[str, str] | None = None, printer: LinePrinter | None = None,
+                 say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                 confirm: Callable[[str], bool] | None = None,
+                 on_event: Callable[[Any], None] | None = None,
+                 allow_private_mounts: bool = False, detach_run: bool = False
+                 ) -> PipelineResult:
+    """The tasks in order, each waiting for the one before; data passes through the
+    buckets the tasks name. A task that asks for the same machines as the one before runs
+    on its cluster (setup and run on the same nodes); otherwise it gets a cluster named
+    after it, placed where `stix plan` places it (`stix.optimizer.pipeline`: compute and
+    data transfer chosen together). The first task that fails stops it, and says so."""
+    from stix.optimizer.pipeline import cluster_names, label, stages
+    from stix.remote.sync import check_task_files
+
+    given = dict(secrets or {})
     for task in tasks:  # every task is checked before the first cluster is made
         node_phase.resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
         check_task_files(task, allow_private=allow_private_mounts)
@@ -174,21 +206,49 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
     if unknown:
         raise UsageError(f"secret {', '.join(unknown)}: not declared under any task's "
                          "secrets")
-    out = PipelineResult(pipeline.name, [])
-    names = [for_task(t, None) for t in tasks]
-    for i, (task, name) in enumerate(zip(tasks, names, strict=True)):
-        say(f"pipeline {pipeline.name or task_file}: task {i + 1}/{len(tasks)} "
-            f"{task.name or name} on cluster {name}")
-        result = up_task(task, cluster=name, printer=printer, say=say, engine=engine,
-                         infra_only=infra_only, confirm=confirm, on_event=on_event,
-                         secrets={k: v for k, v in given.items() if k in task.secrets},
-                         allow_private_mounts=allow_private_mounts)
+    names = cluster_names(tasks)
+    labels = [label(t) for t in tasks]
+    heads = {group[0] for group in stages(tasks)}
+    chosen = _pipeline_placements(tasks, names, heads)
+    out = PipelineResult(name, [])
+    for i, (task, cluster) in enumerate(zip(tasks, names, strict=True)):
+        reuse = i not in heads
+        how = " (reused: same resources as the task before)" if reuse else ""
+        say(f"pipeline {name}: task {i + 1}/{len(tasks)} {labels[i]} on cluster "
+            f"{cluster}{how}")
+        if reuse and infra_only:
+            continue
+        try:
+            result = up_task(task, cluster=cluster, printer=printer, say=say, engine=engine,
+                             infra_only=infra_only, confirm=confirm, on_event=on_event,
+                             secrets={k: v for k, v in given.items() if k in task.secrets},
+                             allow_private_mounts=allow_private_mounts, reuse=reuse,
+                             placement=chosen.get(i), detach_run=detach_run)
+        except BaseException:
+            say(f"pipeline {name}: task {labels[i]} failed; not run: "
+                f"{', '.join(labels[i + 1:]) or 'none'}")
+            raise
         out.results.append(result)
         if result.exit_code:
-            out.failed = task.name or name
-            out.left = names[i + 1:]
+            out.failed = labels[i]
+            out.left = labels[i + 1:]
             break
     return out
+
+
+def _pipeline_placements(tasks: list[Task], names: list[str],
+                         heads: set[int]) -> dict[int, Placement]:
+    """The placement of each new cluster that has a stack, as `stix plan` chooses it (the
+    whole chain at once); none when every cluster is on existing machines."""
+    conn = state.connect()
+    fresh = [i for i in sorted(heads)
+             if not _on_machines(tasks[i], state.get_cluster(conn, names[i]))]
+    if not fresh:
+        return {}
+    from stix.optimizer.pipeline import place_pipeline
+
+    placed = place_pipeline(tasks)
+    return {i: placed.stage_of(i).chosen for i in fresh}
 
 
 @applies_task_config
@@ -198,12 +258,16 @@ def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
             confirm: Callable[[str], bool] | None = None,
             on_event: Callable[[Any], None] | None = None,
             allow_private_mounts: bool = False, avoid: Collection[str] = (),
-            project: Path | None = None, task_id: str = "") -> UpResult:
+            project: Path | None = None, task_id: str = "", reuse: bool = False,
+            placement: Placement | None = None) -> UpResult:
     """`up` of a loaded task on the cluster `cluster` (what the managed-jobs controller
     calls for each attempt). `avoid`: locations not to use — `cloud/region[/zone]` for
     clouds, `host[:port]` for existing machines; `project`: the stix project whose
     stacks/ holds the cluster's stack (default: the one around the working directory);
-    `task_id`: the run's STIX_TASK_ID (default: one per cluster and job)."""
+    `task_id`: the run's STIX_TASK_ID (default: one per cluster and job). `reuse`: the
+    cluster exists (a pipeline's earlier task made it for the same machines) and is used
+    as it is, its stack untouched; `placement`: the one to create when no current stack
+    file says otherwise (a pipeline's, chosen for the whole chain)."""
     from stix.remote.sync import check_task_files
 
     task = node_phase.resolve_secrets(task, secrets or {})
@@ -214,14 +278,16 @@ def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
         held.enter_context(state.cluster_lock(conn, name, "up"))
         record = state.get_cluster(conn, name)
         created = record is None
-        if _on_machines(task, record):
+        if reuse:
+            record = _reused(task, name, record, say)
+        elif _on_machines(task, record):
             record = _machines_up(conn, task, name, record, say, avoid)
         else:
             from stix.cluster import stacks
 
             record = stacks.provision(task, name, engine_name=engine, confirm=confirm,
                                       on_event=on_event, say=say, conn=conn, avoid=avoid,
-                                      project_dir=project).record
+                                      project_dir=project, chosen=placement).record
             node_phase.write_ssh_config(conn)
             if infra_only:
                 return UpResult(name, created, None, None)
@@ -238,6 +304,18 @@ def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
         if submitted:
             raise StillRunningError(name, submitted[0]) from None
         raise
+
+
+def _reused(task: Task, name: str, record: ClusterRecord | None, say: Say) -> ClusterRecord:
+    """The existing cluster a pipeline's next task runs on, as it is."""
+    from stix.task.notes import task_notes
+
+    if record is None:
+        raise StixError(f"cluster {name!r} is gone: the task before made it for this one",
+                        hint="run the pipeline again")
+    for warning in task_notes(task, record.provider):
+        say(f"warning: {warning}")
+    return record
 
 
 def _on_machines(task: Task, record: ClusterRecord | None) -> bool:

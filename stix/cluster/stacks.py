@@ -114,14 +114,16 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
               clouds: list[str] | None = None, confirm: Confirm | None = None,
               on_event: EventSink | None = None, say: Say = _quiet,
               conn: sqlite3.Connection, avoid: Collection[str] = (),
-              project_dir: Path | None = None) -> Provisioned:
+              project_dir: Path | None = None, chosen: Placement | None = None
+              ) -> Provisioned:
     """Make the cluster's infrastructure match the task (with any placement flags already
     applied to it). Call with the cluster lock held.
 
     The placement is the stack's on disk when that stack was planned from this task as it
     is now (what a reviewer read is what gets applied); otherwise the task is placed anew
-    and the stack rewritten. The diff shown is against what was last applied (nothing,
-    for a first deploy)."""
+    and the stack rewritten (at `chosen` when given: a pipeline's choice for the whole
+    chain). The diff shown is against what was last applied (nothing, for a first
+    deploy)."""
     from stix.catalog import load_catalog
     from stix.cluster.failover import RETRIABLE, after_failure, block_for
     from stix.stack import applied, report
@@ -139,7 +141,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
         raise UsageError(f"cluster {cluster!r} was created with the {record.engine} "
                          f"engine; use engine={record.engine!r} (--engine {record.engine})")
     placement, candidates, ref = _placement_for(task, cluster, project, catalog, clouds, say,
-                                                avoid)
+                                                avoid, chosen)
     was_stopped = record is not None and record.status == ClusterStatus.STOPPED
     if placement.power is not None:
         placement = placement.model_copy(update={"power": None})  # up runs it: started
@@ -262,7 +264,8 @@ def _exposure_gate(plan: Any, policy: Any, say: Say) -> None:
 
 
 def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
-                   clouds: list[str] | None, say: Say, avoid: Collection[str] = ()
+                   clouds: list[str] | None, say: Say, avoid: Collection[str] = (),
+                   chosen: Placement | None = None
                    ) -> tuple[Placement, list[Placement], Any]:
     """(placement, failover candidates, task reference): the stack's own placement when it
     was planned from this very task, else a new choice; never in an `avoid` location
@@ -292,10 +295,12 @@ def _placement_for(task: Task, cluster: str, project: Any, catalog: Any,
         mine = planned.placement
         others = [c for c in result.candidates if _where(c) != _where(mine)]
         return mine, [mine, *others], ref
+    first = chosen if chosen is not None else result.chosen
     if planned is not None:
         say(f"the task differs from the one {path.relative_to(project.root)} was planned "
-            f"from: placed anew ({describe(result.chosen)})")
-    return result.chosen, result.candidates, ref
+            f"from: placed anew ({describe(first)})")
+    others = [c for c in result.candidates if _where(c) != _where(first)]
+    return first, [first, *others], ref
 
 
 def _avoided(p: Placement, avoid: Collection[str]) -> bool:

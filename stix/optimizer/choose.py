@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
 def choose(task: Task, *, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
            cluster: str | None = None, target: Target = "cost",
-           overrides: dict[str, Any] | None = None, candidates: int = 50) -> OptimizeResult:
-    """Ranked placements for `task` (the first is chosen; the rest are failover options)."""
+           overrides: dict[str, Any] | None = None, candidates: int = 50,
+           per_region: bool = False) -> OptimizeResult:
+    """Ranked placements for `task` (the first is chosen; the rest are failover options);
+    `per_region` adds the best of every cloud/region (a pipeline moving data needs it)."""
     from stix.optimizer.overrides import with_overrides
     from stix.optimizer.search import optimize
 
     task = with_overrides(task, **(overrides or {}))
     return optimize(task, catalog, clouds, target=target, cluster=cluster,
-                    candidates=candidates)
+                    candidates=candidates, per_region=per_region)

@@ -109,3 +109,19 @@ def top_distinct(stream: Iterator[Ranked], n: int) -> list[Ranked]:
         if len(out) >= n:
             break
     return out
+
+
+def top_and_regions(stream: Iterator[Ranked], n: int
+                    ) -> tuple[list[Ranked], dict[tuple[str, str], Ranked]]:
+    """`top_distinct`, and the first (best) offer of every cloud/region in the whole stream:
+    where data moves between tasks, the best machine of each region is a choice of its own
+    (reads every survivor, so only a pipeline with data to move asks for it)."""
+    out: list[Ranked] = []
+    seen: set[tuple[str, str, str, bool]] = set()
+    regions: dict[tuple[str, str], Ranked] = {}
+    for r in stream:
+        regions.setdefault((r.offer.cloud, r.offer.region), r)
+        if len(out) < n and r.identity not in seen:
+            seen.add(r.identity)
+            out.append(r)
+    return out, regions

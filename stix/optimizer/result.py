@@ -27,6 +27,8 @@ class OptimizeResult:
     clouds: list[str]  # the clouds considered
     target: str
     notes: list[str] = field(default_factory=list)
+    # The best placement in each cloud/region (asked for by pipelines that move data).
+    best_per_region: dict[tuple[str, str], Placement] = field(default_factory=dict)
     # Counting rejections scans every offer; done only when someone reads them.
     count_rejections: Callable[[], list[Rejection]] | None = field(default=None, repr=False,
                                                                    compare=False)

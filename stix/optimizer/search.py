@@ -15,7 +15,7 @@ from stix.optimizer.explain import Context, NothingFitsError, left_out_note, rea
 from stix.optimizer.filters import LazyRun, build_filters, run_chain
 from stix.optimizer.index import OfferIndex, Segment, index_for
 from stix.optimizer.placements import build
-from stix.optimizer.rank import Target, ranked, top_distinct
+from stix.optimizer.rank import Ranked, Target, ranked, top_and_regions, top_distinct
 from stix.optimizer.result import OptimizeResult, Rejection
 from stix.optimizer.wants import Choice, Want, choices
 from stix.user_config import applies_task_config
@@ -145,12 +145,14 @@ def _allowed(enabled: list[str], wants: list[Want], asked: list[str] | None,
 def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] | None = None,
              target: Target = "cost", cluster: str | None = None, *,
              candidates: int = 10, shared_core: bool | None = None,
-             allowed: Sequence[str] | None = None) -> OptimizeResult:
+             allowed: Sequence[str] | None = None, per_region: bool = False
+             ) -> OptimizeResult:
     """Rank the placements that fit `task`; raise NothingFitsError (naming the constraint)
     when none does. `clouds` restricts the choice (default: every catalog cloud stix serves,
     plus clouds the task pins). `shared_core`: burstable and shared-core types may be
     chosen unnamed (default: the user config's `allow_shared_core`). `allowed`: the clouds
-    machines may be created on (default: the user config's `allowed_clouds`; "*": all)."""
+    machines may be created on (default: the user config's `allowed_clouds`; "*": all).
+    `per_region`: also the best placement of every cloud/region (`best_per_region`)."""
     from stix.catalog import load_catalog
     from stix.clouds import registry
     from stix.optimizer.clouds import bucket_cloud
@@ -196,16 +198,23 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     if not feasible:
         _explain(search, wants, served, catalog)
     stream, best = ranked(feasible, target)
-    top = top_distinct(stream, candidates)
+    regional: dict[tuple[str, str], Ranked] = {}
+    if per_region:
+        top, regional = top_and_regions(stream, candidates)
+    else:
+        top = top_distinct(stream, candidates)
     placements = [build(r, task, name) for r in top]
     by_identity = {r.identity: p for r, p in zip(top, placements, strict=True)}
     per_cloud = {c: by_identity.get(r.identity) or build(r, task, name) for c, r in best.items()}
+    per_region_built = {where: by_identity.get(r.identity) or build(r, task, name)
+                        for where, r in regional.items()}
     notes = _notes(catalog, served)
     left_out = left_out_note(search.runs[top[0].want_index], top[0]) if target == "cost" else None
     if left_out:
         notes.append(left_out)
     return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,
                           clouds=enabled, target=target, notes=notes,
+                          best_per_region=per_region_built,
                           count_rejections=search.rejections)  # fmt: skip
 
 

@@ -284,7 +284,8 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
                    overrides: dict[str, Any] | None = None, public_key: str | None = None,
                    env: dict[str, str] | None = None, write: bool = True,
                    start: Path | None = None) -> list[StackPlan]:
-    """Plan every task of a task file (a pipeline gets one stack per task)."""
+    """Plan every task of a task file (a pipeline gets one stack per cluster: tasks that
+    reuse the cluster of the task before share its stack)."""
     from stix.catalog import load_catalog
     from stix.task import load_pipeline
     from stix.user_config import for_task
@@ -297,27 +298,29 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
                          "one stack", hint="plan without a cluster name: each task's stack is "
                          "named after the task")
     catalog = load_catalog()
-    plans: list[StackPlan] = []
-    for task in tasks:
-        from stix.optimizer.overrides import with_overrides
+    from stix.optimizer.overrides import with_overrides
+    from stix.optimizer.pipeline import place_pipeline
 
-        task = with_overrides(task, **(overrides or {}))
+    tasks = [with_overrides(t, **(overrides or {})) for t in tasks]
+    # Placed as `up` places them: the chain at once, a task asking for the machines of the
+    # one before on its cluster (one stack, planned from the first task that uses it).
+    placed = place_pipeline(tasks, catalog=catalog, clouds=clouds, target=target,  # type: ignore[arg-type]
+                            candidates=1, cluster=cluster)
+    plans: list[StackPlan] = []
+    for stage in placed.stages:
+        task = tasks[stage.tasks[0]]
         with for_task(task):  # the task's `config:` counts here as in `up`
-            plans.extend(_plan_one(task, task_file, project, catalog, plans, cluster=cluster,
-                                   clouds=clouds, target=target, public_key=public_key,
-                                   write=write))
+            plans.extend(_plan_one(task, stage.chosen, task_file, project, catalog, plans,
+                                   public_key=public_key, write=write))
     return plans
 
 
-def _plan_one(task: Task, task_file: Path, project: Project, catalog: Catalog,
-              done: list[StackPlan], *, cluster: str | None, clouds: list[str] | None,
-              target: str, public_key: str | None, write: bool) -> list[StackPlan]:
-    """The stack of one task, and those of the buckets it creates not planned yet."""
-    from stix.optimizer.choose import choose
-
+def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
+              catalog: Catalog, done: list[StackPlan], *, public_key: str | None,
+              write: bool) -> list[StackPlan]:
+    """The stack of one task placed at `chosen`, and those of the buckets it creates not
+    planned yet."""
     plans: list[StackPlan] = []
-    chosen = choose(task, catalog=catalog, clouds=clouds, cluster=cluster,
-                    target=target, candidates=1).chosen  # type: ignore[arg-type]
     if not _provisions(chosen.cloud):
         raise UsageError(f"{task_file}: task {task.name or '?'} runs on {chosen.cloud}, "
                          "which needs no stack", hint="stix up runs it directly")

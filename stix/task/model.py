@@ -99,10 +99,27 @@ class Task(StrictModel):
     pool: Any = Field(None, description="SkyPilot's worker pools: refused (not built)")
 
     _origin: Origin | None = PrivateAttr(default=None)
+    _best_placement: Any = PrivateAttr(default=None)
 
     @property
     def origin(self) -> Origin | None:
         return self._origin
+
+    @property
+    def best_placement(self) -> Any:
+        """The Placement `stix.sdk.optimize` chose for the task (None before)."""
+        return self._best_placement
+
+    @best_placement.setter
+    def best_placement(self, placement: Any) -> None:
+        self._best_placement = placement
+
+    @property
+    def best_resources(self) -> Resources | None:
+        """SkyPilot's: the launchable resources the optimizer chose (None before)."""
+        from stix.sdk import resources_of
+
+        return None if self._best_placement is None else resources_of(self._best_placement)
 
     def __eq__(self, other: object) -> bool:
         """Two tasks are equal when they ask for the same thing, wherever they were read."""
@@ -116,6 +133,18 @@ class Task(StrictModel):
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("inputs", "outputs")
+    @classmethod
+    def _data(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        """Where the data is (a bucket URI, checked) and its estimated size in GB."""
+        for uri, size in (value or {}).items():
+            if not uri.strip():
+                raise ValueError("a data URI is empty")
+            parse_bucket_uri(uri)
+            if size < 0:
+                raise ValueError(f"{uri}: the estimated size in GB cannot be negative")
+        return value
 
     @field_validator("pool")
     @classmethod
