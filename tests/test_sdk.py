@@ -136,3 +136,45 @@ def test_storage_ls_rows_read_as_skypilot_dicts(stix_home: Path) -> None:
         row["nope"]
     with pytest.raises(sky.exceptions.NotFoundError):
         sky.storage_delete("absent")
+
+
+def test_optimize_a_dag_returns_it_with_best_resources() -> None:
+    with sky.Dag() as dag:
+        prep = sky.Task(name="prep", run="x", outputs={"s3://b/shards": 500},
+                        resources=sky.Resources(cloud=sky.AWS(), region="eu-west-1", cpus="4+"))
+        train = sky.Task(name="train", run="y", resources=sky.Resources(cpus="4+"))
+    assert train.best_resources is None
+    got = sky.optimize(dag, minimize=sky.OptimizeTarget.COST)
+    assert got is dag and sky.get(got) is dag  # SkyPilot's shape, either way it is called
+    first, second = prep.best_resources, train.best_resources
+    assert isinstance(first, sky.Resources) and isinstance(second, sky.Resources)
+    assert (first.cloud, first.region) == ("aws", "eu-west-1") and first.instance_type
+    assert (second.cloud, second.region) == ("aws", "eu-west-1")  # next to its 500 GB
+    assert sky.optimize(dag, sky.OptimizeTarget.TIME) is dag
+    with pytest.raises(UsageError, match="minimize must be"):
+        sky.optimize(dag, minimize="speed")
+    with pytest.raises(UsageError, match="blocked_resources: not supported"):
+        sky.optimize(dag, blocked_resources=[])
+
+
+def test_optimize_a_task_keeps_the_ranked_result() -> None:
+    task = sky.Task(name="one", run="x", resources=sky.Resources(cpus="4+"))
+    result = sky.optimize(task)
+    assert result.candidates[0] == result.chosen
+    best = task.best_resources
+    assert best is not None and best.instance_type == result.chosen.instance_type
+    assert sky.optimize(task, minimize="time").target == "time"
+
+
+def test_a_dag_launches_as_a_pipeline_reusing_its_cluster(
+        stix_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    local = sky.Resources(cloud=sky.Local(), **LOCAL)
+    with sky.Dag() as dag:
+        sky.Task(name="first", run="echo one on $STIX_CLUSTER", resources=local)
+        sky.Task(name="second", run="echo two on $STIX_CLUSTER", resources=local)
+    job_id, handle = sky.get(sky.launch(dag))
+    out = capfd.readouterr().out
+    assert "one on first" in out and "two on first" in out  # the same machines: one cluster
+    assert handle.name == "first" and job_id == 2
+    assert [r["name"] for r in sky.status()] == ["first"]
+    assert sky.down("first") is True
