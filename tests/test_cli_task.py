@@ -121,3 +121,12 @@ def test_schema_is_json_schema() -> None:
     schema = json.loads(out.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert "resources" in schema["properties"]
+
+
+def test_schema_takes_both_forms_of_secrets() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(stix("schema").stdout)
+    check = jsonschema.Draft202012Validator(schema)
+    for secrets in ({"HF_TOKEN": None, "KEY": "v"}, ["HF_TOKEN", "KEY"]):
+        assert list(check.iter_errors({"run": "echo", "secrets": secrets})) == []
+    assert list(check.iter_errors({"run": "echo", "secrets": ["A", "A"]}))

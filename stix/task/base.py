@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -75,7 +75,12 @@ EnvMap = Annotated[
     dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values),
     BeforeValidator(_mapping_only),
 ]
+# The schema says both forms, so editors take SkyPilot's list of names too.
+_SECRETS_SCHEMA = {"anyOf": [
+    {"type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+    {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+]}
 SecretMap = Annotated[
     dict[str, str | None], BeforeValidator(_check_env_names), BeforeValidator(_stringify_values),
-    BeforeValidator(_names_to_map),
+    BeforeValidator(_names_to_map), WithJsonSchema(_SECRETS_SCHEMA),
 ]
