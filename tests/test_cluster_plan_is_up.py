@@ -209,3 +209,15 @@ def test_a_pipeline_up_makes_the_stacks_its_plan_shows(project: Path,
     assert pipeline_clusters(path) == ["prep", "train"]
     assert all(down(name) for name in pipeline_clusters(path))
     assert len(engine.destroys) == 2 and status() == []
+
+
+def test_a_pipeline_whose_cluster_cannot_be_made_names_the_task(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stix.cluster.lifecycle import up_pipeline
+    from stix.engine.base import EngineError
+
+    monkeypatch.setattr(stacks, "engine_for", lambda name: ScriptedEngine({"*": "other"}))
+    said: list[str] = []
+    with pytest.raises(EngineError):
+        up_pipeline(_write(project, "chain.yaml", PIPELINE), infra_only=True, say=said.append)
+    assert "pipeline chain: task prep failed; not run: train, evaluate" in said

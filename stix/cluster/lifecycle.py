@@ -239,11 +239,12 @@ def run_pipeline(tasks: list[Task], *, name: str | None = None,
 def _pipeline_placements(tasks: list[Task], names: list[str],
                          heads: set[int]) -> dict[int, Placement]:
     """The placement of each new cluster that has a stack, as `stix plan` chooses it (the
-    whole chain at once); none when every cluster is on existing machines."""
+    whole chain at once). None when a cluster is on existing machines, which the optimizer
+    does not place (nor `plan`): each stack is then placed on its own, as `up` of its task."""
     conn = state.connect()
     fresh = [i for i in sorted(heads)
              if not _on_machines(tasks[i], state.get_cluster(conn, names[i]))]
-    if not fresh:
+    if len(fresh) < len(heads):
         return {}
     from stix.optimizer.pipeline import place_pipeline
 
