@@ -305,8 +305,8 @@ def test_update_with_nothing_usable_is_an_error(tmp_path: Path,
 def test_update_unknown_cloud(tmp_path: Path) -> None:
     from stix.errors import UsageError
 
-    with pytest.raises(UsageError, match="--cloud lambda"):
-        update_catalog(["lambda"], tmp_path, base=BASE, opener=FixtureOpener())
+    with pytest.raises(UsageError, match=r"clouds \(--cloud\) ibm: stix updates "):
+        update_catalog(["ibm"], tmp_path, base=BASE, opener=FixtureOpener())
 
 
 # ---- a real HTTP server on loopback -------------------------------------------------------

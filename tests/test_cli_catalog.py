@@ -83,8 +83,8 @@ def test_import_default_out_is_the_users_catalog(tmp_path: Path) -> None:
     ("args", "code", "message"),
     [(("catalog", "import", "terraform", "x"), 2, "unknown format (supported: skypilot)"),
      (("catalog", "import", "skypilot", "/no/such/dir"), 3, "no such directory"),
-     (("catalog", "import", "skypilot", str(SKY), "--cloud", "lambda"), 2, "cannot import cloud"),
-     (("catalog", "update", "--cloud", "lambda"), 2, "--cloud lambda")],
+     (("catalog", "import", "skypilot", str(SKY), "--cloud", "ibm"), 2, "cannot import cloud"),
+     (("catalog", "update", "--cloud", "ibm"), 2, "clouds (--cloud) ibm: stix updates")],
 )  # fmt: skip
 def test_errors_are_messages(args: tuple[str, ...], code: int, message: str,
                              tmp_path: Path) -> None:  # fmt: skip

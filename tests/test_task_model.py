@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stix.errors import TaskError
@@ -380,9 +382,14 @@ def test_yaml_merge_keys() -> None:
     assert options[0].accelerators == options[1].accelerators
 
 
-def test_pools_are_refused_with_why() -> None:
-    with pytest.raises(TaskError, match="worker pools are not supported"):
-        task("pool: {workers: 2}\nrun: x\n")
+def test_pools_are_accepted_and_said(tmp_path: Path) -> None:
+    from stix.task import load_task
+    from stix.task.notes import task_notes
+
+    path = tmp_path / "pool.yaml"
+    path.write_text("pool: {workers: 2}\nsetup: pip install x\n")
+    (note,) = task_notes(load_task(path))
+    assert note.startswith(f"{path}:1: pool: not acted on: worker pools are not built")
 
 
 @pytest.mark.parametrize(("text", "fragment"), [

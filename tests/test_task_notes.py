@@ -33,6 +33,7 @@ resources:
   accelerator_args: {tpu_vm: true}
   job_recovery: FAILOVER
   autostop: {idle_minutes: 5, wait_for: jobs, hook: echo bye, hook_timeout: 30}
+pool: {workers: 2}
 run: echo
 """)
     found = {n.field: n for n in notes(task)}

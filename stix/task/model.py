@@ -146,14 +146,6 @@ class Task(StrictModel):
                 raise ValueError(f"{uri}: the estimated size in GB cannot be negative")
         return value
 
-    @field_validator("pool")
-    @classmethod
-    def _no_pools(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError("SkyPilot's worker pools are not supported by stix yet; remove "
-                             "`pool:` (`stix jobs launch` gives each job a cluster of its own)")
-        return value
-
     @field_validator("resources", mode="before")
     @classmethod
     def _null_resources(cls, value: Any) -> Any:

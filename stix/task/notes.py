@@ -24,6 +24,9 @@ NOT_YET: dict[tuple[str, ...], str] = {
     ("resources", "job_recovery"): "`stix up` does not relaunch a preempted or failed node; "
                                    "`stix jobs launch` runs the task as a managed job that "
                                    "does (docs/server.md)",
+    ("pool",): "worker pools are not built: the file runs as one cluster of its resources "
+               "and setup (its workers count is not used); `stix jobs launch` gives each job "
+               "a cluster of its own",
     ("volumes",): "no volume is attached",
     ("event_callback",): "no callback is run",
     ("resources", "network_tier"): "each cloud's default networking is used",
