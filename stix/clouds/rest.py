@@ -20,25 +20,37 @@ TIMEOUT = 30.0
 class ApiError(StixError):
     """A cloud API call that failed (the message names the call and the status)."""
 
-    def __init__(self, message: str, status: int | None = None, **kw: Any) -> None:
+    def __init__(self, message: str, status: int | None = None, body: Any = None,
+                 **kw: Any) -> None:
         super().__init__(message, **kw)
         self.status = status
+        self.body = body  # the error answer: decoded JSON, else its text (None: no answer)
+
+
+def _decoded(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def call(method: str, url: str, token: str, body: Any = None,
-         what: str = "cloud API call") -> tuple[int, dict[str, str], Any]:
-    """(status, headers, decoded JSON or None). 4xx/5xx raise ApiError naming `what`."""
+         what: str = "cloud API call", timeout: float = TIMEOUT) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, decoded JSON or None). 4xx/5xx raise ApiError naming `what`, with
+    the decoded error answer as `body`."""
     data = None if body is None else json.dumps(body).encode("utf-8")
     request = urllib.request.Request(url, data=data, method=method, headers={
         "Authorization": f"Bearer {token}", "Accept": "application/json",
-        **({"Content-Type": "application/json"} if data is not None else {})})
+        "User-Agent": "stix", **({"Content-Type": "application/json"} if data is not None else {})})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
             text = reply.read().decode("utf-8")
             return reply.status, dict(reply.headers), json.loads(text) if text.strip() else None
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace")[:500]
-        raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code) from None
+        text = exc.read().decode("utf-8", "replace")
+        detail = text[:500]
+        raise ApiError(f"{what}: HTTP {exc.code} {detail}".strip(), exc.code,
+                       _decoded(text) if text.strip() else None) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise ApiError(f"{what}: {exc}") from None
 

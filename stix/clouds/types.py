@@ -9,6 +9,7 @@ from stix.clouds.base import Cloud
 from stix.clouds.resource import Lookup, ResourceType
 
 PROVIDER_PREFIX = "pulumi:providers:"
+DYNAMIC_PREFIX = "pulumi-python:dynamic/"  # stix.clouds.dynamic: one module per cloud
 
 
 @cache
@@ -38,9 +39,13 @@ def lookup(token: str) -> Lookup | None:
 
 def package_of(token: str) -> str:
     """The Pulumi package of a type token (`aws:ec2/vpc:Vpc` → aws; a provider resource
-    `pulumi:providers:aws` → aws)."""
+    `pulumi:providers:aws` → aws; a dynamic provider's type
+    `pulumi-python:dynamic/<module>:<Name>` → pulumi-python:dynamic/<module>, which is
+    `DynamicType.package`)."""
     if token.startswith(PROVIDER_PREFIX):
         return token[len(PROVIDER_PREFIX):]
+    if token.startswith(DYNAMIC_PREFIX):
+        return token.rsplit(":", 1)[0]
     return token.split(":", 1)[0]
 
 

@@ -17,6 +17,16 @@ GENERIC: tuple[tuple[str, str], ...] = (
 )
 
 
+def failover_mark(kind: str) -> str:
+    """The words a provider stix runs itself (a Pulumi dynamic provider,
+    `stix.clouds.dynamic`) puts in an error it has already classified, so the engine's
+    output says the kind whatever the cloud's codes: `[stix failover: capacity]`."""
+    return f"[stix failover: {kind}]"
+
+
+_MARKED = re.compile(r"\[stix failover: (" + "|".join(KINDS) + r")\]")
+
+
 @cache
 def _patterns(cloud: str | None) -> list[tuple[str, re.Pattern[str]]]:
     from stix.clouds import registry
@@ -29,7 +39,11 @@ def _patterns(cloud: str | None) -> list[tuple[str, re.Pattern[str]]]:
 
 def classify(text: str, cloud: str | None = None) -> str:
     """'capacity' | 'spot' | 'quota' | 'credentials' | 'other', from the error codes of
-    `cloud` (every cloud's when None) and the wordings they share."""
+    `cloud` (every cloud's when None) and the wordings they share; a kind stix's own
+    provider marked (`failover_mark`) comes first."""
+    marked = _MARKED.search(text)
+    if marked:
+        return marked.group(1)
     for kind, pattern in _patterns(cloud):
         if pattern.search(text):
             return kind

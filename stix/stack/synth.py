@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stix.buckets import BucketSpec
     from stix.placement import Placement
 
+DYNAMIC_PROVIDER_KEY = "__provider"
 # Attributes providers compute, answered for every resource that does not set them itself.
 GENERIC_ATTRS = ("arn", "name", "email", "selfLink", "publicIp", "privateIp", "ipAddress",
                  "keyName")
@@ -65,6 +66,8 @@ class _Recorder:
     def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
         key = resource_key(args.typ, args.name)
         inputs = dict(args.inputs)
+        # A dynamic provider's serialized self (`stix.clouds.dynamic`): code, not an input.
+        inputs.pop(DYNAMIC_PROVIDER_KEY, None)
         with self.lock:
             if key in self.inputs:
                 self.duplicates.append(key)
