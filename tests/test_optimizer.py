@@ -335,3 +335,12 @@ def test_a_bucket_pins_provisioned_nodes_to_its_own_cloud() -> None:
 
     task = load_pipeline(FIXTURES / "skypilot_forms" / "bucket_with_kubernetes.yaml").tasks[0]
     assert optimize(task).chosen.cloud == "gcp"
+
+
+def test_previous_generation_types_count_only_when_named() -> None:
+    """m5.large costs what m6i.large does: a default choice takes the current generation
+    (as SkyPilot's default families), a task that names m5 gets it."""
+    chosen = optimize(task("resources: {infra: aws, cpus: 2, memory: 8}")).chosen
+    assert chosen.instance_type == "m6i.large"
+    named = optimize(task("resources: {infra: aws, instance_type: m5.8xlarge}")).chosen
+    assert (named.instance_type, named.vcpus, named.memory_gib) == ("m5.8xlarge", 32, 128)

@@ -397,6 +397,11 @@ class Cloud(Provider):
         known = self.machine_types().get(instance_type)
         return bool(known and known.shared_core)
 
+    def is_previous_generation(self, instance_type: str) -> bool:
+        """Types the cloud still sells but a default choice skips (SkyPilot's default
+        families): as cheap as the current ones and slower."""
+        return False
+
     def default_host(self, accelerator: str, count: float) -> tuple[float, float] | None:
         """(vCPUs, GiB) a host VM needs at least for these attached GPUs when the task
         says neither cpus nor memory (None: the machine type comes with its GPUs)."""

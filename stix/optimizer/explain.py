@@ -186,6 +186,7 @@ def _arch(want: Want, before: list[Offer]) -> str:
 _WIDEN = {
     "shared_core": "name the type, or set allow_shared_core: true in ~/.stix/config.yaml "
                    "(stix optimize --allow-shared-core)",
+    "generation": "name the instance_type to use it",
     "host": "set cpus or memory to size the host yourself",
     "memory": "set memory to choose it yourself",
     "cpus": "set cpus to choose it yourself",

@@ -88,15 +88,16 @@ def _price_cap(cap: float, spot: bool) -> Callable[[Segment], list[Offer]]:
     return lambda s: [o for o in s.offers if o.price <= cap]
 
 
-_SHARED: dict[str, dict[str, bool]] = {}  # cloud → instance type → shared-core
+_SHARED: dict[tuple[str, str], dict[str, bool]] = {}  # (rule, cloud) → type → answer
 
 
-def _shared_core(cloud: str) -> Callable[[str], bool]:
-    """Whether a type of `cloud` is burstable/shared-core, asked once per type."""
+def _type_rule(cloud: str, rule: str = "is_shared_core") -> Callable[[str], bool]:
+    """The cloud's answer to a per-type rule (shared-core, previous generation), asked
+    once per type."""
     from stix.clouds import registry
 
-    known = _SHARED.setdefault(cloud, {})
-    ask = registry.cloud(cloud).is_shared_core if registry.served(cloud) else None
+    known = _SHARED.setdefault((rule, cloud), {})
+    ask = getattr(registry.cloud(cloud), rule) if registry.served(cloud) else None
 
     def shared(itype: str) -> bool:
         got = known.get(itype)
@@ -108,8 +109,13 @@ def _shared_core(cloud: str) -> Callable[[str], bool]:
 
 
 def _no_shared_core(s: Segment) -> list[Offer]:
-    shared = _shared_core(s.cloud)
+    shared = _type_rule(s.cloud)
     return [o for o in s.offers if not shared(o.instance_type)]
+
+
+def _current_generation(s: Segment) -> list[Offer]:
+    old = _type_rule(s.cloud, "is_previous_generation")
+    return [o for o in s.offers if not old(o.instance_type)]
 
 
 def _memory_ratio(ratio: float) -> Callable[[Segment], list[Offer]]:
@@ -150,6 +156,9 @@ def sizing_defaults(want: Want) -> list[Filter]:
     if not want.shared_core:
         out.append(Filter("shared_core", "no burstable or shared-core types (default)",
                           _no_shared_core, catalog_only=True, default=True))
+    if want.instance_type is None:  # as SkyPilot's default families: named, they count
+        out.append(Filter("generation", "no previous-generation types (default)",
+                          _current_generation, catalog_only=True, default=True))
     return out
 
 

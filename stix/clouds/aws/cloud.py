@@ -128,6 +128,10 @@ class AwsCloud(Cloud):
 
         return TYPES
 
+    def is_previous_generation(self, instance_type: str) -> bool:
+        # AWS's "previous generation" list; the 5th generation is priced as the 6th.
+        return instance_type.split(".", 1)[0] in ("m5", "c5", "r5", "m4", "c4", "r4")
+
     def is_shared_core(self, instance_type: str) -> bool:
         # Burstable T families (t2, t3, t3a, t4g) run on CPU credits.
         return bool(re.match(r"^t\d[a-z]*\.", instance_type))

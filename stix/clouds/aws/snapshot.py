@@ -41,7 +41,15 @@ _G6_WHERE = {"us-east-1": "abcdf", "us-east-2": "abc", "us-west-2": "abcd",
 _G6E_WHERE = {"us-east-1": "abcdf", "us-east-2": "abc", "us-west-2": "abcd",
               "eu-central-1": "ab", "eu-north-1": "ab", "ap-northeast-1": "ac"}  # fmt: skip
 
+_M5 = {k: v for k, v in _X86.items() if v <= 96}
+_C5 = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "9xlarge": 36, "12xlarge": 48,
+       "18xlarge": 72, "24xlarge": 96}  # fmt: skip
+
 AWS: tuple[Family, ...] = (
+    # The previous generation SkyPilot task files still name (m5.xlarge, c5.2xlarge ...).
+    Family(sized("m5", _M5, 4, 0.048), spot=(0.5, 0.7)),
+    Family(sized("c5", _C5, 2, 0.0425), spot=(0.5, 0.7)),
+    Family(sized("r5", _M5, 8, 0.063), spot=(0.5, 0.7)),
     # General purpose, compute and memory optimized, x86 (Intel, AMD) and Graviton (arm64).
     Family(sized("m6i", _M6I, 4, 0.048), spot=(0.55, 0.75)),
     Family(sized("m7i", _X86, 4, 0.0504), spot=(0.55, 0.75)),
