@@ -344,3 +344,9 @@ def test_previous_generation_types_count_only_when_named() -> None:
     assert chosen.instance_type == "m6i.large"
     named = optimize(task("resources: {infra: aws, instance_type: m5.8xlarge}")).chosen
     assert (named.instance_type, named.vcpus, named.memory_gib) == ("m5.8xlarge", 32, 128)
+
+
+def test_a_fraction_of_a_gpu_takes_a_machine_with_one() -> None:
+    chosen = optimize(task("resources: {infra: aws, accelerators: T4:0.5}")).chosen
+    assert chosen.accelerator is not None
+    assert (chosen.accelerator.name, chosen.accelerator.count) == ("T4", 1)

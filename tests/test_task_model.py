@@ -399,3 +399,22 @@ def test_pools_are_accepted_and_said(tmp_path: Path) -> None:
 def test_other_skypilot_files_are_named(text: str, fragment: str) -> None:
     with pytest.raises(TaskError, match=fragment):
         task(text)
+
+
+def test_skypilot_newer_and_older_spellings(tmp_path: Path) -> None:
+    from stix.task import load_task
+    from stix.task.notes import notes
+
+    t = task("resources: {gpus: H100:8}\nrun: x\n")
+    assert t.resources.accelerators is not None
+    assert [str(o) for o in t.resources.accelerators.options] == ["H100:8"]
+    with pytest.raises(TaskError, match="give accelerators or gpus"):
+        task("resources: {gpus: H100:8, accelerators: A100:1}\nrun: x\n")
+    t = task("experimental:\n  config_overrides: {ssh_cidr: 10.0.0.0/8}\nrun: x\n")
+    assert t.config == {"ssh_cidr": "10.0.0.0/8"} and t.experimental is None
+    path = tmp_path / "t.yaml"
+    path.write_text("event_callback:\n  - slack: {webhook_url: https://hooks.example/x}\n"
+                    "resources:\n  job_recovery: {strategy: DYNAMIC_NODE_SET}\nrun: x\n")
+    found = {n.field: n for n in notes(load_task(path))}
+    assert found["event_callback"].line == 1
+    assert "recovered as FAILOVER" in found["resources.job_recovery.strategy"].message

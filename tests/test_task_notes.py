@@ -34,6 +34,7 @@ resources:
   job_recovery: FAILOVER
   autostop: {idle_minutes: 5, wait_for: jobs, hook: echo bye, hook_timeout: 30}
 pool: {workers: 2}
+experimental: {other: 1}
 run: echo
 """)
     found = {n.field: n for n in notes(task)}

@@ -168,7 +168,9 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
     out: list[Filter] = []
     acc = want.accelerator
     if acc is not None:
-        out.append(Filter("accelerator", str(acc), _amount(acc.count, "accelerator_count", False)))
+        # A fraction (T4:0.5, SkyPilot's job-queue form) needs a machine with whole GPUs.
+        whole = float(math.ceil(acc.count))
+        out.append(Filter("accelerator", str(acc), _amount(whole, "accelerator_count", False)))
         if want.instance_type is not None:
             itype = want.instance_type
             out.append(Filter("instance_type", f"instance_type={itype}",

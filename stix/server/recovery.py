@@ -29,7 +29,8 @@ class Policy:
         rec = task.resources.job_recovery
         if rec is None:
             return cls()
-        return cls(rec.strategy or DEFAULT_STRATEGY, rec.max_restarts_on_errors,
+        strategy = rec.strategy if rec.strategy != "DYNAMIC_NODE_SET" else "FAILOVER"
+        return cls(strategy or DEFAULT_STRATEGY, rec.max_restarts_on_errors,
                    frozenset(rec.recover_on_exit_codes))
 
 

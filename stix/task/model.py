@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationInfo, field_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from stix.task.base import EnvMap, SecretMap, StrictModel
 from stix.task.resources import Resources
@@ -91,12 +99,15 @@ class Task(StrictModel):
     config: dict[str, Any] | None = None
     service: dict[str, Any] | None = Field(None, description="SkyPilot's serving section; "
                                            "not acted on yet")
-    event_callback: str | None = None
+    event_callback: str | list[Any] | dict[str, Any] | None = Field(
+        None, description="a command, or SkyPilot's notification handlers; not acted on yet")
+    experimental: dict[str, Any] | None = Field(
+        None, description="SkyPilot's older form: config_overrides is read as `config`")
     inputs: dict[str, float] | None = Field(None, description="SkyPilot's data the task "
                                             "reads, {uri: size in GB}")
     outputs: dict[str, float] | None = Field(None, description="SkyPilot's data the task "
                                              "writes, {uri: size in GB}")
-    pool: Any = Field(None, description="SkyPilot's worker pools: refused (not built)")
+    pool: Any = Field(None, description="SkyPilot's worker pools: reported (not built)")
 
     _origin: Origin | None = PrivateAttr(default=None)
     _best_placement: Any = PrivateAttr(default=None)
@@ -128,6 +139,21 @@ class Task(StrictModel):
         return self.model_dump() == other.model_dump()
 
     __hash__ = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_config(cls, data: Any) -> Any:
+        """`experimental.config_overrides` is what SkyPilot called a task's `config` once."""
+        if not isinstance(data, dict) or not isinstance(data.get("experimental"), dict):
+            return data
+        exp = dict(data["experimental"])
+        overrides = exp.pop("config_overrides", None)
+        if overrides is None:
+            return data
+        if data.get("config") is not None:
+            raise ValueError("give config or experimental.config_overrides (its older "
+                             "name), not both")
+        return {**data, "config": overrides, "experimental": exp or None}
 
     @field_validator("envs", "secrets", "file_mounts", "volumes", mode="before")
     @classmethod

@@ -28,7 +28,9 @@ NOT_YET: dict[tuple[str, ...], str] = {
                "and setup (its workers count is not used); `stix jobs launch` gives each job "
                "a cluster of its own",
     ("volumes",): "no volume is attached",
-    ("event_callback",): "no callback is run",
+    ("event_callback",): "no callback or notification is run",
+    ("experimental",): "SkyPilot's experimental settings are not read (config_overrides "
+                       "is, as `config`)",
     ("resources", "network_tier"): "each cloud's default networking is used",
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
 }
@@ -99,6 +101,11 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         from stix.task.settings import ignored
 
         out.extend(note(path, message) for path, message in ignored(task))
+    for prefix, block in _blocks(task):
+        if block.job_recovery is not None and block.job_recovery.strategy == "DYNAMIC_NODE_SET":
+            out.append(note((*prefix, "job_recovery", "strategy"),
+                            "DYNAMIC_NODE_SET (an elastic node set) is recovered as FAILOVER: "
+                            "the whole cluster is relaunched"))
     if provider is not None:
         from stix.clouds import registry
 

@@ -167,6 +167,10 @@ class Autostop(StrictModel):
         return parse_minutes(value, "autostop.idle_minutes")
 
 
+# SkyPilot's strategies; DYNAMIC_NODE_SET is accepted and reported (recovered as FAILOVER).
+RECOVERY_STRATEGIES = ("FAILOVER", "EAGER_NEXT_REGION", "DYNAMIC_NODE_SET")
+
+
 class JobRecovery(StrictModel):
     strategy: str | None = None
     max_restarts_on_errors: int = Field(0, ge=0)
@@ -177,9 +181,9 @@ class JobRecovery(StrictModel):
     def _strategy(cls, value: Any) -> Any:
         if isinstance(value, str):
             upper = value.strip().upper()
-            if upper not in ("FAILOVER", "EAGER_NEXT_REGION", "NONE"):
-                raise ValueError(f"unknown job_recovery strategy {value!r}; "
-                                 "use FAILOVER, EAGER_NEXT_REGION or none")
+            if upper not in (*RECOVERY_STRATEGIES, "NONE"):
+                raise ValueError(f"unknown job_recovery strategy {value!r}; use "
+                                 f"{', '.join(RECOVERY_STRATEGIES)} or none")
             return None if upper == "NONE" else upper
         return value
 
@@ -250,6 +254,10 @@ class Resources(StrictModel):
             if "job_recovery" in data:
                 raise ValueError("give job_recovery or its legacy name spot_recovery, not both")
             data["job_recovery"] = data.pop("spot_recovery")
+        if "gpus" in data:  # SkyPilot's newer name for accelerators
+            if data.get("accelerators") is not None:
+                raise ValueError("give accelerators or gpus (its other name), not both")
+            data["accelerators"] = data.pop("gpus")
         if isinstance(data.get("job_recovery"), str):
             data["job_recovery"] = {"strategy": data["job_recovery"]}
         auto = data.get("autostop")
