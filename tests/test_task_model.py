@@ -418,3 +418,21 @@ def test_skypilot_newer_and_older_spellings(tmp_path: Path) -> None:
     found = {n.field: n for n in notes(load_task(path))}
     assert found["event_callback"].line == 1
     assert "recovered as FAILOVER" in found["resources.job_recovery.strategy"].message
+
+
+def test_more_skypilot_forms(tmp_path: Path) -> None:
+    from stix.task import load_task
+    from stix.task.notes import notes
+
+    path = tmp_path / "t.yaml"
+    path.write_text("volumes:\n  /outputs: {size: 1Gi}\n"
+                    "file_mounts:\n  /data:\n    source: s3://mine\n    force_managed: true\n"
+                    "resources:\n  job_recovery: {strategy: DYNAMIC_NODE_SET, min_nodes: 2}\n"
+                    "run: x\n")
+    found = {n.field: n for n in notes(load_task(path))}
+    assert found["volumes"].line == 1
+    assert found["file_mounts./data.force_managed"].line == 6
+    group = tmp_path / "group.yaml"
+    group.write_text("name: g\nexecution: parallel\nprimary_tasks: [a]\n---\nname: a\nrun: x\n")
+    with pytest.raises(TaskError, match="this is a SkyPilot job group"):
+        load_task(group)

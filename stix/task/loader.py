@@ -151,6 +151,10 @@ def other_skypilot_file(data: dict[str, Any]) -> str | None:
                                                                      "config", *_VOLUME_KEYS}:
         return ("this is a SkyPilot volume file (`sky volumes apply`), not a task; stix has "
                 "no volumes yet: mount a bucket with file_mounts instead")
+    if keys & {"execution", "primary_tasks"}:
+        return ("this is a SkyPilot job group (its header document: execution, "
+                "primary_tasks), not a task; stix has no job groups yet: run its tasks as a "
+                "pipeline (`stix up FILE` of the task documents alone)")
     if keys & {"readiness_probe", "replica_policy", "replicas"} and keys <= {
             "readiness_probe", "replica_policy", "replicas", "load_balancing_policy", "ports",
             "tls"}:

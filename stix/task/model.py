@@ -93,7 +93,8 @@ class Task(StrictModel):
     secrets: SecretMap = Field(default_factory=dict, description="never written to stacks; a "
                                "list of names: each value from --secret NAME")
     file_mounts: dict[str, FileMountValue] = Field(default_factory=dict)
-    volumes: dict[str, str] = Field(default_factory=dict)
+    volumes: dict[str, str | dict[str, Any]] = Field(
+        default_factory=dict, description="a volume name, or SkyPilot's inline volume spec")
     setup: str | None = None
     run: str | None = None
     config: dict[str, Any] | None = None

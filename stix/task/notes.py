@@ -101,6 +101,11 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         from stix.task.settings import ignored
 
         out.extend(note(path, message) for path, message in ignored(task))
+    for target, mount in task.storage_mounts().items():
+        if mount.force_managed:
+            out.append(note(("file_mounts", target, "force_managed"),
+                            "an existing bucket is never taken over: it stays yours, and "
+                            "`stix storage delete` does not remove it"))
     for prefix, block in _blocks(task):
         if block.job_recovery is not None and block.job_recovery.strategy == "DYNAMIC_NODE_SET":
             out.append(note((*prefix, "job_recovery", "strategy"),

@@ -175,6 +175,7 @@ class JobRecovery(StrictModel):
     strategy: str | None = None
     max_restarts_on_errors: int = Field(0, ge=0)
     recover_on_exit_codes: list[int] = Field(default_factory=list)
+    min_nodes: int | None = Field(None, ge=1, description="DYNAMIC_NODE_SET's floor")
 
     @field_validator("strategy", mode="before")
     @classmethod

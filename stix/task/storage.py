@@ -74,6 +74,7 @@ class StorageMount(StrictModel):
     persistent: bool = True
     config: dict[str, Any] | None = None
     force_delete: bool | None = Field(None, alias="_force_delete")
+    force_managed: bool | None = Field(None, alias="_force_managed")
 
     @field_validator("store", mode="before")
     @classmethod
