@@ -350,3 +350,15 @@ def test_a_fraction_of_a_gpu_takes_a_machine_with_one() -> None:
     chosen = optimize(task("resources: {infra: aws, accelerators: T4:0.5}")).chosen
     assert chosen.accelerator is not None
     assert (chosen.accelerator.name, chosen.accelerator.count) == ("T4", 1)
+
+
+def test_a_new_bucket_needs_a_cloud_with_a_store(catalog: Catalog,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket without a store goes in the nodes' cloud's store: a cloud with none (as
+    the GPU clouds without object storage) is left out rather than planned and failed."""
+    from stix.clouds import registry
+
+    t = task("resources: {cpus: 2}\nfile_mounts:\n  /out: {name: results}\nrun: x\n")
+    assert optimize(t, catalog=catalog).chosen.cloud == "aws"
+    monkeypatch.setattr(type(registry.get("aws")), "store", None)
+    assert optimize(t, catalog=catalog).chosen.cloud != "aws"

@@ -192,6 +192,14 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         # Provisioned nodes reach buckets with their own cloud's identity only.
         enabled = [c for c in enabled if c == pinned_by_bucket or (
             non_catalog[c] and not registry.get(c).capabilities.provisions)]
+    elif task.storage_mounts():
+        # A bucket the stack makes goes in the store of the nodes' cloud: one without an
+        # object store cannot hold it (existing machines mount it as they can).
+        enabled = [c for c in enabled if registry.get(c).store is not None
+                   or not registry.get(c).capabilities.provisions]
+        if not enabled:
+            raise UsageError("the task's buckets need a cloud with an object store, and "
+                             "none of the clouds considered has one")
     search = _Search(catalog, enabled, non_catalog, wants)
     numbering = {id(w): i for i, w in enumerate(wants)}
     feasible = search.evaluate(tree, numbering)
