@@ -235,3 +235,23 @@ def test_declare_under_mocks_gives_the_token_and_outputs() -> None:
 
 def assert_equal(a: Any, b: Any) -> None:
     assert a == b
+
+
+def test_rate_limits_are_retried_then_reported(stand_in, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import stix.clouds.dynamic as dynamic
+
+    waits: list[float] = []
+    monkeypatch.setattr(dynamic.time, "sleep", waits.append)
+    answers = iter([(429, {}, {"error": {"code": "global/slow-down"}})] * 2)
+    stand_in.routes[("GET", "/widgets")] = lambda path, q: next(
+        answers, (200, {}, {"data": []}))
+    api = RestApi("widgetcloud", stand_in.url, "tok", ERRORS, backoff=(1.0, 3.0, 9.0))
+    assert api.call("GET", "/widgets") == {"data": []} and waits == [1.0, 3.0]
+    stand_in.routes[("GET", "/widgets")] = (429, {}, {"error": {"code": "global/slow-down"}})
+    with pytest.raises(CloudError) as caught:
+        api.call("GET", "/widgets", what="list widgets")
+    assert caught.value.status == 429 and waits == [1.0, 3.0, 1.0, 3.0, 9.0]
+
+
+def test_records_of_one_type_compare_equal() -> None:
+    assert WIDGET.resource_type() == WIDGET.resource_type()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class CloudError(StixError):
 class ErrorRule:
     """One line of a cloud's error table: a failure whose code matches `code` (a regular
     expression, searched), or, when the rule has no code, whose HTTP status is `status`,
-    is of `kind`. A rule with both needs both."""
+    is of `kind`. A rule with both needs both. Coded rules are also searched in the
+    engine's output (`ErrorTable.patterns`), so write them unanchored."""
 
     kind: ErrorKind
     code: str = ""
@@ -137,24 +139,34 @@ class RestApi:
     cloud's error table. `base_url` is a parameter so a test can point it at a local
     stand-in."""
 
+    # Statuses worth a retry (rate limits), and the waits before each retry, in seconds.
+    RETRY_STATUSES: ClassVar[frozenset[int]] = frozenset({429})
+
     def __init__(self, cloud: str, base_url: str, token: str, errors: ErrorTable,
-                 timeout: float = rest.TIMEOUT) -> None:
+                 timeout: float = rest.TIMEOUT,
+                 backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 12.0)) -> None:
         self.cloud = cloud
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.errors = errors
         self.timeout = timeout
+        self.backoff = backoff
 
     def call(self, method: str, path: str, body: Any = None, what: str | None = None) -> Any:
-        """The decoded answer (None when empty); a failure raises `CloudError`."""
+        """The decoded answer (None when empty); a failure raises `CloudError`. A rate
+        limit (HTTP 429) is retried after each wait in `backoff`."""
         what = what or f"{method} {path}"
-        try:
-            _, _, data = rest.call(method, self.base_url + path, self.token, body, what,
-                                   timeout=self.timeout)
-        except rest.ApiError as exc:
-            raise self.errors.error(self.cloud, what, exc.status, exc.body,
-                                    fallback=str(exc)) from None
-        return data
+        for wait in (*self.backoff, None):
+            try:
+                _, _, data = rest.call(method, self.base_url + path, self.token, body, what,
+                                       timeout=self.timeout)
+                return data
+            except rest.ApiError as exc:
+                if wait is None or exc.status not in self.RETRY_STATUSES:
+                    raise self.errors.error(self.cloud, what, exc.status, exc.body,
+                                            fallback=str(exc)) from None
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def token_from(env: str, path: str = "", key: str = "api_key") -> str:
@@ -231,13 +243,8 @@ class DynamicType:
     def resource_type(self, exposure: Any = None) -> ResourceType:
         """The record the plan diff, the offline mocks and the exposure list read (no
         Terraform translation: the Terraform engine cannot run a dynamic provider)."""
-        computed = self.computed
-
-        def nested(state: dict[str, Any], mark: Callable[[str], str]) -> None:
-            for attr in computed:
-                state.setdefault(attr, mark(attr))
-
-        return ResourceType(self.token, self.replace_on, None, MockAnswer(nested), exposure)
+        return ResourceType(self.token, self.replace_on, None,
+                            MockAnswer(_Computed(self.computed)), exposure)
 
     def build(self, settings: Mapping[str, Any]) -> Operations:
         module, _, attr = self.operations.partition(":")
@@ -245,6 +252,18 @@ class DynamicType:
         if not (isinstance(cls, type) and issubclass(cls, Operations)):
             raise StixError(f"{self.operations} is not an Operations class")
         return cls(settings)
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """What the offline mocks answer for a dynamic type: a marker per computed output
+    (a value, so two records of one type compare equal)."""
+
+    attrs: tuple[str, ...]
+
+    def __call__(self, state: dict[str, Any], mark: Callable[[str], str]) -> None:
+        for attr in self.attrs:
+            state.setdefault(attr, mark(attr))
 
 
 def _get(value: Any, path: str) -> Any:
