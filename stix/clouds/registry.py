@@ -46,6 +46,8 @@ register("aws", "stix.clouds.aws.cloud:AwsCloud", stores=(("s3", ("s3",)),))
 register("gcp", "stix.clouds.gcp.cloud:GcpCloud", aliases=("google",),
          stores=(("gcs", ("gs",)),))
 register("azure", "stix.clouds.azure.cloud:AzureCloud", stores=(("azure", ()),))
+register("lambda", "stix.clouds.lambda_cloud.cloud:LambdaCloud",
+         aliases=("lambdalabs", "lambda_cloud"))
 register("kubernetes", "stix.clouds.kubernetes.cloud:KubernetesCloud", aliases=("k8s",),
          location="context")
 register("local", "stix.machines.local:LocalMachines")
@@ -54,7 +56,7 @@ register("ssh", "stix.machines.ssh:SshMachines")
 # Infrastructures SkyPilot task files may name that stix does not serve (yet): such a file
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
-    "lambda": ("lambdalabs", "lambda_cloud"), "runpod": (), "oci": (), "ibm": (), "scp": (),
+    "runpod": (), "oci": (), "ibm": (), "scp": (),
     "paperspace": (), "cudo": (), "fluidstack": (), "do": (), "vast": (), "nebius": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip

@@ -1,0 +1,1 @@
+"""Oracle Cloud Infrastructure (OCI): compute instances in a stack-owned VCN (pulumi-oci)."""
