@@ -50,13 +50,14 @@ register("lambda", "stix.clouds.lambda_cloud.cloud:LambdaCloud",
          aliases=("lambdalabs", "lambda_cloud"))
 register("kubernetes", "stix.clouds.kubernetes.cloud:KubernetesCloud", aliases=("k8s",),
          location="context")
+register("oci", "stix.clouds.oci.cloud:OciCloud")
 register("local", "stix.machines.local:LocalMachines")
 register("ssh", "stix.machines.ssh:SshMachines")
 
 # Infrastructures SkyPilot task files may name that stix does not serve (yet): such a file
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
-    "runpod": (), "oci": (), "ibm": (), "scp": (),
+    "runpod": (), "ibm": (), "scp": (),
     "paperspace": (), "cudo": (), "fluidstack": (), "do": (), "vast": (), "nebius": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip
