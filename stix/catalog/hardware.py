@@ -15,7 +15,8 @@ ACCELERATOR_MEMORY_GIB: dict[str, float] = {
     "L4": 24, "L40": 48, "L40S": 48, "M60": 8, "MI300X": 192, "P100": 16, "P4": 8,
     "P40": 24, "T4": 16, "T4g": 16, "V100": 16, "V100-32GB": 32, "B300": 288,
     "RTXPRO6000": 96, "Gaudi": 32, "Inferentia": 8, "Inferentia2": 32, "Trainium": 32,
-    "Trainium2": 96, "GH200": 96, "A6000": 48, "RTX6000": 24,
+    "Trainium2": 96, "RTX4000-Ada": 20, "RTX6000-Ada": 48,
+    "GH200": 96, "A6000": 48, "RTX6000": 24,
 }  # fmt: skip
 
 

@@ -50,6 +50,7 @@ register("lambda", "stix.clouds.lambda_cloud.cloud:LambdaCloud",
          aliases=("lambdalabs", "lambda_cloud"))
 register("kubernetes", "stix.clouds.kubernetes.cloud:KubernetesCloud", aliases=("k8s",),
          location="context")
+register("digitalocean", "stix.clouds.digitalocean.cloud:DigitalOceanCloud", aliases=("do",))
 register("oci", "stix.clouds.oci.cloud:OciCloud")
 register("local", "stix.machines.local:LocalMachines")
 register("ssh", "stix.machines.ssh:SshMachines")
@@ -58,7 +59,7 @@ register("ssh", "stix.machines.ssh:SshMachines")
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
     "runpod": (), "ibm": (), "scp": (),
-    "paperspace": (), "cudo": (), "fluidstack": (), "do": (), "vast": (), "nebius": (),
+    "paperspace": (), "cudo": (), "fluidstack": (), "vast": (), "nebius": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip
 # The store SkyPilot records for a bucket on a provider without a store of its own.
