@@ -258,3 +258,21 @@ def test_up_with_the_terraform_engine_refuses_an_oci_stack(tmp_path: Path) -> No
     done = stix("up", str(task), "--engine", "terraform", "--yes")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "no mapping for oci:" in done.stderr and "use the pulumi engine" in done.stderr
+
+
+def test_stopped_gpu_instances_that_oci_keeps_billing_are_said() -> None:
+    from stix.placement import Placement
+
+    cloud = registry.cloud("oci")
+
+    def said(itype: str) -> list[str]:
+        return cloud.not_counted(Placement(cluster="c", cloud="oci", region="us-ashburn-1",
+                                           instance_type=itype, vcpus=8, memory_gib=32,
+                                           hourly_price=1.0))
+
+    assert any("keeps billing stopped" in n for n in said("BM.GPU.H100.8"))
+    assert said("VM.GPU.A10.1") == [] and said("VM.Standard.E4.Flex$_8_32") == []
+    disk = cloud.node_charges(Placement(cluster="c", cloud="oci", region="us-ashburn-1",
+                                        instance_type="VM.GPU.A10.1", vcpus=30,
+                                        memory_gib=240, hourly_price=2.0))
+    assert disk[0].running == pytest.approx(256 * (0.0255 + 0.0017 * 10) / 730)

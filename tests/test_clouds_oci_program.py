@@ -202,3 +202,30 @@ def test_bad_input_is_refused_with_ocis_choices(resources: str, says: str) -> No
 
     with pytest.raises(StixError, match=says.replace("(", r"\(")):
         _optimize(resources)
+
+
+def test_host_firewall_opens_ports_and_the_cluster_network_at_first_boot(
+        graphs: dict, tmp_path: object) -> None:
+    """Oracle's images reject all but SSH in iptables: a multipart user-data adds a script
+    that lets in the task's ports and the VCN, which cloud-init reads as two parts."""
+    import email
+    import subprocess
+
+    text = base64.b64decode(inputs(graphs["multinode"], INSTANCE, "t-1")["metadata"]
+                            ["user_data"]).decode()
+    message = email.message_from_string(text)
+    assert message.is_multipart()
+    config, script = (part.get_payload() for part in message.get_payload())
+    assert config == "#cloud-config\nhostname: node-1"
+    rules = [line for line in script.splitlines() if line.startswith("iptables")]
+    assert rules == [
+        "iptables -I INPUT 1 -s 10.42.0.0/16 -j ACCEPT",
+        "iptables -I INPUT 1 -p tcp -m state --state NEW --dport 9000:9002 -j ACCEPT",
+        "iptables -I INPUT 1 -p tcp -m state --state NEW --dport 8080:8080 -j ACCEPT"]
+    path = f"{tmp_path}/fw.sh"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(script)
+    subprocess.run(["bash", "-n", path], check=True)
+    # Nothing to open on a one-node cluster without ports: the cloud-config alone.
+    plain = inputs(graphs["cpu"], INSTANCE, "t-0")["metadata"]["user_data"]
+    assert base64.b64decode(plain).decode().startswith("#cloud-config")

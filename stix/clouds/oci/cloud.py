@@ -113,6 +113,16 @@ class OciCloud(Cloud):
 
         return fetch(opener, base, regions=regions)
 
+    def not_counted(self, placement: Placement) -> list[str]:
+        from stix.clouds.oci.machines import billed_when_stopped
+
+        out = super().not_counted(placement)
+        if billed_when_stopped(placement.instance_type):
+            out.append(f"{placement.instance_type} while stopped: OCI keeps billing stopped "
+                       "GPU instances (all but VM.GPU.A10) in full; "
+                       "`stix down` ends that")
+        return out
+
     def disk_price_gb_month(self, tier: str, region: str) -> float | None:
         from stix.clouds.oci.program import VPUS
 

@@ -125,6 +125,12 @@ def preemptible(instance_type: str) -> bool:
     return not is_bare_metal(instance_type)
 
 
+def billed_when_stopped(instance_type: str) -> bool:
+    """OCI bills a stopped instance of a GPU shape in full (its GPUs stay reserved), except
+    the VM.GPU.A10 series; standard and optimized VMs stop billing when stopped."""
+    return instance_type in GPU and not instance_type.startswith("VM.GPU.A10.")
+
+
 def _types() -> dict[str, MachineType]:
     out: dict[str, MachineType] = {}
     for shape, flex in FLEX.items():

@@ -7,7 +7,9 @@ several nodes, so they reach each other on their private addresses) and a region
 public subnet. Then one instance per node in availability domain `extra.availability_domain`
 (1 by default; looked up by number, since OCI prefixes domain names per tenancy): a
 flexible shape gets its OCPUs and memory, the boot volume the task's size and a VPU level
-for its disk tier, the metadata the SSH key and cloud-init user-data, spot becomes
+for its disk tier, the metadata the SSH key and cloud-init user-data (with a first-boot
+script opening the image's host firewall to the task's ports and the cluster's network,
+which Oracle's images otherwise close to all but SSH), spot becomes
 preemptible capacity (terminated on preemption), and `state` is the power state (STOPPED
 under `stix stop`). Everything goes in `extra.compartment_id`, or else in the tenancy's
 root compartment as the OCI config names it; freeform tags carry the labels.
@@ -33,6 +35,8 @@ UNSET_COMPARTMENT = "<compartment: set extra.compartment_id or tenancy in ~/.oci
 # Performance; boot volumes have no Lower Cost level).
 VPUS = {"low": 10, "medium": 10, "high": 20, "ultra": 30}
 TCP = "6"
+# Inside a subnet stix did not make, the cluster's network is some private range.
+PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 
 
 def compartment(p: Placement) -> str:
@@ -45,6 +49,46 @@ def user_data(text: str) -> str:
     from stix.remote.cloudinit import user_data_payload
 
     return base64.b64encode(user_data_payload(text, "oci")).decode("ascii")
+
+
+def host_firewall(p: Placement, inside: list[str]) -> str | None:
+    """The shell that opens OCI's host firewall to the task's ports and, on a multi-node
+    cluster, to the cluster's network: Oracle's platform images reject every inbound
+    connection but SSH in iptables, whatever the security list allows. Rules go first in
+    INPUT (ahead of the image's REJECT) and are saved so they survive a reboot; the image's
+    own rules (only root may reach the boot volume's iSCSI endpoint) stay. None: nothing
+    to open."""
+    rules = [f"-p tcp -m state --state NEW --dport {r.low}:{r.high} -j ACCEPT"
+             for r in c.port_ranges(p)]
+    if p.num_nodes > 1:
+        rules += [f"-s {cidr} -j ACCEPT" for cidr in inside]
+    if not rules:
+        return None
+    lines = ["#!/bin/bash", "# stix: open the host firewall of an OCI platform image",
+             "command -v iptables >/dev/null || exit 0"]
+    lines += [f"iptables -I INPUT 1 {rule}" for rule in reversed(rules)]
+    lines.append("command -v netfilter-persistent >/dev/null && netfilter-persistent save || true")
+    return "\n".join(lines) + "\n"
+
+
+_BOUNDARY = "==stix-oci-user-data=="
+
+
+def with_script(cloud_config: str, script: str | None) -> str:
+    """Cloud-init user-data of the cloud-config and, when given, a shell part run once at
+    first boot (a MIME multipart, as cloud-init reads it; a fixed boundary keeps stacks
+    reproducible)."""
+    if script is None:
+        return cloud_config
+    parts = [("text/cloud-config", "stix.cfg", cloud_config),
+             ("text/x-shellscript", "oci-host-firewall.sh", script)]
+    out = [f'Content-Type: multipart/mixed; boundary="{_BOUNDARY}"', "MIME-Version: 1.0", ""]
+    for kind, name, body in parts:
+        out += [f"--{_BOUNDARY}", f'Content-Type: {kind}; charset="utf-8"',
+                "MIME-Version: 1.0", f'Content-Disposition: attachment; filename="{name}"',
+                "", body.rstrip("\n")]
+    out += [f"--{_BOUNDARY}--", ""]
+    return "\n".join(out)
 
 
 def image_query(ref: str, arch: str) -> dict[str, Any]:
@@ -98,6 +142,8 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     provider = oci.Provider(c.name(p, "oci"), region=p.region)
     opts = pulumi.ResourceOptions(provider=provider)
     subnet_id = _network(p, where, tags, opts)
+    inside = [o.vpc_cidr] if o.vpc_cidr else PRIVATE if o.subnet_id else [c.DEFAULT_VPC_CIDR]
+    script = host_firewall(p, inside)
     domain = oci.identity.get_availability_domain_output(
         compartment_id=where, ad_number=o.availability_domain or 1,
         opts=pulumi.InvokeOutputOptions(provider=provider)).name
@@ -123,7 +169,7 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
                                  "assign_public_ip": "false" if c.is_private(p) else "true",
                                  "freeform_tags": tags},
             metadata={"ssh_authorized_keys": public_key,
-                      "user_data": user_data(user_data_for_rank(rank))},
+                      "user_data": user_data(with_script(user_data_for_rank(rank), script))},
             preemptible_instance_config=preemptible,
             state="STOPPED" if p.power == "stopped" else "RUNNING",
             freeform_tags={**tags, "stix-node-rank": str(rank)}, opts=opts,
