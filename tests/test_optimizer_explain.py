@@ -142,11 +142,11 @@ def test_empty_catalog() -> None:
 
 
 def test_unserved_cloud_is_a_usage_error(catalog: Catalog) -> None:
-    with pytest.raises(UsageError, match="resources pin cloud 'lambda', which stix does not "
-                                         "serve; it serves aws, azure, gcp"):
-        optimize(task("resources: {cloud: lambda}"), catalog)
-    with pytest.raises(UsageError, match="cloud 'oci' is not one stix serves"):
-        optimize(task("name: t"), catalog, clouds=["oci"])
+    with pytest.raises(UsageError, match="resources pin cloud 'fluidstack', which stix does not "
+                                         "serve; it serves aws, azure, "):
+        optimize(task("resources: {cloud: fluidstack}"), catalog)
+    with pytest.raises(UsageError, match="cloud 'fluidstack' is not one stix serves"):
+        optimize(task("name: t"), catalog, clouds=["fluidstack"])
 
 
 def test_bad_arguments(catalog: Catalog) -> None:
@@ -157,13 +157,13 @@ def test_bad_arguments(catalog: Catalog) -> None:
 
 
 def test_catalog_clouds_stix_does_not_serve_are_ignored_with_a_note() -> None:
-    cat = Catalog([_offer("lambda", "gpu_1x_a100", 30, 200, acc="A100"),
+    cat = Catalog([_offer("fluidstack", "gpu_1x_a100", 30, 200, acc="A100"),
                    _offer("aws", "m6i.2xlarge", 8, 32)])  # fmt: skip
     result = optimize(task("name: t"), cat)
     assert result.clouds == ["aws"]
-    assert result.notes == ["the catalog lists lambda, which stix does not serve: ignored"]
+    assert result.notes == ["the catalog lists fluidstack, which stix does not serve: ignored"]
     assert str(_refuse(cat, "resources: {accelerators: A100}")) == (
-        "nothing fits: A100 is offered only in lambda, which stix does not serve")
+        "nothing fits: A100 is offered only in fluidstack, which stix does not serve")
 
 
 def test_memory_default_is_four_gib_per_vcpu_and_explained() -> None:

@@ -173,8 +173,14 @@ def _location(want: Want, before: list[Offer], ctx: Context, constraint: str) ->
 
 
 def _spot(want: Want, before: list[Offer]) -> str:
+    from stix.clouds import registry
+
     o = min(before, key=lambda x: _order(x, False))
-    return f"{what(want)} has no spot price where it fits; on demand: {_brief(o, False)}"
+    none = [c for c in sorted({x.cloud for x in before})
+            if registry.served(c) and not registry.cloud(c).capabilities.spot]
+    market = f" ({', '.join(none)}: no spot market, on-demand instances only)" if none else ""
+    return (f"{what(want)} has no spot price where it fits{market}; on demand: "
+            f"{_brief(o, False)}")
 
 
 def _arch(want: Want, before: list[Offer]) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Policy = Literal["warn", "strict"]
 HINT = ("limit who reaches SSH and the ports with ssh_cidr in ~/.stix/config.yaml or "
         "stix:extra.ssh_cidrs in the stack file; `private: true` there drops public "
-        "addresses")
+        "addresses on clouds with private networks")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any
 # Canonical spellings of accelerators seen in the clouds' catalogs; lookup is
 # case-insensitive, names not listed here are kept as written (TPUs, new GPUs).
 KNOWN_ACCELERATORS = (
-    "A10", "A10G", "A100", "A100-80GB", "A40", "B100", "B200", "GB200", "H100", "H100-MEGA",
-    "H100-NVL",
-    "H200", "K80", "L4", "L40", "L40S", "M60", "MI300X", "P100", "P4", "P40", "RTXPRO6000",
-    "T4", "T4g", "V100", "V100-32GB", "Gaudi", "Inferentia", "Trainium",
+    "A10", "A10G", "A100", "A100-80GB", "A40", "A6000", "B100", "B200", "GB200", "GH200",
+    "H100", "H100-MEGA", "H100-NVL",
+    "H200", "K80", "L4", "L40", "L40S", "M60", "MI300X", "P100", "P4", "P40", "RTX6000",
+    "RTXPRO6000", "T4", "T4g", "V100", "V100-32GB", "Gaudi", "Inferentia", "Trainium",
 )
 _CANONICAL = {name.lower(): name for name in KNOWN_ACCELERATORS}
 
