@@ -195,7 +195,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     elif task.storage_mounts():
         # A bucket the stack makes goes in the store of the nodes' cloud: one without an
         # object store cannot hold it (existing machines mount it as they can).
-        enabled = [c for c in enabled if registry.get(c).store is not None
+        enabled = [c for c in enabled if getattr(registry.get(c), "store", None) is not None
                    or not registry.get(c).capabilities.provisions]
         if not enabled:
             raise UsageError("the task's buckets need a cloud with an object store, and "
