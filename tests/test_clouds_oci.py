@@ -276,3 +276,10 @@ def test_stopped_gpu_instances_that_oci_keeps_billing_are_said() -> None:
                                         instance_type="VM.GPU.A10.1", vcpus=30,
                                         memory_gib=240, hourly_price=2.0))
     assert disk[0].running == pytest.approx(256 * (0.0255 + 0.0017 * 10) / 730)
+
+
+def test_autostop_is_reported_not_acted_on() -> None:
+    cloud = registry.cloud("oci")
+    assert cloud.capabilities.autostop == () and cloud.autostop_template is None
+    assert "keeps billing" in cloud.ignores["autostop"]
+    assert cloud.capabilities.stop_start and not cloud.capabilities.stop_spot
