@@ -47,6 +47,9 @@ USER_DATA_LIMIT = 1024 * 1024
 NAME_LIMIT = 64
 GONE = ("terminated", "preempted")  # what GET /instances/{id} may say of a dead instance
 FAILED = ("unhealthy", *GONE)
+# Lambda allows about one request a second and one launch per 12 s: the nodes of a
+# cluster launch at once, so a 429 is waited out for up to ~90 s.
+RATE_LIMIT_WAITS = (1.0, 3.0, 6.0, 12.0, 12.0, 24.0, 30.0)
 
 ERRORS = ErrorTable((
     ErrorRule("capacity", r"instance-operations/launch/insufficient-capacity"),
@@ -66,7 +69,8 @@ def client(settings: Mapping[str, Any]) -> RestApi:
     if not key:
         raise CloudError(f"lambda: no API key (set ${KEY_ENV} or write api_key = ... in "
                          f"{KEY_FILE}) {failover_mark('credentials')}", kind="credentials")
-    return RestApi("lambda", str(settings.get("base_url") or API), key, ERRORS)
+    return RestApi("lambda", str(settings.get("base_url") or API), key, ERRORS,
+                   backoff=RATE_LIMIT_WAITS)
 
 
 def _data(answer: Any) -> Any:
