@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("api", "exceptions", "jobs"):
+    if name in ("api", "exceptions", "jobs", "serve"):
         return importlib.import_module(f"stix.{name}")
     api = importlib.import_module("stix.api")
     if name in api.__all__:

@@ -52,6 +52,11 @@ _LAZY = {
     "jobs_cancel": "stix.managed", "jobs_ids": "stix.managed", "JobSpec": "stix.server.models",
     "JobView": "stix.server.models",
     "PowerResult": "stix.cluster.power",
+    # Services (the stix server's serve controller)
+    "serve_up": "stix.serve.client", "serve_update": "stix.serve.client",
+    "serve_status": "stix.serve.client", "serve_down": "stix.serve.client",
+    "serve_logs": "stix.serve.client", "serve_wait_ready": "stix.serve.client",
+    "ServiceView": "stix.serve.models",
     # SkyPilot's SDK shapes (`import stix as sky`)
     "launch": "stix.sdk", "exec": "stix.sdk", "tail_logs": "stix.sdk",
     "job_status": "stix.sdk", "get": "stix.sdk", "stream_and_get": "stix.sdk",
@@ -142,6 +147,8 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
 _ALIASES = {"storage_ls": "ls", "storage_delete": "delete", "cost_report": "report",
             "check_budget": "check", "jobs_launch": "launch", "jobs_queue": "queue",
             "jobs_logs": "logs", "jobs_cancel": "cancel", "jobs_ids": "job_ids",
+            "serve_up": "up", "serve_update": "update", "serve_status": "status",
+            "serve_down": "down", "serve_logs": "logs", "serve_wait_ready": "wait_ready",
             }  # API name → the module's name for it
 
 def __getattr__(name: str) -> Any:

@@ -53,6 +53,7 @@ from stix.cli import (  # noqa: E402
     optimize_cmds,
     orphans_cmds,
     recover_cmds,
+    serve_cmds,
     server_cmds,
     stack_cmds,
     storage_cmds,
@@ -60,7 +61,8 @@ from stix.cli import (  # noqa: E402
 )
 
 for _group in (task_cmds, optimize_cmds, catalog_cmds, stack_cmds, cluster_cmds, jobs_cmds,
-               server_cmds, cost_cmds, storage_cmds, engine_cmds, recover_cmds, orphans_cmds):
+               serve_cmds, server_cmds, cost_cmds, storage_cmds, engine_cmds, recover_cmds,
+               orphans_cmds):
     _group.register(app)
 
 

@@ -87,13 +87,24 @@ class Capabilities:
     spot: bool = True
     stop_start: bool = False  # machines can be stopped and started again (`stix stop`)
     stop_spot: bool = False  # ... spot machines too
+    # A powered-off machine still bills in full (so `stix stop`, which would save nothing,
+    # refuses and says so).
+    stopped_bills: bool = False
     # How nodes run the task: "ssh" (agent, sync, setup, run over SSH) or None when the
     # node phase is not available on this provider yet (said so after provisioning).
     node_access: Literal["ssh"] | None = "ssh"
     terraform: bool = False  # the resource graph translates to Terraform JSON
     container_images: bool = False  # `image_id: docker:...` is what the nodes run
+    # A cluster's nodes reach each other over a private network (False: one node per
+    # cluster; the optimizer leaves the provider out of multi-node tasks).
+    multi_node: bool = True
+    # The task's ports can be limited to `ssh_cidrs` (False: only SSH can; the plan's
+    # exposure list shows the ports open to everyone).
+    port_firewall: bool = True
     managed_kubernetes: str | None = None  # the service a node pool is added to (eks...)
     autostop: tuple[StopMode, ...] = ()  # what a node can do to itself when idle
+    # Every cluster runs on this one machine: servers of two clusters must not share a port.
+    this_machine: bool = False
 
 
 class InfraOptions(BaseModel):

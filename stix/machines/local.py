@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from stix.catalog.schema import Offer
-from stix.clouds.base import CredentialStatus, Machines
+from stix.clouds.base import Capabilities, CredentialStatus, Machines
 from stix.errors import StixError
 from stix.machines.fit import container_image, wanted_accelerator
 from stix.paths import stix_home
@@ -69,6 +69,9 @@ def _escapes(rel: str) -> bool:
 
 class LocalMachines(Machines):
     name = "local"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        provisions=False, uses_catalog=False, zoned_prices=False, spot=False,
+        this_machine=True)
     ignores: ClassVar[dict[str, str]] = {
         "disk_size": "this machine's disk is used as it is",
         "disk_tier": "this machine's disk is used as it is",

@@ -82,6 +82,9 @@ def create_app(db: Engine, token: str, controller: Any = None) -> FastAPI:
         return {"job": job_id, "attempt": number, "status": job.status.value,
                 "attempts": latest.number if latest else 0, "logs": texts}
 
+    from stix.serve.routes import add_routes
+
+    add_routes(app, db, auth, getattr(controller, "services", None))
     app.state.controller = controller
     return app
 

@@ -48,14 +48,19 @@ class Controller:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        from stix.serve.controller import ServiceController
+
+        self.services = ServiceController(db)  # serving runs beside managed jobs
 
     # -- the loop ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._loop, name="stix-controller", daemon=True)
         self.thread.start()
+        self.services.start()
 
     def stop(self) -> None:
+        self.services.stop()
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=10)

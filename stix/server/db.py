@@ -78,6 +78,59 @@ events = Table(
 )
 Index("events_by_job", events.c.job_id, events.c.id)
 
+# Services (stix serve): a row per service, one per replica, and the controller's log of
+# decisions. A service's versions are its task configs; replicas carry the one they run.
+services = Table(
+    "services", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("versions", JSON, nullable=False),  # [{"task": config, "service": spec}, ...]
+    Column("version", Integer, nullable=False),  # the one serving (1-based)
+    Column("target_version", Integer, nullable=False),  # the one an update moves to
+    Column("update_mode", String(16)),  # rolling | blue_green while an update runs
+    Column("secrets", JSON, nullable=False, default=dict),  # never returned by the API
+    Column("lb_port", Integer, nullable=False),
+    Column("endpoint", String(300), nullable=False),
+    Column("desired", Integer, nullable=False),  # what the autoscaler wants now
+    Column("decision", Text),  # the autoscaler's last decision and why
+    Column("reason", Text),
+    Column("down_requested", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+replicas = Table(
+    "replicas", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", Integer, ForeignKey("services.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("cluster", String(200), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("spot", Boolean, nullable=False, default=False),
+    Column("host", String(300)),
+    Column("port", Integer),
+    Column("probe_failures", Integer, nullable=False, default=0),
+    Column("reason", Text),
+    Column("started_at", Float, nullable=False),
+    Column("ready_at", Float),
+    Column("ended_at", Float),
+)
+Index("replicas_by_service", replicas.c.service_id, replicas.c.number, unique=True)
+
+service_events = Table(
+    "service_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", Integer, ForeignKey("services.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+)
+Index("service_events_by_service", service_events.c.service_id, service_events.c.id)
+
 
 class DatabaseError(StixError):
     """The server's database cannot be opened or migrated."""

@@ -159,7 +159,7 @@ def other_skypilot_file(data: dict[str, Any]) -> str | None:
             "readiness_probe", "replica_policy", "replicas", "load_balancing_policy", "ports",
             "tls"}:
         return ("this is a SkyPilot service section on its own, not a task; put it under "
-                "`service:` in a task (serving is not built yet)")
+                "`service:` in a task (`stix serve up` runs it)")
     return None
 
 

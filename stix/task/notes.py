@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 # Fields no provider acts on yet, and what happens instead.
 NOT_YET: dict[tuple[str, ...], str] = {
-    ("service",): "the task runs on one cluster, without a load balancer or replicas "
-                  "(serving is not built yet)",
+    ("service",): "`stix up` runs the task on one cluster, without a load balancer or "
+                  "replicas; `stix serve up` runs it as a service",
     ("resources", "job_recovery"): "`stix up` does not relaunch a preempted or failed node; "
                                    "`stix jobs launch` runs the task as a managed job that "
                                    "does (docs/server.md)",
@@ -145,6 +145,13 @@ def check(task: Task, provider: str | None = None) -> None:
                 problem((*prefix, "image_id"), why)
     if containers:
         _container_problems(task, problem)
+    if task.service:
+        from stix.serve.spec import load_service
+
+        try:
+            load_service(task)
+        except TaskError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise TaskError(source, problems)
 

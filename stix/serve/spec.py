@@ -1,0 +1,172 @@
+"""SkyPilot's `service:` section, read as it is written: what a service's replicas must
+answer, how many there are, how they scale and what the endpoint speaks.
+
+Checked when the task loads (`check_service`), so a service that cannot work is refused at
+validate/plan time with its field and line, never after the first replica costs money.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stix.errors import Problem, TaskError
+from stix.task.base import StrictModel
+
+POLICIES = ("round_robin", "least_load", "least_requests")
+
+
+class ReadinessProbe(StrictModel):
+    """What a replica must answer (2xx) before it gets traffic, and keep answering."""
+
+    path: str
+    post_data: Any = None  # sent as JSON (a POST) when set
+    headers: dict[str, str] = Field(default_factory=dict)
+    initial_delay_seconds: float = Field(1200.0, ge=0)  # SkyPilot's default grace
+    timeout_seconds: float = Field(15.0, gt=0)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in " \r\n\t"):
+            raise ValueError(f"readiness_probe path {value!r}: an absolute URL path "
+                             "('/health'), without spaces")
+        return value
+
+
+class ReplicaPolicy(StrictModel):
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int | None = Field(None, ge=1)
+    target_qps_per_replica: float | None = Field(None, gt=0)
+    # stix's: requests in flight per replica, so long (streaming) LLM answers count.
+    target_inflight_per_replica: float | None = Field(None, gt=0)
+    upscale_delay_seconds: float = Field(300.0, ge=0)
+    downscale_delay_seconds: float = Field(1200.0, ge=0)
+    base_ondemand_fallback_replicas: int = Field(0, ge=0)
+    dynamic_ondemand_fallback: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ReplicaPolicy:
+        if self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is more than max_replicas "
+                             f"({self.max_replicas})")
+        scales = self.target_qps_per_replica or self.target_inflight_per_replica
+        if self.max_replicas is not None and self.max_replicas > self.min_replicas and not scales:
+            raise ValueError("max_replicas above min_replicas needs a target to scale on: "
+                             "target_qps_per_replica or target_inflight_per_replica")
+        if scales and self.max_replicas is None:
+            raise ValueError("a scaling target needs max_replicas")
+        if self.min_replicas == 0 and not scales:
+            raise ValueError("min_replicas 0 needs a scaling target (the first request "
+                             "starts a replica)")
+        return self
+
+    @property
+    def ceiling(self) -> int:
+        return self.max_replicas if self.max_replicas is not None else self.min_replicas
+
+
+class Tls(StrictModel):
+    keyfile: str
+    certfile: str
+
+
+class ServiceSpec(StrictModel):
+    readiness_probe: ReadinessProbe
+    replicas: int | None = Field(None, ge=1)
+    replica_policy: ReplicaPolicy | None = None
+    load_balancing_policy: Literal["round_robin", "least_load", "least_requests"] = "round_robin"
+    ports: int | None = Field(None, ge=1, le=65535)  # the replicas' port
+    tls: Tls | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("readiness_probe"), str):
+            data = {**data, "readiness_probe": {"path": data["readiness_probe"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_count(self) -> ServiceSpec:
+        if self.replicas is not None and self.replica_policy is not None:
+            raise ValueError("give replicas or replica_policy, not both")
+        return self
+
+    @property
+    def policy(self) -> ReplicaPolicy:
+        """Fixed replicas are a policy whose bounds meet."""
+        if self.replica_policy is not None:
+            return self.replica_policy
+        n = self.replicas or 1
+        return ReplicaPolicy(min_replicas=n, max_replicas=n)
+
+    def initial_replicas(self) -> int:
+        return self.policy.min_replicas
+
+
+def replica_port(task: Any, spec: ServiceSpec) -> int:
+    """The port replicas serve on: `service.ports`, else the task's one port."""
+    if spec.ports is not None:
+        return spec.ports
+    ports = getattr(task.resources, "ports", None) or []
+    opened = [p for r in ports for p in range(r.start, r.end + 1)] if ports else []
+    if len(opened) != 1:
+        raise ValueError("the replicas' port: set service.ports, or exactly one port in "
+                         "resources.ports")
+    return opened[0]
+
+
+def load_service(task: Any) -> ServiceSpec:
+    """The task's service, checked; a TaskError naming the field and line otherwise."""
+    from pydantic import ValidationError
+
+    origin = task.origin
+    source = origin.source if origin is not None else "<task>"
+
+    def fail(path: tuple[str | int, ...], message: str) -> TaskError:
+        line = origin.line(*path) if origin is not None else None
+        return TaskError(source, [Problem(".".join(str(p) for p in path), message, line)])
+
+    if not task.service:
+        raise fail(("service",), "the task has no service section")
+    if "readiness_probe" not in task.service:
+        raise fail(("service",), "a service needs readiness_probe: the path a ready replica "
+                                 "answers with 2xx (e.g. /health); without it no replica "
+                                 "would ever get traffic")
+    try:
+        spec = ServiceSpec.model_validate(task.service)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ("service", *(p for p in err["loc"] if isinstance(p, (str, int))))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise fail(path, message) from None
+    try:
+        port = replica_port(task, spec)
+    except ValueError as exc:
+        raise fail(("service",), str(exc)) from None
+    if spec.tls is not None:
+        for key in ("keyfile", "certfile"):
+            given = getattr(spec.tls, key)
+            where = Path(given).expanduser()
+            if not where.is_absolute() and origin is not None and origin.path is not None:
+                where = origin.path.parent / where
+            if not where.is_file():
+                raise fail(("service", "tls", key), f"{given}: no such file")
+    del port
+    return spec
+
+
+def desired_replicas(policy: ReplicaPolicy, *, qps: float, inflight: float) -> int:
+    """How many replicas the load asks for, before the delays: the larger of what the
+    request rate and the requests in flight need, within the policy's bounds."""
+    need = 0
+    if policy.target_qps_per_replica:
+        need = max(need, math.ceil(qps / policy.target_qps_per_replica - 1e-9))
+    if policy.target_inflight_per_replica:
+        need = max(need, math.ceil(inflight / policy.target_inflight_per_replica - 1e-9))
+    if not (policy.target_qps_per_replica or policy.target_inflight_per_replica):
+        need = policy.min_replicas
+    return max(policy.min_replicas, min(policy.ceiling, need))

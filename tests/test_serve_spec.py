@@ -1,0 +1,96 @@
+"""SkyPilot's `service:` section as stix reads it: every form it takes, and a service that
+cannot work refused at validate time with its field and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stix.errors import TaskError
+from stix.serve.spec import ReplicaPolicy, desired_replicas, load_service
+from stix.task import load_task
+from stix.task.notes import task_notes
+
+BASE = """\
+name: svc
+resources:
+  ports: 8080
+run: python -m http.server 8080
+service:
+"""
+
+
+def _task(tmp_path: Path, service: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "svc.yaml"
+    path.write_text(BASE + service)
+    return load_task(path)
+
+
+def test_skypilot_forms(tmp_path: Path) -> None:
+    spec = load_service(_task(tmp_path, "  readiness_probe: /health\n  replicas: 2\n"))
+    assert spec.readiness_probe.path == "/health" and spec.policy.min_replicas == 2
+    assert spec.policy.ceiling == 2
+    spec = load_service(_task(tmp_path, """\
+  readiness_probe:
+    path: /v1/models
+    post_data: {model: m, messages: [{role: user, content: hi}]}
+    headers: {Authorization: Bearer x}
+    initial_delay_seconds: 30
+    timeout_seconds: 5
+  replica_policy:
+    min_replicas: 0
+    max_replicas: 4
+    target_qps_per_replica: 2.5
+    upscale_delay_seconds: 10
+    downscale_delay_seconds: 60
+    base_ondemand_fallback_replicas: 1
+    dynamic_ondemand_fallback: true
+  load_balancing_policy: least_load
+  ports: 8080
+"""))
+    assert spec.readiness_probe.post_data["model"] == "m"
+    assert spec.policy.min_replicas == 0 and spec.policy.ceiling == 4
+    assert spec.load_balancing_policy == "least_load"
+
+
+@pytest.mark.parametrize(("service", "field", "line", "fragment"), [
+    ("  replicas: 2\n", "service", 5, "needs readiness_probe"),
+    ("  readiness_probe: /h\n  replica_policy: {min_replicas: 3, max_replicas: 2, "
+     "target_qps_per_replica: 1}\n", "service.replica_policy", 7,
+     "min_replicas (3) is more than max_replicas (2)"),
+    ("  readiness_probe: health\n", "service.readiness_probe.path", 6, "absolute URL path"),
+    ("  readiness_probe: /h\n  tls: {keyfile: nokey.pem, certfile: nocert.pem}\n",
+     "service.tls.keyfile", 7, "nokey.pem: no such file"),
+    ("  readiness_probe: /h\n  replica_policy: {min_replicas: 0, max_replicas: 2}\n",
+     "service.replica_policy", 7, "needs a target to scale on"),
+    ("  readiness_probe: /h\n  replicas: 2\n  replica_policy: {min_replicas: 1}\n",
+     "service", 5, "replicas or replica_policy, not both"),
+])
+def test_what_cannot_work_is_refused_with_field_and_line(
+        tmp_path: Path, service: str, field: str, line: int, fragment: str) -> None:
+    with pytest.raises(TaskError) as err:
+        task_notes(_task(tmp_path, service))
+    (problem,) = err.value.problems
+    assert problem.path == field and problem.line == line and fragment in problem.message
+
+
+def test_the_replica_port_must_be_known(tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("run: x\nresources: {ports: [8080, 9090]}\nservice:\n  readiness_probe: /\n")
+    with pytest.raises(TaskError, match="set service.ports, or exactly one port"):
+        load_service(load_task(path))
+
+
+def test_a_valid_service_is_said_to_be_for_serve_up(tmp_path: Path) -> None:
+    (note,) = task_notes(_task(tmp_path, "  readiness_probe: /health\n"))
+    assert "`stix serve up` runs it as a service" in note
+
+
+@pytest.mark.parametrize(("qps", "inflight", "want"), [
+    (0, 0, 0), (0.1, 0, 1), (5, 0, 2), (100, 0, 4), (0, 7, 2), (3, 9, 3),
+])
+def test_desired_replicas_takes_the_larger_need(qps: float, inflight: float, want: int) -> None:
+    policy = ReplicaPolicy(min_replicas=0, max_replicas=4, target_qps_per_replica=2.5,
+                           target_inflight_per_replica=4)
+    assert desired_replicas(policy, qps=qps, inflight=inflight) == want
