@@ -134,6 +134,10 @@ def test_prices_are_positive_and_spot_is_cheaper() -> None:
 
 # Shapes sold without a spot market: OCI's preemptible capacity is for VM shapes only.
 NO_SPOT_SHAPES = {"oci": ("BM.",)}
+# RunPod: CPU pods are on demand only; these GPU types have no interruptible price.
+NO_SPOT_SHAPES["runpod"] = ("cpu", *(f"{n}x_{gpu}_" for n in (1, 2, 4, 8) for gpu in (
+    "A100-80GB-SXM", "A40", "B200", "H100", "H100-NVL", "L4", "MI300X", "RTX3090",
+    "RTX4000-Ada", "RTX6000-Ada", "RTXA4000", "RTXA5000")))
 
 
 def test_spot_is_mostly_offered_and_missing_only_where_not_sold() -> None:

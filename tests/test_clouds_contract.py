@@ -64,9 +64,10 @@ def _tasks(cloud: Cloud) -> dict[str, str]:
     out = {
         "cpu": base + "  cpus: 2+\n",
         "gpu": base + f"  accelerators: {_gpu(cloud)}\n",
-        "multi-node": "num_nodes: 2\n" + base + "  cpus: 2+\n",
         "ports": base + "  cpus: 2+\n  ports: [8080, 9000-9002]\n",
     }
+    if cloud.capabilities.multi_node:
+        out["multi-node"] = "num_nodes: 2\n" + base + "  cpus: 2+\n"
     if cloud.capabilities.spot:
         out["spot"] = base + "  cpus: 2+\n  use_spot: true\n"
     if cloud.store is not None:
@@ -126,6 +127,15 @@ def _check_types(graph: Any) -> None:
             assert found.terraform, f"lookup {ds.type} has no Terraform data source"
 
 
+@pytest.mark.parametrize("name", [c for c in CLOUDS if not registry.cloud(c).capabilities.multi_node])
+def test_a_single_node_cloud_refuses_multi_node_tasks_saying_why(name: str) -> None:
+    from stix.optimizer.explain import NothingFitsError
+
+    cloud = registry.cloud(name)
+    with pytest.raises(NothingFitsError, match="one node per cluster"):
+        _placement(cloud, "num_nodes: 2\n" + _tasks(cloud)["cpu"])
+
+
 @pytest.mark.parametrize("name", CLOUDS)
 def test_ssh_cidrs_decide_who_reaches_the_nodes(name: str) -> None:
     """Every cloud takes `ssh_cidrs` (the user config's ssh_cidr lands there) and flags
@@ -141,7 +151,11 @@ def test_ssh_cidrs_decide_who_reaches_the_nodes(name: str) -> None:
                                       "ssh_cidrs": ["192.0.2.0/24"]})
     graph = _synth(limited)
     assert "192.0.2.0/24" in graph.to_json()
-    assert not [f for f in findings(graph) if f.kind == "open"]
+    still_open = [f for f in findings(graph) if f.kind == "open"]
+    if cloud.capabilities.port_firewall:
+        assert not still_open
+    else:  # only SSH can be limited: the task's ports are said to be open, SSH is not
+        assert still_open and not [f for f in still_open if "tcp 22 " in f.text]
 
 
 @pytest.mark.parametrize("service", sorted(

@@ -17,6 +17,8 @@ ACCELERATOR_MEMORY_GIB: dict[str, float] = {
     "RTXPRO6000": 96, "Gaudi": 32, "Inferentia": 8, "Inferentia2": 32, "Trainium": 32,
     "Trainium2": 96, "RTX4000-Ada": 20, "RTX6000-Ada": 48,
     "GH200": 96, "A6000": 48, "RTX6000": 24,
+    "RTX3090": 24, "RTX4090": 24, "RTXA4000": 16, "RTXA4500": 20, "RTXA5000": 24,
+    "RTXA6000": 48,
 }  # fmt: skip
 
 

@@ -52,13 +52,14 @@ register("kubernetes", "stix.clouds.kubernetes.cloud:KubernetesCloud", aliases=(
          location="context")
 register("digitalocean", "stix.clouds.digitalocean.cloud:DigitalOceanCloud", aliases=("do",))
 register("oci", "stix.clouds.oci.cloud:OciCloud")
+register("runpod", "stix.clouds.runpod.cloud:RunPodCloud")
 register("local", "stix.machines.local:LocalMachines")
 register("ssh", "stix.machines.ssh:SshMachines")
 
 # Infrastructures SkyPilot task files may name that stix does not serve (yet): such a file
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
-    "runpod": (), "ibm": (), "scp": (),
+    "ibm": (), "scp": (),
     "paperspace": (), "cudo": (), "fluidstack": (), "vast": (), "nebius": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip

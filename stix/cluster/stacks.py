@@ -86,7 +86,8 @@ def nodes_from_outputs(outputs: dict[str, Any], placement: Placement) -> list[No
             raise StixError(f"cluster {placement.cluster!r}: node {i} has no address in the "
                             "stack outputs", hint=f"stix refresh {placement.cluster}")
         name = str(node.get("name") or f"{placement.cluster}-{i}")
-        nodes.append(NodeAddress(name=name, host=str(host), user=user,
+        nodes.append(NodeAddress(name=name, host=str(host), port=int(node.get("ssh_port") or 22),
+                                 user=user,
                                  identity_file=str(private_key_path()),
                                  internal_ip=node.get("private_ip"),
                                  host_key_alias=cloud_alias(placement.cluster, name,

@@ -183,6 +183,13 @@ def _spot(want: Want, before: list[Offer]) -> str:
             f"{_brief(o, False)}")
 
 
+def _nodes(want: Want, before: list[Offer]) -> str:
+    clouds = ", ".join(sorted({o.cloud for o in before}))
+    return (f"{what(want)} needs {want.num_nodes} nodes that reach each other; {clouds} runs "
+            "one node per cluster (its machines share no private network): set num_nodes: 1 "
+            "or choose another cloud")
+
+
 def _arch(want: Want, before: list[Offer]) -> str:
     o = min(before, key=lambda x: _order(x, want.spot))
     return (f"{what(want)} is offered only on {o.arch} here, e.g. {_brief(o, want.spot)}; "
@@ -319,4 +326,6 @@ def reason(run: ChainRun, ctx: Context) -> str:
         return _location(want, before, ctx, f.name)
     if f.name == "use_spot":
         return _spot(want, before)
+    if f.name == "num_nodes":
+        return _nodes(want, before)
     return _price(want, before)

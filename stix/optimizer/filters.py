@@ -118,6 +118,14 @@ def _current_generation(s: Segment) -> list[Offer]:
     return [o for o in s.offers if not old(o.instance_type)]
 
 
+def _multi_node(s: Segment) -> Sequence[Offer]:
+    """A multi-node task only where a cluster's nodes can reach each other."""
+    from stix.clouds import registry
+
+    one = registry.served(s.cloud) and not registry.get(s.cloud).capabilities.multi_node
+    return [] if one else s.offers
+
+
 def _memory_ratio(ratio: float) -> Callable[[Segment], list[Offer]]:
     return lambda s: [o for o in s.offers if o.memory_gib >= ratio * o.vcpus - 1e-9]
 
@@ -192,6 +200,8 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
     if want.cloud is not None:
         pin = want.cloud
         out.append(Filter("cloud", f"cloud={pin}", lambda s: s.offers if s.cloud == pin else []))
+    if want.num_nodes > 1:
+        out.append(Filter("num_nodes", f"num_nodes={want.num_nodes}", _multi_node))
     if want.region is not None:
         region = want.region
         out.append(Filter("region", f"region={region}",

@@ -1,0 +1,95 @@
+"""RunPod as stix knows it: Secure Cloud GPU and CPU pods, one container per node, reached
+over SSH through the public TCP port RunPod maps to the pod's port 22.
+
+What it cannot do, said where it matters:
+- one node per cluster: pods share no private network (RunPod's Instant Clusters are a
+  separate product), so the optimizer leaves RunPod out of multi-node tasks;
+- no `stix stop`: RunPod can stop a pod (its volume kept and billed, its container disk
+  wiped, its GPU not held, its SSH port remapped on resume), which is not the stop stix
+  offers elsewhere; `stix down` terminates the pod; no autostop on the node either;
+- no firewall: the task's ports are open to everyone (said in the plan); `ssh_cidrs` limits
+  SSH through sshd's `from=` on the key;
+- no tags: a pod's name (`<cluster>-0`) is all it carries;
+- no Terraform translation (the Terraform engine cannot run a Pulumi dynamic provider);
+- interruptible (spot) pods for the GPU types RunPod prices so, bid at that price.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stix.clouds.base import (
+    Capabilities,
+    Cloud,
+    CredentialStatus,
+    ErrorKind,
+    InfraOptions,
+    MachineType,
+    UserData,
+)
+from stix.clouds.runpod.options import RunPodOptions
+
+if TYPE_CHECKING:
+    from stix.clouds.resource import ResourceType
+    from stix.placement import Placement
+
+
+class RunPodCloud(Cloud):
+    name = "runpod"
+    credential_paths = ("~/.runpod",)
+    capabilities = Capabilities(spot=True, stop_start=False, container_images=True,
+                                multi_node=False, port_firewall=False)
+    options_model: ClassVar[type[InfraOptions]] = RunPodOptions
+    pulumi_packages = ("pulumi-python:dynamic/runpod",)
+    sdk_distributions = ("pulumi",)
+    # RunPod's documented messages (it has no error codes) as the engine prints them; the
+    # provider also marks each error it classifies ([stix failover: KIND]).
+    error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
+        ("capacity", r"no longer any instances available"),
+        ("credentials", r"runpod [^\n]*(?:Unauthori[sz]ed|Forbidden|HTTP 40[13])"),
+    )
+    ignores: ClassVar[dict[str, str]] = {
+        "disk_tier": "a RunPod pod's container disk has one tier",
+    }
+
+    def image_problem(self, ref: str) -> str | None:
+        image = ref.removeprefix("docker:")
+        if image.strip() and not any(ch.isspace() for ch in image):
+            return None
+        return f"{ref!r} is not a container image reference (RunPod pods run one)"
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        from stix.clouds.runpod.credentials import check
+
+        return check(verify)
+
+    def build(self, placement: Placement, user_data: UserData,
+              public_key: str) -> dict[str, Any]:
+        from stix.clouds.runpod.program import build
+
+        return build(placement, user_data, public_key)
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        from stix.clouds.runpod.types import resource_types
+
+        return resource_types()
+
+    # -- prices and pod types ------------------------------------------------------------
+
+    snapshot = "stix.clouds.runpod.snapshot"
+    price_source = "the RunPod GraphQL API's gpuTypes query (no account needed)"
+    type_list_source = "stix.clouds.runpod.machines"
+
+    def fetch_prices(self, opener: Any, base: Any, *, regions: list[str] | None = None,
+                     **options: Any) -> Any:
+        """GraphQL is a POST, which the generic GET opener cannot send: the fetch posts
+        itself (with the API key when one is set; gpuTypes answers without one)."""
+        from stix.clouds.runpod.api import api_key
+        from stix.clouds.runpod.prices import fetch, http_post
+
+        return fetch(http_post(key=api_key()), base, regions=regions)
+
+    def machine_types(self) -> dict[str, MachineType]:
+        from stix.clouds.runpod.machines import TYPES
+
+        return TYPES
