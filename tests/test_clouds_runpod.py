@@ -319,3 +319,15 @@ def test_pod_ssh_port_reaches_the_node_record() -> None:
     node = nodes_from_outputs(outputs, p)[0]
     assert (node.host, node.port, node.user, node.internal_ip) == ("203.0.113.7", 40122,
                                                                    "root", None)
+
+
+def test_the_container_disk_is_billed_beside_the_pod() -> None:
+    from stack_support import placement
+
+    from stix.clouds import registry
+
+    charges = registry.cloud("runpod").node_charges(
+        placement("runpod", "cpu3c-2-4", region="US", zone="US-GA-1", disk_size=73))
+    assert [(c.what, c.kind, c.stopped) for c in charges] == [
+        ("container disk 73 GB", "disk", 0.0)]
+    assert charges[0].running == pytest.approx(0.01)  # $0.10/GB-month × 73 GB / 730 h

@@ -19,7 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stix.clouds.base import (
+    HOURS_PER_MONTH,
     Capabilities,
+    Charge,
     Cloud,
     CredentialStatus,
     ErrorKind,
@@ -28,6 +30,10 @@ from stix.clouds.base import (
     UserData,
 )
 from stix.clouds.runpod.options import RunPodOptions
+
+# RunPod's storage page (docs.runpod.io/pods/storage): a pod's container disk is $0.10 per
+# GB-month while it runs (and is wiped when a pod stops).
+CONTAINER_DISK_GB_MONTH = 0.10
 
 if TYPE_CHECKING:
     from stix.clouds.resource import ResourceType
@@ -93,3 +99,9 @@ class RunPodCloud(Cloud):
         from stix.clouds.runpod.machines import TYPES
 
         return TYPES
+
+    def node_charges(self, placement: Placement) -> list[Charge]:
+        """The pod's container disk (its size is the task's disk_size); the pod's price
+        covers its GPUs, vCPUs, memory and public address, and transfer is free."""
+        hourly = CONTAINER_DISK_GB_MONTH * placement.disk_size / HOURS_PER_MONTH
+        return [Charge(f"container disk {placement.disk_size} GB", "disk", hourly, 0.0)]
