@@ -132,8 +132,9 @@ def test_prices_are_positive_and_spot_is_cheaper() -> None:
             assert 0 < o.spot_price < o.price, where
 
 
-# Shapes sold without a spot market: OCI's preemptible capacity is for VM shapes only.
-NO_SPOT_SHAPES = {"oci": ("BM.",)}
+# Shapes sold without a spot market: OCI's preemptible capacity is for VM shapes only;
+# Nebius sells preemptible VMs on its H100 and H200 platforms only.
+NO_SPOT_SHAPES = {"oci": ("BM.",), "nebius": ("cpu-", "gpu-l40s-", "gpu-b200-")}
 # RunPod: CPU pods are on demand only; these GPU types have no interruptible price.
 NO_SPOT_SHAPES["runpod"] = ("cpu", *(f"{n}x_{gpu}_" for n in (1, 2, 4, 8) for gpu in (
     "A100-80GB-SXM", "A40", "B200", "H100", "H100-NVL", "L4", "MI300X", "RTX3090",

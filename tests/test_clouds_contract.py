@@ -59,6 +59,21 @@ def _gpu(cloud: Cloud) -> str:
     return f"{best.accelerator}:{best.accelerator_count:g}"
 
 
+def _spot(cloud: Cloud) -> str:
+    """What a spot task asks for: any CPU machine, or the cheapest spot GPU offer where the
+    cloud sells spot only with GPUs."""
+    from stix.catalog import load_catalog
+
+    if not cloud.capabilities.uses_catalog:
+        return "cpus: 2+"
+    offers = [o for o in load_catalog(clouds=[cloud.name]).for_cloud(cloud.name)
+              if o.spot_price is not None]
+    if not offers or any(o.accelerator is None for o in offers):
+        return "cpus: 2+"
+    best = min(offers, key=lambda o: (o.spot_price or 0.0, o.instance_type, o.region))
+    return f"accelerators: {best.accelerator}:{best.accelerator_count:g}"
+
+
 def _tasks(cloud: Cloud) -> dict[str, str]:
     base = f"resources:\n  infra: {cloud.name}\n"
     out = {
@@ -69,7 +84,7 @@ def _tasks(cloud: Cloud) -> dict[str, str]:
     if cloud.capabilities.multi_node:
         out["multi-node"] = "num_nodes: 2\n" + base + "  cpus: 2+\n"
     if cloud.capabilities.spot:
-        out["spot"] = base + "  cpus: 2+\n  use_spot: true\n"
+        out["spot"] = base + f"  {_spot(cloud)}\n  use_spot: true\n"
     if cloud.store is not None:
         out["bucket"] = (base + "  cpus: 2+\nfile_mounts:\n  /data:\n    name: contract-bucket\n"
                          f"    store: {cloud.store.name}\n")

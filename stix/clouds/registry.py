@@ -52,6 +52,7 @@ register("kubernetes", "stix.clouds.kubernetes.cloud:KubernetesCloud", aliases=(
          location="context")
 register("digitalocean", "stix.clouds.digitalocean.cloud:DigitalOceanCloud", aliases=("do",))
 register("oci", "stix.clouds.oci.cloud:OciCloud")
+register("nebius", "stix.clouds.nebius.cloud:NebiusCloud")
 register("runpod", "stix.clouds.runpod.cloud:RunPodCloud")
 register("local", "stix.machines.local:LocalMachines")
 register("ssh", "stix.machines.ssh:SshMachines")
@@ -60,7 +61,7 @@ register("ssh", "stix.machines.ssh:SshMachines")
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
     "ibm": (), "scp": (),
-    "paperspace": (), "cudo": (), "fluidstack": (), "vast": (), "nebius": (),
+    "paperspace": (), "cudo": (), "fluidstack": (), "vast": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip
 # The store SkyPilot records for a bucket on a provider without a store of its own.
