@@ -162,6 +162,29 @@ def test_no_capacity_fails_over(provider, graphql, spot, kind) -> None:  # type:
     assert graphql.pods == {}
 
 
+@pytest.mark.parametrize(("errors", "kind"), [
+    ([{"message": NO_CAPACITY, "extensions": {"code": "SUPPLY_CONSTRAINT"}}], "capacity"),
+    ([{"message": "INSUFFICIENT_BALANCE: Renting this pod would put you over your current "
+                  "spending limit ($5.00/hr)"}], "quota"),
+    ([{"message": "Something went wrong. Please try again later or contact support."}], None),
+])
+def test_error_shapes_feed_failover(provider, graphql, errors, kind) -> None:  # type: ignore[no-untyped-def]
+    graphql.deploy_errors = errors
+    with pytest.raises(CloudError) as caught:
+        provider.create(state_of(provider, GPU_POD))
+    assert caught.value.kind == kind
+    assert classify(f"error: {caught.value}", "runpod") == (kind or "other")
+
+
+@pytest.mark.parametrize(("spot", "kind"), [(False, "capacity"), (True, "spot")])
+def test_a_null_deploy_answer_is_no_capacity(provider, graphql, spot, kind) -> None:  # type: ignore[no-untyped-def]
+    graphql.server.routes[("POST", "/graphql")] = (
+        200, {}, {"data": {"podRentInterruptable" if spot else "podFindAndDeployOnDemand": None}})
+    with pytest.raises(CloudError) as caught:
+        provider.create(state_of(provider, {**GPU_POD, "bid_per_gpu": 0.34 if spot else None}))
+    assert caught.value.kind == kind
+
+
 def test_a_refused_key_is_a_credentials_error(provider, graphql) -> None:  # type: ignore[no-untyped-def]
     graphql.refuse_key = True
     with pytest.raises(CloudError) as caught:

@@ -5,9 +5,11 @@ What this relies on (RunPod's GraphQL reference, graphql-spec.runpod.io, and the
 SkyPilot's `sky/provision/runpod/` and runpod-python make):
 - `POST https://api.runpod.io/graphql` {query, variables}, the API key as a bearer token;
   a bad key answers HTTP 401 ("Unauthorized"); a refused operation answers HTTP 200 with
-  `{"errors": [{"message": ...}]}` (RunPod has no error codes: its messages are what is
-  documented; a deploy without a free machine says "There are no longer any instances
-  available with the requested specifications. Please refresh and try again.");
+  `{"errors": [{"message": ..., "extensions": {"code": ...}}]}`; a deploy without a free
+  machine says "There are no longer any instances available with the requested
+  specifications. Please refresh and try again." (code `SUPPLY_CONSTRAINT`), or answers
+  the mutation with null and no error; one over the account's spending limit says
+  "INSUFFICIENT_BALANCE: Renting this pod would put you over your current spending limit";
 - `podFindAndDeployOnDemand(input: PodFindAndDeployOnDemandInput!)` for a GPU pod,
   `podRentInterruptable(input: PodRentInterruptableInput!)` for an interruptible (spot)
   one, the same input plus `bidPerGpu`, and `deployCpuPod(input: deployCpuPodInput!)`
@@ -43,18 +45,25 @@ API = "https://api.runpod.io"
 KEY_ENV = "RUNPOD_API_KEY"
 KEY_FILE = "~/.runpod/config.toml"
 SSH_PORT = 22
-NO_CAPACITY = r"no longer any instances available"
+NO_CAPACITY = r"SUPPLY_CONSTRAINT|no longer any instances available"
+OVER_LIMIT = r"INSUFFICIENT_BALANCE|over your current spending limit"
 AUTH = r"[Uu]nauthori[sz]ed|[Ff]orbidden"
 GONE = ("TERMINATED",)
 
 
 def graphql_error(body: Any) -> tuple[str, str]:
-    """(code, message) of a GraphQL answer: RunPod has no error codes, so the first
-    error's message serves as one (its documented wording is what failover reads)."""
+    """(code, message) of a GraphQL answer. RunPod sets `extensions.code` on some errors
+    only, so the code the table reads is that code and the first error's message together
+    (its documented wording is what failover reads); the message is not repeated."""
     if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
         first = body["errors"][0]
-        text = str(first.get("message") or "") if isinstance(first, dict) else str(first)
-        return text, ""
+        if not isinstance(first, dict):
+            return str(first), ""
+        extensions = first.get("extensions")
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        text = str(first.get("message") or "")
+        prefix = f"{code} " if code and str(code) not in text else ""
+        return f"{prefix}{text}".strip(), ""
     if isinstance(body, str):
         return body.strip()[:500], ""
     return "", ""
@@ -63,6 +72,7 @@ def graphql_error(body: Any) -> tuple[str, str]:
 def _table(capacity: ErrorKind) -> ErrorTable:
     return ErrorTable((
         ErrorRule(capacity, NO_CAPACITY),
+        ErrorRule("quota", OVER_LIMIT),
         ErrorRule("credentials", AUTH),
         ErrorRule("credentials", status=401),
         ErrorRule("credentials", status=403),
@@ -176,8 +186,11 @@ class Pod(Operations):
                             SPOT_ERRORS if kind == "spot" else ERRORS)
         made = data.get(field) or {}
         pod_id = str(made.get("id") or "")
-        if not pod_id:
-            raise CloudError(f"runpod deploy {kind} pod: the answer has no pod id")
+        if not pod_id:  # RunPod's other answer for "no machine free"
+            failover: ErrorKind = "spot" if kind == "spot" else "capacity"
+            raise CloudError(f"runpod deploy {kind} pod: RunPod deployed no pod (no machine "
+                             f"with these specifications is free) {failover_mark(failover)}",
+                             kind=failover)
         try:
             return pod_id, self._wait_ssh(pod_id)
         except BaseException:

@@ -48,10 +48,11 @@ class RunPodCloud(Cloud):
     options_model: ClassVar[type[InfraOptions]] = RunPodOptions
     pulumi_packages = ("pulumi-python:dynamic/runpod",)
     sdk_distributions = ("pulumi",)
-    # RunPod's documented messages (it has no error codes) as the engine prints them; the
-    # provider also marks each error it classifies ([stix failover: KIND]).
+    # RunPod's error codes and messages as the engine prints them; the provider also marks
+    # each error it classifies ([stix failover: KIND]).
     error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
-        ("capacity", r"no longer any instances available"),
+        ("capacity", r"SUPPLY_CONSTRAINT|no longer any instances available"),
+        ("quota", r"INSUFFICIENT_BALANCE|over your current spending limit"),
         ("credentials", r"runpod [^\n]*(?:Unauthori[sz]ed|Forbidden|HTTP 40[13])"),
     )
     ignores: ClassVar[dict[str, str]] = {
