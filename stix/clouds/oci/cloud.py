@@ -14,6 +14,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     MachineType,
+    NodeState,
     UserData,
 )
 from stix.clouds.oci.options import OciOptions
@@ -84,6 +85,12 @@ class OciCloud(Cloud):
 
     def stack_config_keys(self, placement: Placement) -> dict[str, Any]:
         return {"oci:region": placement.region}
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.oci.nodes import node_states
+
+        return node_states(placement)
 
     def autostop_problem(self, placement: Placement, down: bool) -> str | None:
         return "stix has no node-side autostop action for OCI yet"

@@ -34,6 +34,7 @@ class Profile:
     fields: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    passphrase: str | None = None  # the key's, when the config file gives one
 
 
 def config_file() -> Path:
@@ -58,6 +59,7 @@ def read_profile() -> Profile:
             if parser.has_section(profile.name) or profile.name == "DEFAULT":
                 section = parser[profile.name]
                 found = {k: section[k].strip() for k in REQUIRED if section.get(k, "").strip()}
+                profile.passphrase = section.get("pass_phrase") or None
                 if found:
                     profile.fields.update(found)
                     profile.sources.append(f"{path} [{profile.name}]")
