@@ -354,3 +354,13 @@ def test_the_container_disk_is_billed_beside_the_pod() -> None:
     assert [(c.what, c.kind, c.stopped) for c in charges] == [
         ("container disk 73 GB", "disk", 0.0)]
     assert charges[0].running == pytest.approx(0.01)  # $0.10/GB-month × 73 GB / 730 h
+
+
+def test_the_pod_is_the_image_so_the_node_phase_starts_no_container() -> None:
+    from stack_support import placement
+
+    from stix.remote.container import for_placement
+
+    p = placement("runpod", "1x_RTX4090_SECURE", region="US", zone="US-GA-1",
+                  gpu=("RTX4090", 1), image_id="docker:vllm/vllm-openai:v0.6.0")
+    assert for_placement(p, ["~/data"]) is None
