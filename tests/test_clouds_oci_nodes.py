@@ -94,6 +94,8 @@ def server(key: rsa.RSAPrivateKey) -> Iterator[str]:
                 vnic = VNICS[q["instanceId"]][0]
                 self._send(200, [{"vnicId": "v-detached", "lifecycleState": "DETACHED"},
                                  {"vnicId": vnic, "lifecycleState": "ATTACHED"}])
+            elif url.path == "/20160918/users/ocid1.user.oc1..me":
+                self._send(200, {"id": "ocid1.user.oc1..me", "name": "me@example.com"})
             elif url.path.startswith("/20160918/vnics/"):
                 vnic = url.path.rsplit("/", 1)[1]
                 _, public_ip, private_ip = next(v for v in VNICS.values() if v[0] == vnic)
@@ -151,6 +153,11 @@ def test_signer_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     signer = api.signer_from_config()
     assert signer.key_id == KEY_ID
     assert sorted(nodes.node_states(placement(), signer, server)) == ["t-0", "t-1"]
+    from stix.clouds.oci.credentials import read_profile, verify_profile
+
+    status = verify_profile(read_profile(), base=server)  # GetUser, signed with the profile's key
+    assert status.ok and status.detail == ("signed in as me@example.com (tenancy "
+                                           "ocid1.tenancy.oc1..ten)")
     pem.write_text("not a key")
     with pytest.raises(StixError, match="cannot be read as a PEM private key"):
         api.signer_from_config()

@@ -3,7 +3,7 @@
 environment variables (`OCI_CLI_USER`, `OCI_CLI_TENANCY`, `OCI_CLI_FINGERPRINT`,
 `OCI_CLI_KEY_FILE`, `OCI_CLI_REGION`), which win over the file field by field.
 
-No network without `verify`; verifying needs the `oci` SDK and says so when it is absent.
+No network without `verify`; verifying signs one Identity call with the key (no SDK needed).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stix.clouds.base import CredentialStatus
+from stix.errors import StixError
 
 HINT = ("create an API signing key (docs.oracle.com/iaas/Content/API/Concepts/"
         "apisigningkey.htm) and write ~/.oci/config with a [DEFAULT] profile holding user, "
@@ -80,23 +81,21 @@ def tenancy() -> str | None:
     return read_profile().fields.get("tenancy")
 
 
-def _verify(profile: Profile) -> CredentialStatus:
+def verify_profile(profile: Profile, base: str | None = None) -> CredentialStatus:
+    """Ask OCI's Identity service for the profile's own user (GetUser), signed with its key."""
+    from stix.clouds.oci import api
+
     try:
-        import oci
-    except ImportError:
-        return CredentialStatus("oci", False, "verifying needs the oci SDK, which is not "
-                                "installed", hint="pip install oci")
-    config = {k: os.path.expanduser(v) if k == "key_file" else v
-              for k, v in profile.fields.items()}
-    try:
-        oci.config.validate_config(config)
-        client = oci.identity.IdentityClient(config)
-        user = client.get_user(config["user"]).data
-    except Exception as exc:  # the SDK raises its own, and transport errors
+        signer = api.signer_from_config()
+        url = (f"{base or 'https://identity.' + profile.fields['region'] + '.oraclecloud.com'}"
+               f"/{api.API_VERSION}/users/{profile.fields['user']}")
+        user, _ = api.get(signer, url, "OCI GetUser")
+    except StixError as exc:
         return CredentialStatus("oci", False, f"OCI rejected the credentials: {exc}",
-                                hint=HINT)
-    return CredentialStatus("oci", True, f"signed in as {user.name} (tenancy "
-                            f"{config['tenancy']})", sources=profile.sources)
+                                hint=HINT, sources=profile.sources)
+    name = user.get("name") if isinstance(user, dict) else None
+    return CredentialStatus("oci", True, f"signed in as {name or profile.fields['user']} "
+                            f"(tenancy {profile.fields['tenancy']})", sources=profile.sources)
 
 
 def check(verify: bool = False) -> CredentialStatus:
@@ -112,7 +111,7 @@ def check(verify: bool = False) -> CredentialStatus:
         return CredentialStatus("oci", False, "; ".join(said + profile.problems), hint=HINT,
                                 sources=profile.sources)
     if verify:
-        return _verify(profile)
+        return verify_profile(profile)
     return CredentialStatus("oci", True, f"API key for tenancy {profile.fields['tenancy']} "
                             f"(profile {profile.name}, region {profile.fields['region']})",
                             sources=profile.sources)
