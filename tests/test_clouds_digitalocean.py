@@ -280,3 +280,15 @@ def test_nothing_but_the_droplet_is_billed_and_stop_is_refused() -> None:
     assert cloud.node_charges(placement("digitalocean", "c-8", region="fra1")) == []
     assert not cloud.capabilities.stop_start and not cloud.capabilities.spot
     assert "disk_size" in cloud.ignores
+
+
+def test_stop_is_refused_because_a_powered_off_droplet_bills() -> None:
+    from types import SimpleNamespace
+
+    from stix.cluster.power import can_stop
+
+    record = SimpleNamespace(name="c", provider="digitalocean", has_stack=True,
+                             placement=SimpleNamespace(use_spot=False))
+    why = can_stop(record)  # type: ignore[arg-type]
+    assert why is not None and "bills a powered-off machine in full" in why
+    assert "`stix down c` ends the bill" in why

@@ -45,6 +45,10 @@ def can_stop(record: ClusterRecord) -> str | None:
     if not record.has_stack:
         return (f"cluster {record.name} runs on existing machines ({record.provider}): stix "
                 f"does not power them; `stix down {record.name}` gives them back")
+    if not caps.stop_start and caps.stopped_bills:
+        return (f"cluster {record.name} is on {record.provider}, which bills a powered-off "
+                f"machine in full, so stopping it would save nothing; `stix down "
+                f"{record.name}` ends the bill")
     if not caps.stop_start:
         return (f"cluster {record.name} is on {record.provider}, whose nodes cannot be "
                 f"stopped and started; `stix down {record.name}` removes it")

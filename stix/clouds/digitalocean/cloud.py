@@ -36,7 +36,8 @@ _IMAGE = re.compile(r"[a-z0-9][a-z0-9.-]*|\d+")
 class DigitalOceanCloud(Cloud):
     name = "digitalocean"
     credential_paths = ("~/.config/doctl",)
-    capabilities = Capabilities(zoned_prices=False, spot=False, stop_start=False)
+    capabilities = Capabilities(zoned_prices=False, spot=False, stop_start=False,
+                                stopped_bills=True)
     options_model: ClassVar[type[InfraOptions]] = DigitalOceanOptions
     pulumi_packages = ("digitalocean",)
     sdk_distributions = ("pulumi", "pulumi-digitalocean")
@@ -56,6 +57,9 @@ class DigitalOceanCloud(Cloud):
         "disk_size": "a Droplet's disk comes with its size (e.g. 160 GB on s-4vcpu-8gb, "
                      "720 GB on gpu-h100x1-80gb); stix attaches no volume",
         "disk_tier": "a Droplet's disk comes with its size; there is no disk tier to choose",
+        "autostop": "an idle node still shuts itself down, but DigitalOcean bills a "
+                    "powered-off Droplet in full, and a Droplet has no identity to delete "
+                    "itself with (no autodown); only `stix down` ends the bill",
     }
 
     def image_problem(self, ref: str) -> str | None:

@@ -61,8 +61,9 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     for rank in range(p.num_nodes):
         node = c.node_name(p, rank)
         droplet = do.Droplet(
-            node, name=node, size=p.instance_type, region=p.region, image=_image(p),
-            vpc_uuid=vpc_uuid, ssh_keys=keys, tags=[*tags, tag("stix-node-rank", str(rank))],
+            node, name=node.replace("_", "-"),  # a hostname: no underscores
+            size=p.instance_type, region=p.region, image=_image(p), vpc_uuid=vpc_uuid,
+            ssh_keys=keys, tags=[*tags, tag("stix-node-rank", str(rank))],
             user_data=_user_data(p, user_data_for_rank(rank)), ipv6=False, monitoring=False,
             public_networking=False if c.is_private(p) else None, opts=opts,
         )  # fmt: skip
