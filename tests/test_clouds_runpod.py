@@ -364,3 +364,18 @@ def test_the_pod_is_the_image_so_the_node_phase_starts_no_container() -> None:
     p = placement("runpod", "1x_RTX4090_SECURE", region="US", zone="US-GA-1",
                   gpu=("RTX4090", 1), image_id="docker:vllm/vllm-openai:v0.6.0")
     assert for_placement(p, ["~/data"]) is None
+
+
+def test_catalog_update_writes_observed_runpod_rows(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from stix.catalog.loader import load_catalog
+    from stix.catalog.update import update_catalog, updatable_clouds
+    from stix.clouds.runpod import prices
+
+    assert "runpod" in updatable_clouds()
+    monkeypatch.setattr(prices, "http_post", lambda **kw: _recorded)
+    done = update_catalog(["runpod"], tmp_path, base=load_catalog(clouds=["runpod"]),
+                          opener=lambda url: pytest.fail(f"GET {url}"))
+    assert done.results[0].cloud == "runpod"
+    written = load_catalog(tmp_path, clouds=["runpod"]).for_cloud("runpod")
+    assert {o.price_source for o in written if o.accelerator} == {"observed"}
+    assert any(o.instance_type == "1x_H100-SXM_SECURE" and o.spot_price == 2.69 for o in written)
