@@ -74,12 +74,23 @@ def _spot(cloud: Cloud) -> str:
     return f"accelerators: {best.accelerator}:{best.accelerator_count:g}"
 
 
+def _cpu(cloud: Cloud) -> str:
+    """What a CPU task asks for: 2+ CPUs, or the cheapest GPU offer where the cloud sells
+    no machine without GPUs (a GPU marketplace)."""
+    from stix.catalog import load_catalog
+
+    if cloud.capabilities.uses_catalog and all(
+            o.accelerator for o in load_catalog(clouds=[cloud.name]).for_cloud(cloud.name)):
+        return f"accelerators: {_gpu(cloud)}"
+    return "cpus: 2+"
+
+
 def _tasks(cloud: Cloud) -> dict[str, str]:
     base = f"resources:\n  infra: {cloud.name}\n"
     out = {
-        "cpu": base + "  cpus: 2+\n",
+        "cpu": base + f"  {_cpu(cloud)}\n",
         "gpu": base + f"  accelerators: {_gpu(cloud)}\n",
-        "ports": base + "  cpus: 2+\n  ports: [8080, 9000-9002]\n",
+        "ports": base + f"  {_cpu(cloud)}\n  ports: [8080, 9000-9002]\n",
     }
     if cloud.capabilities.multi_node:
         out["multi-node"] = "num_nodes: 2\n" + base + "  cpus: 2+\n"

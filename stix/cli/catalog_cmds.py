@@ -15,6 +15,7 @@ from stix.cli import render
 
 if TYPE_CHECKING:
     from stix.catalog.gpus import GpuOffer, GpuSummary
+    from stix.catalog.loader import Catalog
     from stix.catalog.summary import CloudSummary
 
 catalog_app = typer.Typer(
@@ -374,6 +375,7 @@ def show_gpus(
             typer.echo(json.dumps([s.to_json() for s in summary], indent=2))
         else:
             _summary_table(summary)
+            _cloud_notes(catalog, cloud, {c for s in summary for c in s.clouds})
             _note("`stix show-gpus NAME` shows where one is sold; --all lists every offer")
         return 0
     if accelerator is None:
@@ -388,9 +390,23 @@ def show_gpus(
         typer.echo(json.dumps([o.to_json() for o in offers], indent=2))
         return 0
     _offers_table(offers, grouped=accelerator is None)
+    _cloud_notes(catalog, cloud, {o.cloud for o in offers})
     if accelerator is not None and not all_rows and region is None:
         _note("cheapest region per instance type; --all shows every region")
     return 0
+
+
+def _cloud_notes(catalog: Catalog, only: str | None, clouds: set[str]) -> None:
+    """What each cloud shown says of its rows (`Cloud.catalog_note`: an example snapshot)."""
+    from stix.clouds import registry
+    from stix.clouds.base import Cloud
+
+    for name in sorted(clouds):
+        provider = registry.get(name) if registry.served(name) else None
+        if isinstance(provider, Cloud) and (only is None or only == name):
+            said = provider.catalog_note(catalog.for_cloud(name))
+            if said:
+                _note(said)
 
 
 def _summary_table(rows: list[GpuSummary]) -> None:

@@ -332,6 +332,16 @@ class Cloud(Provider):
         hold a power state. Default: nothing to do (the stack's apply did it)."""
         return None
 
+    def plan_note(self, placement: Placement) -> str | None:
+        """What `stix plan` should say of a stack planned as `placement` beyond its diff
+        (a marketplace: the machine is chosen at apply time). None: nothing."""
+        return None
+
+    def catalog_note(self, offers: Sequence[Offer]) -> str | None:
+        """What `stix show-gpus` should say of these catalog rows of this cloud (an
+        example snapshot rather than prices). None: nothing."""
+        return None
+
     def catalog_cloud(self, placement: Placement) -> str | None:
         """Which catalog prices the placement's machines (None: not catalog-checked)."""
         return self.name

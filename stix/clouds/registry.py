@@ -54,6 +54,7 @@ register("digitalocean", "stix.clouds.digitalocean.cloud:DigitalOceanCloud", ali
 register("oci", "stix.clouds.oci.cloud:OciCloud")
 register("nebius", "stix.clouds.nebius.cloud:NebiusCloud")
 register("runpod", "stix.clouds.runpod.cloud:RunPodCloud")
+register("vast", "stix.clouds.vast.cloud:VastCloud")
 register("local", "stix.machines.local:LocalMachines")
 register("ssh", "stix.machines.ssh:SshMachines")
 
@@ -61,7 +62,7 @@ register("ssh", "stix.machines.ssh:SshMachines")
 # loads, and the optimizer says plainly that stix does not serve that cloud.
 ELSEWHERE: dict[str, tuple[str, ...]] = {
     "ibm": (), "scp": (),
-    "paperspace": (), "cudo": (), "fluidstack": (), "vast": (),
+    "paperspace": (), "cudo": (), "fluidstack": (),
     "vsphere": (), "hyperbolic": (), "seeweb": (), "primeintellect": (),
 }  # fmt: skip
 # The store SkyPilot records for a bucket on a provider without a store of its own.

@@ -195,6 +195,8 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     """Synthesize `placement` in `project`, diff it against `baseline` (default: the
     committed stack), and (when `write`) rewrite the two stack files if they changed.
     `task` records which task the stack answers (kept from the file on disk if None)."""
+    from stix.clouds import registry
+    from stix.clouds.base import Cloud
     from stix.program import run as program
     from stix.stack.synth_cache import synthesize_cached
     from stix.stack.validate import check_placement
@@ -236,6 +238,10 @@ def plan_placement(placement: Placement, project: Project, *, public_key: str | 
     result.notes.append(f"program {program.program_name(placement)}; compared with {base.source}")
     if reach_note:
         result.warnings.append(reach_note)
+    provider = registry.get(placement.cloud) if registry.served(placement.cloud) else None
+    cloud_note = provider.plan_note(placement) if isinstance(provider, Cloud) else None
+    if cloud_note:
+        result.warnings.append(cloud_note)
     result.exposure = exposure.findings(graph)
     if write:
         write_pair(project, result)
