@@ -368,7 +368,7 @@ def test_the_pod_is_the_image_so_the_node_phase_starts_no_container() -> None:
 
 def test_catalog_update_writes_observed_runpod_rows(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from stix.catalog.loader import load_catalog
-    from stix.catalog.update import update_catalog, updatable_clouds
+    from stix.catalog.update import updatable_clouds, update_catalog
     from stix.clouds.runpod import prices
 
     assert "runpod" in updatable_clouds()
