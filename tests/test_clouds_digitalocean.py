@@ -292,3 +292,27 @@ def test_stop_is_refused_because_a_powered_off_droplet_bills() -> None:
     why = can_stop(record)  # type: ignore[arg-type]
     assert why is not None and "bills a powered-off machine in full" in why
     assert "`stix down c` ends the bill" in why
+
+
+def test_node_states_read_the_clusters_droplets_by_its_tag(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from http_support import serving
+    from stack_support import placement
+
+    from stix.clouds.digitalocean.nodes import node_states
+
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "tok")
+    server = serving()
+    try:
+        server.routes[("GET", "/v2/droplets")] = (
+            200, {}, json.loads((FIXTURES / "droplets.json").read_text()))
+        states = node_states(placement("digitalocean", "c-8", region="fra1", num_nodes=2),
+                             api=f"{server.url}/v2")
+        assert server.calls[-1][2]["tag_name"] == ["stix-cluster:t"]
+        assert server.headers[-1]["Authorization"] == "Bearer tok"
+    finally:
+        server.server.shutdown()
+    assert sorted(states) == ["t-0", "t-1"]  # a Droplet without a rank tag is not a node
+    assert (states["t-0"].power, states["t-0"].public_ip, states["t-0"].private_ip) == (
+        "running", "192.241.165.154", "10.128.192.124")
+    assert (states["t-1"].power, states["t-1"].public_ip) == ("stopped", None)

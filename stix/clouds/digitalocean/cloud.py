@@ -22,6 +22,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     MachineType,
+    NodeState,
     UserData,
 )
 from stix.clouds.digitalocean.options import DigitalOceanOptions
@@ -77,6 +78,12 @@ class DigitalOceanCloud(Cloud):
         from stix.clouds.digitalocean.program import build
 
         return build(placement, user_data, public_key)
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.digitalocean.nodes import node_states
+
+        return node_states(placement)
 
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.digitalocean.types import TYPES
