@@ -147,8 +147,8 @@ def test_errors(tmp_path: Path) -> None:
         import_skypilot(tmp_path / "nope", tmp_path / "out")
     with pytest.raises(NotFoundError, match=r"no <cloud>/vms\.csv"):
         import_skypilot(tmp_path, tmp_path / "out")
-    with pytest.raises(UsageError, match="cannot import cloud lambda"):
-        import_skypilot(SRC, tmp_path / "out", clouds=["lambda"])
+    with pytest.raises(UsageError, match="cannot import cloud fluidstack"):
+        import_skypilot(SRC, tmp_path / "out", clouds=["fluidstack"])
 
 
 def test_not_a_skypilot_file(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def test_overrides_from_flags(env: dict[str, str], gpu_task: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--target", "speed"], "--target must be cost or time"),
     (["--cpus", "lots"], "cpus (--cpus): cpus must look like"),
-    (["--cloud", "lambda"], "resources pin cloud 'lambda', which stix does not serve"),
+    (["--cloud", "fluidstack"], "resources pin cloud 'fluidstack', which stix does not serve"),
     (["-n", "-1"], "--candidates must be 0 or more"),
 ])
 def test_bad_flags(env: dict[str, str], gpu_task: Path, args: list[str], message: str) -> None:

@@ -25,8 +25,10 @@ An API failure raises `CloudError`, whose message carries the cloud's own code a
 failover mark (`stix.engine.errors.failover_mark`), which the engine's output keeps and
 `stix.engine.errors.classify` reads.
 
-Importing this module imports `pulumi`: a cloud imports it only inside its program and its
-`resource_types()`.
+This module imports no Pulumi SDK, so a credential check or a price fetcher can use its
+HTTP and error parts cheaply; `RestProvider`, `declare` and `resource_class` (which need
+`pulumi`) live in `stix.clouds.dynamic_provider` and are reached through this module too
+(`from stix.clouds.dynamic import declare` imports them on first use).
 """
 
 from __future__ import annotations
@@ -38,10 +40,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import pulumi
-import pulumi.dynamic as dyn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stix.clouds import rest
 from stix.clouds.base import ErrorKind
@@ -306,75 +305,18 @@ def diff_inputs(rtype: DynamicType, olds: Mapping[str, Any], news: Mapping[str, 
     return Diff(changed, replaces)
 
 
-def _inputs(props: Mapping[str, Any], rtype: DynamicType) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY and k not in rtype.computed}
+_PROVIDER_PARTS = ("RestProvider", "declare", "resource_class")
+
+if TYPE_CHECKING:
+    from stix.clouds.dynamic_provider import RestProvider as RestProvider
+    from stix.clouds.dynamic_provider import declare as declare
+    from stix.clouds.dynamic_provider import resource_class as resource_class
 
 
-class RestProvider(dyn.ResourceProvider):
-    """The Pulumi dynamic provider of one `DynamicType`: each call builds the type's
-    Operations and maps the result to what Pulumi expects. The state holds the inputs and
-    the computed outputs side by side."""
+def __getattr__(name: str) -> Any:
+    """The Pulumi-bound parts, imported on first use (they import `pulumi`)."""
+    if name in _PROVIDER_PARTS:
+        from stix.clouds import dynamic_provider
 
-    serialize_as_secret_always: ClassVar[bool] = True
-
-    def __init__(self, rtype: DynamicType, settings: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.rtype = rtype
-        self.settings = dict(settings)
-
-    def _ops(self) -> Operations:
-        return self.rtype.build(self.settings)
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
-        known = {k: v for k, v in _inputs(news, self.rtype).items() if not _unknown(v)}
-        failures = [dyn.CheckFailure(p, why) for p, why in self._ops().check(known)]
-        return dyn.CheckResult(news, failures)
-
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        found = diff_inputs(self.rtype, olds, news)
-        return dyn.DiffResult(changes=bool(found.changed), replaces=list(found.replaces),
-                              stables=[], delete_before_replace=self.rtype.delete_before_replace)
-
-    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
-        inputs = _inputs(props, self.rtype)
-        id_, outs = self._ops().create(inputs)
-        return dyn.CreateResult(id_, {**inputs, **outs})
-
-    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-        outs = self._ops().read(id_, props)
-        if outs is None:
-            return dyn.ReadResult("", {})  # gone: the engine drops it from the state
-        return dyn.ReadResult(id_, {**_inputs(props, self.rtype), **outs})
-
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
-        inputs = _inputs(news, self.rtype)
-        outs = self._ops().update(id_, olds, inputs)
-        return dyn.UpdateResult({**inputs, **outs})
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._ops().delete(id_, props)
-
-
-_RESOURCE_CLASSES: dict[str, type] = {}
-
-
-def resource_class(rtype: DynamicType) -> type:
-    """The `pulumi.dynamic.Resource` subclass whose type token is `rtype.token`."""
-    found = _RESOURCE_CLASSES.get(rtype.token)
-    if found is None:
-        found = type(rtype.name, (dyn.Resource,), {}, module=rtype.module, name=rtype.name)
-        _RESOURCE_CLASSES[rtype.token] = found
-    return found
-
-
-def declare(rtype: DynamicType, name: str, inputs: Mapping[str, Any],
-            settings: Mapping[str, Any],
-            opts: pulumi.ResourceOptions | None = None) -> Any:
-    """Register one resource of `rtype` in the running program; its computed outputs are
-    attributes of the returned resource (`resource.<output>`, an Output)."""
-    props: dict[str, Any] = dict(inputs)
-    for attr in rtype.computed:
-        props.setdefault(attr, None)
-    provider = RestProvider(rtype, settings)
-    return resource_class(rtype)(provider, name, props, opts)
-
+        return getattr(dynamic_provider, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
