@@ -344,3 +344,35 @@ def test_show_gpus_marks_the_example_rows() -> None:
     rows = load_catalog(clouds=["vast"]).for_cloud("vast")
     assert "EXAMPLE" in (cloud.catalog_note(rows) or "")
     assert cloud.catalog_note([o._replace(price_source="observed") for o in rows]) is None
+
+
+# ---- reaching the node, and the catalog update --------------------------------------------
+
+
+def test_the_node_is_reached_on_its_mapped_ssh_port_as_root(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stix.cluster.stacks import nodes_from_outputs
+    from stix.placement import Placement, PlacementAccelerator
+    from stix.remote.container import for_placement
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    placement = Placement(cluster="t", cloud="vast", region="US",
+                          instance_type="1x-RTX_4090-16-64", vcpus=16, memory_gib=64,
+                          accelerator=PlacementAccelerator(name="RTX4090", count=1),
+                          hourly_price=0.3, image_id="docker:vllm/vllm-openai:latest")
+    outputs = {"nodes": [{"name": "t-0", "public_ip": "203.0.113.7", "ssh_port": 41022}],
+               "head_ip": "203.0.113.7", "ssh_user": "root"}
+    [node] = nodes_from_outputs(outputs, placement)
+    assert (node.host, node.port, node.user) == ("203.0.113.7", 41022, "root")
+    # The instance is the task's container: the node phase starts none inside it.
+    assert for_placement(placement, []) is None
+
+
+def test_catalog_update_writes_observed_vast_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stix.catalog import load_catalog
+    from stix.catalog.update import updatable_clouds, update_catalog
+
+    assert "vast" in updatable_clouds()
+    done = update_catalog(["vast"], tmp_path, opener=_opener([]))
+    assert done.results[0].cloud == "vast"
+    rows = load_catalog(tmp_path, clouds=["vast"]).for_cloud("vast")
+    assert rows and all(o.price_source == "observed" for o in rows)
