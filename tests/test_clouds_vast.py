@@ -129,6 +129,10 @@ def test_interruptible_bids_above_the_minimum_within_the_cap(provider, stand_in)
     query = stand_in.body("POST", "/bundles/")
     assert query["type"] == "bid" and query["min_bid"] == {"lte": 0.21}
     assert stand_in.body("PUT", "/asks/7001/")["price"] == 0.21  # 0.22 capped
+    stand_in.routes[("POST", "/bundles/")] = (200, {}, {"offers": []})
+    with pytest.raises(CloudError) as caught:
+        provider.create(state_of(provider, {**INPUTS, "interruptible": True}))
+    assert caught.value.kind == "spot"  # on-demand stays open to failover
 
 
 @pytest.mark.parametrize(("route", "answer", "kind"), [
@@ -136,7 +140,7 @@ def test_interruptible_bids_above_the_minimum_within_the_cap(provider, stand_in)
     (("PUT", "/asks/*"), _vast_error(404, "invalid_args", "error 404/3603: no_such_ask "
                                      "Instance type by id 7001 is not available."), "capacity"),
     (("PUT", "/asks/*"), _vast_error(400, "insufficient_credit", "Your account lacks credit; "
-                                     "see the billing page."), "quota"),
+                                     "see the billing page."), "credentials"),
     (("PUT", "/asks/*"), _vast_error(401, "not_authenticated", "Unauthorized"), "credentials"),
     (("POST", "/bundles/"), (404, {}, {"error": "", "msg": "Invalid user key"}), "credentials"),
     (("PUT", "/asks/*"), _vast_error(400, "invalid_args", "disk: must be >= 8"), None),
@@ -228,7 +232,7 @@ def test_error_shapes_and_patterns() -> None:
     cloud = registry.cloud("vast")
     assert cloud.error_patterns == ERRORS.patterns()
     assert classify("vast create instance: no_such_ask: gone (HTTP 410)", "vast") == "capacity"
-    assert classify("vast create instance: insufficient_credit: x", "vast") == "quota"
+    assert classify("vast create instance: insufficient_credit: x", "vast") == "credentials"
 
 
 # ---- the fetcher -----------------------------------------------------------------------------

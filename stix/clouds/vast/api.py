@@ -39,6 +39,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from stix.clouds.base import ErrorKind
 from stix.clouds.dynamic import CloudError, ErrorRule, ErrorTable, Operations, RestApi
 from stix.clouds.vast.credentials import KEY_ENV, KEY_FILES, api_key
 from stix.clouds.vast.errors import CODES, STATUSES
@@ -164,13 +165,13 @@ class Instance(Operations):
     def create(self, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         offers = self.offers(inputs)
         if not offers:
-            spot = "interruptible " if inputs.get("interruptible") else ""
+            spot = bool(inputs.get("interruptible"))
+            kind: ErrorKind = "spot" if spot else "capacity"
             raise CloudError(
-                f"vast search offers: no_offers: no {spot}offer of {inputs['num_gpus']}× "
-                f"{inputs['gpu_name']} with {inputs['min_vcpus']}+ vCPUs and "
-                f"{inputs['min_memory_gib']}+ GiB in {inputs['region']} at up to "
-                f"${inputs['max_price']}/h {failover_mark('capacity')}",
-                code="no_offers", kind="capacity")
+                f"vast search offers: no_offers: no {'interruptible ' if spot else ''}offer "
+                f"of {inputs['num_gpus']}× {inputs['gpu_name']} with {inputs['min_vcpus']}+ "
+                f"vCPUs and {inputs['min_memory_gib']}+ GiB in {inputs['region']} at up to "
+                f"${inputs['max_price']}/h {failover_mark(kind)}", code="no_offers", kind=kind)
         last: CloudError | None = None
         for offer in offers[:OFFERS_TRIED]:
             try:

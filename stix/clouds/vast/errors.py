@@ -2,8 +2,11 @@
 without importing the dynamic provider (and with it Pulumi), `api.ERRORS` is built from
 them. Codes are Vast's `error` values (or the code a message leads with, `api.parse_error`):
 an offer gone (`no_such_ask`, HTTP 404/410) or none left at the price, a stale quote
-(`invalid_price`) and an instance that never runs are capacity; no credit is quota; a
-refused key is credentials."""
+(`invalid_price`) and an instance that never runs are capacity (no interruptible offer
+left: spot, which leaves on-demand open); a refused key is credentials, and so is no credit
+(`insufficient_credit`): the account's balance is the same in every region, so failover
+leaves the cloud as it does for a refused key, where a quota kind would retry Vast in the
+next country."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from stix.clouds.base import ErrorKind
 
 CODES: tuple[tuple[ErrorKind, str], ...] = (
     ("capacity", r"no_such_ask|no_offers|invalid_price"),
-    ("quota", r"insufficient_credit|insufficient_funds|no_credit|low_balance"),
+    ("credentials", r"insufficient_credit|insufficient_funds|no_credit|low_balance"),
     ("credentials", r"invalid_user_key|not_authenticated|unauthorized"),
 )
 STATUSES: tuple[tuple[ErrorKind, int], ...] = (
