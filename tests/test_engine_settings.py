@@ -50,3 +50,22 @@ def test_bad_config_names_file(stix_home: Path) -> None:
     with pytest.raises(TaskError) as info:
         load_config()
     assert "config.yaml" in str(info.value) and "engine" in str(info.value)
+
+
+def test_dynamic_providers_run_in_stix_own_virtualenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dynamic provider's host (stix.clouds.dynamic) imports stix: Pulumi is told to run
+    it in the virtualenv this process runs in, unless the user chose one."""
+    import sys
+
+    from stix.engine.settings import python_runtime
+
+    monkeypatch.delenv("PULUMI_RUNTIME_VIRTUALENV", raising=False)
+    monkeypatch.setattr(sys, "prefix", "/opt/stix-venv")
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    assert python_runtime() == {"PULUMI_RUNTIME_VIRTUALENV": "/opt/stix-venv"}
+    assert resolve(load_config()).env()["PULUMI_RUNTIME_VIRTUALENV"] == "/opt/stix-venv"
+    monkeypatch.setenv("PULUMI_RUNTIME_VIRTUALENV", "/mine")
+    assert python_runtime() == {}
+    monkeypatch.delenv("PULUMI_RUNTIME_VIRTUALENV")
+    monkeypatch.setattr(sys, "base_prefix", "/opt/stix-venv")  # not in a virtualenv
+    assert python_runtime() == {}

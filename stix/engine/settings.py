@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,18 @@ class EngineSettings:
         env = {"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
         if self.passphrase_file is not None:
             env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(self.passphrase_file)
+        env.update(python_runtime())
         return env
+
+
+def python_runtime() -> dict[str, str]:
+    """Where Pulumi's Python plugins find stix: a dynamic provider's host
+    (`stix.clouds.dynamic`) runs in the virtualenv this process runs in, since it imports
+    stix to revive the provider (PULUMI_RUNTIME_VIRTUALENV is what that host reads). None
+    outside a virtualenv, or when the user set it."""
+    if sys.prefix == sys.base_prefix or os.environ.get("PULUMI_RUNTIME_VIRTUALENV"):
+        return {}
+    return {"PULUMI_RUNTIME_VIRTUALENV": sys.prefix}
 
 
 def _private_dir(path: Path) -> Path:
