@@ -316,3 +316,48 @@ def test_node_states_read_the_clusters_droplets_by_its_tag(
     assert (states["t-0"].power, states["t-0"].public_ip, states["t-0"].private_ip) == (
         "running", "192.241.165.154", "10.128.192.124")
     assert (states["t-1"].power, states["t-1"].public_ip) == ("stopped", None)
+
+
+def test_orphans_scan_finds_what_the_cluster_tag_and_vpc_description_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from http_support import serving
+
+    from stix.clouds.digitalocean.orphans import delete, scan
+
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "tok")
+    server = serving()
+    api = f"{server.url}/v2"
+    droplets = json.loads((FIXTURES / "droplets.json").read_text())
+    droplets["droplets"].append({"id": 9, "name": "mine", "status": "active", "tags": ["web"],
+                                 "region": {"slug": "fra1"}})
+    server.routes.update({
+        ("GET", "/v2/droplets"): (200, {}, droplets),
+        ("GET", "/v2/firewalls"): (200, {}, {"firewalls": [
+            {"id": "fw-1", "name": "t-fw-1a2b", "tags": ["stix-cluster:t"]},
+            {"id": "fw-2", "name": "other", "tags": []}], "links": {}}),
+        ("GET", "/v2/tags"): (200, {}, {"tags": [{"name": "stix-cluster:t"}, {"name": "web"}],
+                                        "links": {}}),
+        ("GET", "/v2/vpcs"): (200, {}, {"vpcs": [
+            {"id": "vpc-1", "name": "t-vpc-9f", "region": "fra1",
+             "description": "stix cluster t"},
+            {"id": "vpc-2", "name": "default-fra1", "region": "fra1", "description": ""}],
+            "links": {}}),
+        ("DELETE", "/v2/*"): (204, {}, None),
+        ("DELETE", "/v2/vpcs/vpc-1"): (404, {}, {"id": "not_found", "message": "gone"}),
+    })
+    try:
+        found = scan(None, api=api)
+        assert not found.problems
+        got = sorted((r.kind, r.id, r.cluster) for r in found.resources)
+        assert got == [("droplet", "3164444", "t"), ("droplet", "3164445", "t"),
+                       ("droplet", "3164446", "t"), ("firewall", "fw-1", "t"),
+                       ("tag", "stix-cluster:t", "t"), ("vpc", "vpc-1", "t")]
+        running = next(r for r in found.resources if r.id == "3164444")
+        assert (running.region, running.machine) == ("fra1", "c-8")
+        done = delete(found.resources, api=api)
+        assert all(d.error is None for d in done)  # a VPC already gone is not an error
+        deleted = server.paths("DELETE")
+        assert deleted[-2:] == ["/v2/vpcs/vpc-1", "/v2/tags/stix-cluster%3At"]
+        assert deleted.index("/v2/firewalls/fw-1") > deleted.index("/v2/droplets/3164444")
+    finally:
+        server.server.shutdown()

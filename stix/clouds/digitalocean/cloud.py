@@ -29,6 +29,7 @@ from stix.clouds.digitalocean.options import DigitalOceanOptions
 from stix.clouds.resource import ResourceType
 
 if TYPE_CHECKING:
+    from stix.clouds.tagged import Deleted, Scan, TaggedResource
     from stix.placement import Placement
 
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9.-]*|\d+")
@@ -84,6 +85,16 @@ class DigitalOceanCloud(Cloud):
         from stix.clouds.digitalocean.nodes import node_states
 
         return node_states(placement)
+
+    def tagged_resources(self, regions: list[str] | None) -> Scan:
+        from stix.clouds.digitalocean.orphans import scan
+
+        return scan(regions)
+
+    def delete_tagged(self, resources: list[TaggedResource]) -> list[Deleted]:
+        from stix.clouds.digitalocean.orphans import delete
+
+        return delete(resources)
 
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.digitalocean.types import TYPES
