@@ -2,8 +2,10 @@
 
 What it cannot do, said where it matters: no spot market (spot tasks are refused at
 plan); no `stix stop`, because DigitalOcean bills a powered-off Droplet in full until it
-is destroyed (`stix down` is what ends the bill); no autostop on the nodes for the same
-reason; a Droplet's disk comes with its size (no disk size or tier to set); no bucket
+is destroyed (`stix down` is what ends the bill), and a task's autostop is reported as
+saving nothing for the same reason; a Droplet's disk comes with its size (no disk size or
+tier to set); a second cluster at the same time names the account's copy of the stix key
+(`extra.ssh_key`: DigitalOcean refuses a public key twice); no bucket
 store of its own (Spaces is not wired in); and no Terraform translation: the bridged
 types are tabled (`types.py`), but stix's translator pins every provider to `>= 5.0`,
 which no release of DigitalOcean's Terraform provider (2.x) meets.
