@@ -52,6 +52,7 @@ class LambdaStandIn:
             ("DELETE", "/api/v1/firewall-rulesets/*"): self._delete_ruleset,
             ("POST", "/api/v1/instance-operations/launch"): self._launch,
             ("POST", "/api/v1/instance-operations/terminate"): self._terminate,
+            ("GET", "/api/v1/instances"): self._list_instances,
             ("GET", "/api/v1/instances/*"): self._get_instance,
             ("POST", "/api/v1/instances/*"): self._rename,
         }
@@ -117,6 +118,7 @@ class LambdaStandIn:
         id_ = f"i{len(self.instances)}"
         self.instances[id_] = {"id": id_, "name": body.get("name"), "status": "booting",
                                "reads": 0, "region": {"name": body["region_name"]},
+                               "tags": body.get("tags") or [],
                                "instance_type": {"name": body["instance_type_name"]}}
         return 200, {}, {"data": {"instance_ids": [id_]}}
 
@@ -141,6 +143,10 @@ class LambdaStandIn:
             if self.boot_to == "active":
                 inst.update(ip=f"192.0.2.{10 + int(id_[1:])}", private_ip=f"10.0.0.{id_[1:]}")
         return 200, {}, {"data": {k: v for k, v in inst.items() if k != "reads"}}
+
+    def _list_instances(self, _: str, body: Any) -> Any:
+        return 200, {}, {"data": [{k: v for k, v in i.items() if k != "reads"}
+                                  for i in self.instances.values()]}
 
     def _rename(self, id_: str, body: Any) -> Any:
         self.instances[id_]["name"] = body["name"]
@@ -302,6 +308,29 @@ def test_firewall_ruleset_lifecycle(api: LambdaStandIn) -> None:
     assert bad.failures and bad.failures[0].property == "rules"
     p.delete("fw0", made.outs)
     assert api.rulesets == {} and p.read("fw0", made.outs).id == ""
+
+
+def test_node_states_read_the_clusters_instances(api: LambdaStandIn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from stix.clouds import registry
+    from stix.placement import Placement
+
+    p = provider(api, "Instance")
+    p.create(state_of(p, INSTANCE))
+    p.create(state_of(p, {**INSTANCE, "name": "c-1"}))
+    p.create(state_of(p, {**INSTANCE, "name": "other-0", "tags": [
+        {"key": "stix-cluster", "value": "other"}]}))
+    api.instances["i1"]["status"] = "terminating"
+    import stix.clouds.lambda_cloud.program as program
+
+    monkeypatch.setattr(program, "settings", lambda: {"base_url": api.url})
+    placement = Placement(cluster="c", cloud="lambda", region="us-east-1",
+                          instance_type="gpu_1x_a10", vcpus=30, memory_gib=200,
+                          hourly_price=1.29)
+    states = registry.cloud("lambda").node_states(placement, {})
+    assert states is not None and sorted(states) == ["c-0", "c-1"]
+    assert (states["c-0"].power, states["c-0"].public_ip, states["c-0"].id) == (
+        "running", "192.0.2.10", "i0")
+    assert states["c-1"].power == "stopping"
 
 
 # ---- the fetcher: GET /instance-types (needs the key) ------------------------------------------

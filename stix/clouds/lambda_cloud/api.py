@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stix.clouds.dynamic import (
     CloudError,
@@ -39,6 +39,9 @@ from stix.clouds.dynamic import (
     token_from,
 )
 from stix.engine.errors import failover_mark
+
+if TYPE_CHECKING:
+    from stix.clouds.base import NodePower
 
 API = "https://cloud.lambda.ai/api/v1"
 KEY_ENV = "LAMBDA_API_KEY"
@@ -257,3 +260,28 @@ class Instance(Operations):
         deadline = time.monotonic() + self.delete_timeout
         while time.monotonic() < deadline and self.read(id_, state) is not None:
             time.sleep(self.poll)
+
+
+_POWER: dict[str, NodePower] = {"booting": "pending", "active": "running",
+                                 "unhealthy": "running", "terminating": "stopping"}
+# terminated, preempted: gone
+
+
+def node_states(region: str, cluster: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The cluster's instances as Lambda reports them now (`GET /instances`, those tagged
+    `stix-cluster: <cluster>` in `region`), by node name; a gone instance is absent."""
+    from stix.clouds.base import NodeState
+
+    listed = _data(client(settings).call("GET", "/instances", what="list instances")) or []
+    found: dict[str, Any] = {}
+    for inst in listed:
+        if not isinstance(inst, dict) or (inst.get("region") or {}).get("name") != region:
+            continue
+        tags = {t.get("key"): t.get("value") for t in inst.get("tags") or []
+                if isinstance(t, dict)}
+        power = _POWER.get(str(inst.get("status")))
+        if tags.get("stix-cluster") != cluster or power is None or not inst.get("name"):
+            continue
+        found[inst["name"]] = NodeState(inst["name"], power, inst.get("ip"),
+                                        inst.get("private_ip"), inst.get("id"))
+    return found

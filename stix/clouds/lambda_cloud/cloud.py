@@ -14,6 +14,7 @@ from stix.clouds.base import (
     ErrorKind,
     InfraOptions,
     MachineType,
+    NodeState,
     UserData,
 )
 from stix.clouds.lambda_cloud.options import LambdaOptions
@@ -72,6 +73,13 @@ class LambdaCloud(Cloud):
         from stix.clouds.lambda_cloud.types import resource_types
 
         return resource_types()
+
+    def node_states(self, placement: Placement,
+                    outputs: dict[str, Any]) -> dict[str, NodeState] | None:
+        from stix.clouds.lambda_cloud.api import node_states
+        from stix.clouds.lambda_cloud.program import settings
+
+        return node_states(placement.region, placement.cluster, settings())
 
     def infer_arch(self, instance_type: str) -> str:
         from stix.clouds.lambda_cloud.machines import infer_arch
