@@ -362,3 +362,18 @@ def test_a_new_bucket_needs_a_cloud_with_a_store(catalog: Catalog,
     assert optimize(t, catalog=catalog).chosen.cloud == "aws"
     monkeypatch.setattr(type(registry.get("aws")), "store", None)
     assert optimize(t, catalog=catalog).chosen.cloud != "aws"
+
+
+def test_example_rows_are_never_a_price_to_decide_on() -> None:
+    """Vast ships an example of its market, not prices: an unpinned task never lands there
+    on those rows; naming the cloud plans there (and `up` rents at the live price)."""
+    from stix.catalog import load_catalog as shipped
+
+    catalog = shipped()
+    rows = catalog.for_cloud("vast")
+    assert rows and all(o.price_source == "estimated" for o in rows)
+    acc = f"{rows[0].accelerator}:{rows[0].accelerator_count:g}"
+    result = optimize(task(f"resources: {{accelerators: {acc}}}"), catalog=catalog)
+    assert all(p.cloud != "vast" for p in result.candidates)
+    pinned = optimize(task(f"resources: {{infra: vast, accelerators: {acc}}}"), catalog=catalog)
+    assert pinned.chosen.cloud == "vast"

@@ -105,6 +105,9 @@ class Capabilities:
     autostop: tuple[StopMode, ...] = ()  # what a node can do to itself when idle
     # Every cluster runs on this one machine: servers of two clusters must not share a port.
     this_machine: bool = False
+    # Its shipped rows are an example, not prices (a marketplace): a plan places there only
+    # when the task names the cloud, or once `stix catalog update` read observed prices.
+    example_prices: bool = False
 
 
 class InfraOptions(BaseModel):

@@ -104,6 +104,19 @@ def served_alternatives(task: Task, served: list[str]) -> Task:
     return task
 
 
+def _only_examples(catalog: Catalog, cloud: str, wants: list[Want]) -> bool:
+    """A cloud whose shipped rows are an example (not prices), not named by the task, with
+    no observed price read yet: left out, as no decision may rest on them (credentials for
+    it do not make them prices)."""
+    from stix.clouds import registry
+
+    if not registry.served(cloud) or not registry.get(cloud).capabilities.example_prices:
+        return False
+    if any(w.cloud == cloud for w in wants):
+        return False
+    return not any(o.price_source == "observed" for o in catalog.for_cloud(cloud))
+
+
 def _served_check(wants: list[Want], clouds: list[str] | None, served: list[str]) -> None:
     for want in wants:
         if want.cloud is not None and want.cloud not in served:
@@ -183,6 +196,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
         pinned = {w.cloud for w in wants if w.cloud is not None}
         enabled = sorted((set(catalog.clouds) & set(served)) | pinned)
     enabled = _allowed(enabled, wants, asked, allowed)
+    enabled = [c for c in enabled if not _only_examples(catalog, c, wants)]
     non_catalog = {c: not registry.get(c).capabilities.uses_catalog for c in enabled}
     pinned_by_bucket = bucket_cloud(task)
     if pinned_by_bucket is not None:

@@ -32,7 +32,7 @@ class VastCloud(Cloud):
     # stopped (compute billing ends, the disk is billed on) and started when its host
     # has the GPUs free again.
     capabilities = Capabilities(zoned_prices=False, stop_start=True, container_images=True,
-                                multi_node=False, port_firewall=False)
+                                multi_node=False, port_firewall=False, example_prices=True)
     options_model: ClassVar[type[InfraOptions]] = VastOptions
     pulumi_packages = ("pulumi-python:dynamic/vast",)
     sdk_distributions = ("pulumi",)
