@@ -400,3 +400,38 @@ def test_credentials_from_env_file_and_verify(api: LambdaStandIn, monkeypatch,  
     (tmp_path / ".lambda_cloud" / "lambda_keys").write_text(f"api_key = {KEY}\n")
     found = check()
     assert found.ok and "lambda_keys" in found.detail
+
+
+# ---- through Pulumi's own dynamic provider host (its gRPC servicer, in-process) -----------------
+
+
+def test_an_instance_through_pulumis_provider_host(api: LambdaStandIn) -> None:
+    from dynamic_support import Host, HostAbort
+
+    host = Host()
+    made = RestProvider(by_name("Instance"), {"base_url": api.url, "poll_seconds": 0})
+    props = state_of(made, INSTANCE)
+    id_, outs = host.create(props)
+    assert id_ == "i0" and outs["public_ip"] == "192.0.2.10"
+    assert outs[PROVIDER_KEY] == props[PROVIDER_KEY]  # the state keeps the provider
+    assert host.read(id_, outs) == (id_, outs)
+    same = host.diff(id_, outs, props)
+    moved = host.diff(id_, outs, {**props, "region": "us-west-1"})
+    renamed = host.diff(id_, outs, {**props, "name": "c-head"})
+    from pulumi.runtime import proto
+
+    assert same.changes == proto.DiffResponse.DIFF_NONE
+    assert moved.changes == proto.DiffResponse.DIFF_SOME and list(moved.replaces) == ["region"]
+    assert renamed.changes == proto.DiffResponse.DIFF_SOME and list(renamed.replaces) == []
+    assert host.update(id_, outs, {**props, "name": "c-head"})["name"] == "c-head"
+    host.delete(id_, outs)
+    assert api.instances == {}
+    # A capacity error reaches the engine as the host's abort, with the failover mark.
+    api.no_capacity.add("gpu_1x_a10")
+    try:
+        host.create(props)
+    except HostAbort as abort:
+        assert classify(abort.details, "lambda") == "capacity"
+        assert "instance-operations/launch/insufficient-capacity" in abort.details
+    else:
+        raise AssertionError("the launch without capacity did not fail")
