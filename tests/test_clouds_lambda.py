@@ -263,6 +263,17 @@ def test_an_instance_that_fails_to_boot_is_terminated(api: LambdaStandIn) -> Non
         "instance_ids": ["i0"]}  # create is transactional: nothing left behind
 
 
+def test_a_failed_undo_says_the_instance_may_still_run(api: LambdaStandIn) -> None:
+    api.boot_to = "unhealthy"
+    api.http.routes[("POST", "/api/v1/instance-operations/terminate")] = _error(
+        500, "global/unknown", "try again later")
+    p = provider(api, "Instance")
+    with pytest.raises(CloudError, match="terminating instance i0 again failed too, so it "
+                                         "may still run and bill") as caught:
+        p.create(state_of(p, INSTANCE))
+    assert caught.value.kind == "capacity"  # the launch's own failure still decides
+
+
 def test_rate_limit_is_retried(api: LambdaStandIn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import stix.clouds.dynamic as dynamic
 

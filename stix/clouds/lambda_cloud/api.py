@@ -96,7 +96,9 @@ class SshKey(Operations):
         body = {"name": inputs["name"], "public_key": inputs["public_key"]}
         try:
             made = _data(self.api.call("POST", "/ssh-keys", body, "add SSH key"))
-        except CloudError:
+        except CloudError as exc:
+            if exc.kind is not None:  # credentials, quota...: nothing to adopt
+                raise
             same = self._named(str(inputs["name"]))  # left by an earlier run of this stack?
             if same is None or same.get("public_key", "").split()[:2] != str(
                     inputs["public_key"]).split()[:2]:
@@ -209,8 +211,13 @@ class Instance(Operations):
             raise CloudError(f"lambda launch instance: expected one instance id, got {ids}")
         try:
             return ids[0], _outputs(self._wait_active(ids[0]))
-        except BaseException:
-            self._terminate(ids[0])  # nothing left behind when create fails
+        except BaseException as exc:
+            try:
+                self._terminate(ids[0])  # nothing left behind when create fails
+            except CloudError as undo:
+                raise CloudError(f"{exc}; terminating instance {ids[0]} again failed too, so "
+                                 f"it may still run and bill: {undo}",
+                                 kind=getattr(exc, "kind", None)) from exc
             raise
 
     def _wait_active(self, id_: str) -> dict[str, Any]:
