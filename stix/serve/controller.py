@@ -35,6 +35,7 @@ TICK_SECONDS = 1.0
 NOT_READY_AFTER = 3  # failed probes in a row before a ready replica leaves rotation
 FAILED_AFTER = 10  # ... before a replica that is not ready is replaced
 UPDATE_ATTEMPTS = 2  # new-version replicas that may fail before an update rolls back
+DRAIN_SECONDS = 30.0  # at most this long for a retired replica's requests to finish
 
 
 def services_home() -> Path:
@@ -399,10 +400,14 @@ class ServiceController:
                 resources = _with_port(resources, port)
             task = task.model_copy(update={**update, "resources": resources})
             secrets = {k: v for k, v in service.secrets.items() if k in task.secrets}
+            # Hosts a replica failed on are not used again (a dead machine would take the
+            # new replica down with it).
+            avoid = sorted({r.host for r in store.replicas_of(self.db, service.id)
+                            if r.status == ReplicaStatus.FAILED and r.host})
             lifecycle.up_task(task, cluster=rep.cluster, secrets=secrets, detach_run=True,
                               say=say, printer=_file_printer(replica_log(service.name,
                                                                          rep.number)),
-                              project=server_project())
+                              project=server_project(), avoid=avoid)
             host = _head_address(rep.cluster)
             store.set_replica(self.db, rep.id, status=ReplicaStatus.STARTING, host=host,
                               port=port, started_at=time.time())
@@ -434,6 +439,8 @@ class ServiceController:
     def _teardown_now(self, service: Service, rep: Replica, keep_status: bool) -> None:
         say = say_into(replica_log(service.name, rep.number))
         try:
+            if rep.status == ReplicaStatus.READY:
+                self._drain(service, rep, say)
             self._down_cluster(rep.cluster, say)
             if not keep_status:
                 store.set_replica(self.db, rep.id, status=ReplicaStatus.TERMINATED,
@@ -441,6 +448,20 @@ class ServiceController:
         finally:
             with self.lock:
                 self.state.setdefault(service.id, _State()).busy.discard(rep.id)
+
+    def _drain(self, service: Service, rep: Replica, say: Any) -> None:
+        """Out of rotation first (the next tick routes around it), then wait for the
+        requests it still serves, so retiring a replica fails none."""
+        lb = self.balancers.get(service.id)
+        deadline = time.monotonic() + DRAIN_SECONDS
+        time.sleep(2 * TICK_SECONDS)
+        while lb is not None and time.monotonic() < deadline:
+            mine = [s for s in lb.stats() if s.name == f"r{rep.number}"]
+            if not mine or mine[0].inflight == 0:
+                return
+            time.sleep(0.2)
+        if lb is not None:
+            say(f"replica {rep.number}: still serving after {DRAIN_SECONDS:g} s of drain")
 
     def _down_cluster(self, cluster: str, say: Any) -> None:
         from stix.cluster import lifecycle

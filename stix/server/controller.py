@@ -400,13 +400,18 @@ def task_id(job: Job) -> str:
     return f"stix-job-{job.id}-{job.name}"
 
 
+_PROJECT_LOCK = threading.Lock()
+
+
 def server_project() -> Path:
-    """The stix project whose stacks/ holds the managed jobs' clusters."""
+    """The stix project whose stacks/ holds the clusters of managed jobs and services
+    (made once: launches in several threads ask for it at the same moment)."""
     from stix.stack.project import init_project
 
     root = server_home() / "project"
-    if not (root / "Pulumi.yaml").is_file():
-        init_project(root)
+    with _PROJECT_LOCK:
+        if not (root / "Pulumi.yaml").is_file():
+            init_project(root)
     return root
 
 
