@@ -65,6 +65,8 @@ def not_a_task(docs: list[Any] | None) -> str | None:
         if not isinstance(doc, dict):
             return f"a {type(doc).__name__}, not a mapping"
         other = other_skypilot_file(doc)
+        if other is not None and "job group" in other:
+            return None  # SkyPilot launches these (`sky jobs launch`): stix's to answer
         if other is not None:
             return other.split(",")[0].split(" (")[0]
         extra = sorted(str(k) for k in doc if k not in TASK_FIELDS and k != "<<")

@@ -78,7 +78,7 @@ def test_what_cannot_work_is_refused_with_field_and_line(
 def test_the_replica_port_must_be_known(tmp_path: Path) -> None:
     path = tmp_path / "svc.yaml"
     path.write_text("run: x\nresources: {ports: [8080, 9090]}\nservice:\n  readiness_probe: /\n")
-    with pytest.raises(TaskError, match="set service.ports, or exactly one port"):
+    with pytest.raises(TaskError, match=r"set service\.ports, or exactly one port"):
         load_service(load_task(path))
 
 
