@@ -50,6 +50,8 @@ NOT_RUN: dict[str, str] = {  # a command's start as the docs write it → why it
     "stix catalog update": "fetches prices from the clouds' APIs (network)",
     "stix orphans": "asks the clouds for tagged resources (network, credentials)",
     "stix jobs": "goes through a stix server (launch starts one, which launches clusters)",
+    "stix serve": "goes through a stix server and HAProxy (tests/test_serve_local.py runs "
+                  "them for real)",
     "stix server": "start and deploy leave a server running; status, logs and stop ask one "
                    "(status exits 1 when none runs)",
 }
