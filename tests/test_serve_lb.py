@@ -229,8 +229,9 @@ def test_changes_under_load_drop_no_request(make_lb: Callable[..., LoadBalancer]
     lb = make_lb(slots=4)
     lb.start()
     lb.set_backends([replicas.start("r1"), replicas.start("r2")])
+    r3, r4, r5 = (replicas.start(name) for name in ("r3", "r4", "r5"))
     long_answer: list[tuple[int, str]] = []
-    slow = threading.Thread(target=lambda: long_answer.append(get(lb.port, "/sleep/1.5")))
+    slow = threading.Thread(target=lambda: long_answer.append(get(lb.port, "/sleep/2.5")))
     slow.start()
     wait_for(lambda: sum(s.inflight for s in lb.stats()) == 1)
     holder = next(s.name for s in lb.stats() if s.inflight)
@@ -238,14 +239,14 @@ def test_changes_under_load_drop_no_request(make_lb: Callable[..., LoadBalancer]
     with Load(lb.port, pause=0.002) as load:
         time.sleep(0.3)
         lb.set_backends([Backend(other, "127.0.0.1", replicas.ports[other]),
-                         replicas.start("r3")])  # the long request's replica leaves
+                         r3])  # the long request's replica leaves
         assert lb.draining() == [holder]  # runtime API: in drain, its slot kept
         assert lb_haproxy.processes(lb.master_socket).reloads == 0
         time.sleep(0.3)
-        lb.set_backends([replicas.start("r4"), replicas.start("r5")])  # all replaced:
+        lb.set_backends([r4, r5])  # all replaced:
         assert lb_haproxy.processes(lb.master_socket).reloads == 1  # 5 slots needed of 4
         time.sleep(0.3)
-        lb.set_backends([Backend(n, "127.0.0.1", replicas.ports[n]) for n in ("r3", "r4", "r5")])
+        lb.set_backends([r3, r4, r5])
         time.sleep(0.3)
         slow.join()
         wait_for(lambda: lb.draining() == [])

@@ -40,17 +40,15 @@ the last `window` seconds (`stix.serve.lb_log`).
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stix.serve import lb_haproxy as hx
+from stix.serve import lb_state
 from stix.serve.lb_haproxy import LoadBalancerError
 from stix.serve.lb_log import AccessLog
 
@@ -148,14 +146,14 @@ class LoadBalancer:
             for stale in (self.pidfile, self.admin_socket, self.master_socket):
                 with contextlib.suppress(FileNotFoundError):
                     stale.unlink()
-            state = _fresh_state(self.slots)
+            state = lb_state.fresh(self.slots)
             state["log_port"] = self._log.start(None)
             hx.write_private(self.config, self._render(state))
             hx.check_config(binary, self.config)
             self._save_state(state)
             hx.start_process(binary, self.config, self.pidfile, self.master_socket,
                              self.workdir / "haproxy.start.log")
-            self._wait_ready(state["slots"])
+            hx.wait_ready(self.admin_socket, state["slots"])
 
     def alive(self) -> bool:
         return self._master() is not None
@@ -319,7 +317,8 @@ class LoadBalancer:
         """Reload HAProxy gracefully onto `assigned` in `slots` slots. The old worker
         finishes every request it holds (replicas left out drain there). Its counters are
         carried over: `show stat` just before, plus what its access log says it served
-        after (it is gone before it could be asked again)."""
+        after (it is gone before it could be asked again). A request in flight at that
+        instant may be counted twice, none is left out."""
         leaving = state["assigned"]
         removed = {entry["name"] for entry in leaving.values()} - {
             entry["name"] for entry in assigned.values()}
@@ -327,8 +326,9 @@ class LoadBalancer:
         state["slots"], state["assigned"] = slots, assigned
         hx.write_private(self.config, self._render(state))
         workers = hx.processes(self.master_socket).workers
-        rows = hx.show_stat(self.admin_socket)
+        self._log.sync()
         logged = [self._log.served_by(pid) for pid in workers]
+        rows = hx.show_stat(self.admin_socket)
         hx.reload(hx.haproxy_binary(), self.config, self.master_socket, self.admin_socket,
                   slots)
         self._log.sync()  # the old worker's last log lines are read
@@ -405,62 +405,16 @@ class LoadBalancer:
         if not self.tls_pem.exists() or self.tls_pem.read_text() != text:
             hx.write_private(self.tls_pem, text)
 
-    def _wait_ready(self, slots: int, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if sum(1 for name in hx.show_stat(self.admin_socket)
-                       if name.startswith(hx.SLOT_PREFIX)) == slots:
-                    return
-            except LoadBalancerError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
-
     def _master(self) -> int | None:
         return hx.master_pid(self.pidfile, self.config)
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            state: dict[str, Any] = json.loads(self.state_file.read_text())
-            if state.get("version") == 1:
-                return state
-        except (OSError, ValueError):
-            pass
-        return self._recover_state()
-
-    def _recover_state(self) -> dict[str, Any]:
-        """A running HAProxy without our record of it: every enabled slot is drained out
-        (nothing is cut), then the controller's next `set_backends` fills slots again."""
-        rows = hx.show_stat(self.admin_socket)
-        slot_names = [name for name in rows if name.startswith(hx.SLOT_PREFIX)]
-        state = _fresh_state(len(slot_names) or self.slots)
-        for name in slot_names:
-            row = rows[name]
-            if not row.get("status", "").startswith("MAINT"):
-                slot = name.removeprefix(hx.SLOT_PREFIX)
-                hx.set_server(self.admin_socket, int(slot), "state", "drain")
-                ip, _, port = row.get("addr", "").rpartition(":")
-                state["assigned"][slot] = {
-                    "name": f"unknown-{name}", "host": ip.strip("[]"), "ip": ip.strip("[]"),
-                    "port": int(port or 0), "draining": True, "base_requests": 0,
-                    "base_errors": 0}
-        return state
+        return lb_state.load(self.state_file) or lb_state.recover(self.admin_socket, self.slots)
 
     def _save_state(self, state: dict[str, Any]) -> None:
-        hx.write_private(self.state_file, json.dumps(state, indent=1, sort_keys=True))
+        lb_state.save(self.state_file, state)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._lock:
-            fd = os.open(self.workdir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)
-
-
-def _fresh_state(slots: int) -> dict[str, Any]:
-    return {"version": 1, "slots": slots, "assigned": {}, "carried": {},
-            "frontend_carried": [0, 0], "reload_drain": [], "log_port": None}
+        with self._lock, lb_state.file_lock(self.workdir / "lock"):
+            yield

@@ -296,6 +296,22 @@ def processes(master_socket: Path) -> Processes:
     return Processes(reloads, failed, workers, old)
 
 
+def wait_ready(admin_socket: Path, slots: int, timeout: float = 15.0) -> None:
+    """Until the worker answers on its runtime socket with all its slots."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if sum(1 for name in show_stat(admin_socket) if name.startswith(SLOT_PREFIX)) \
+                    == slots:
+                return
+        except LoadBalancerError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise LoadBalancerError(f"HAProxy did not come up with {slots} server slots")
+        time.sleep(0.05)
+
+
 def reload(binary: str, config: Path, master_socket: Path, admin_socket: Path,
            slots: int, timeout: float = 30.0, linger: float = 3.0) -> list[int]:
     """A graceful reload: the new worker takes the listening sockets over (no refused
@@ -323,7 +339,7 @@ def reload(binary: str, config: Path, master_socket: Path, admin_socket: Path,
                 rows = show_stat(admin_socket)
                 if sum(1 for name in rows if name.startswith(SLOT_PREFIX)) == slots:
                     up_at = time.monotonic()
-        leaving = [pid for pid in first.workers if pid in now.old_workers]
+        leaving = [pid for pid in first.workers if _running(pid)]
         if up_at is not None and (not leaving or time.monotonic() - up_at > linger):
             return first.workers
     raise LoadBalancerError(f"HAProxy's reload did not finish within {timeout:.0f} s")
@@ -338,9 +354,13 @@ def stop_process(pid: int, timeout: float = 10.0) -> None:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            if not _running(pid):
                 return
             time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and not _zombie(pid)
 
 
 def _zombie(pid: int) -> bool:
