@@ -377,3 +377,10 @@ def test_example_rows_are_never_a_price_to_decide_on() -> None:
     assert all(p.cloud != "vast" for p in result.candidates)
     pinned = optimize(task(f"resources: {{infra: vast, accelerators: {acc}}}"), catalog=catalog)
     assert pinned.chosen.cloud == "vast"
+
+
+def test_at_equal_prices_the_clouds_home_region_wins() -> None:
+    """OCI prices every region alike: a tie goes to its home region, not to the first
+    region name in the alphabet (ap-mumbai-1)."""
+    chosen = optimize(task("resources: {infra: oci, cpus: 2, memory: 8}")).chosen
+    assert chosen.region == "us-ashburn-1"

@@ -165,11 +165,16 @@ def test_the_shipped_egress_table_has_a_source_and_date_per_rate(
                       if (p / "vms.csv").is_file()}
     for cloud in sorted(catalog_clouds):
         assert registry.served(cloud)
+        if not (FIXTURES.parent.parent / "catalog_data" / cloud / "egress.csv").is_file():
+            # No published rate found (Nebius): transfers out of it are said "not priced".
+            assert egress_price(cloud, "internet") is None
+            continue
         for kind in ("internet", "inter_region"):
             price = egress_price(cloud, kind)
             # 0 where the cloud bills no transfer (Lambda), as its source row says.
             assert price is not None and 0 <= price.usd_per_gb < 1, (cloud, kind)
-            assert price.usd_per_gb > 0 or "no charge" in price.source, (cloud, kind)
+            free = ("no charge", "no fees", "free")
+            assert price.usd_per_gb > 0 or any(w in price.source for w in free), (cloud, kind)
             assert price.source and price.as_of and price.price_source == "estimated"
     broken = tmp_path / "broken"
     (broken / "gcp").mkdir(parents=True)

@@ -40,7 +40,7 @@ from stix.catalog.schema import (
 # A parsed row: the values of Offer's fields in declaration order, so Offer(*row) works.
 Row = tuple[Any, ...]
 
-_CACHE_FORMAT = 5
+_CACHE_FORMAT = 6  # 6: home regions break price ties
 _NCOL = len(COLUMNS)
 _AS_OF = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][0-9:.+Z-]*)?)?$")
 

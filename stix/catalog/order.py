@@ -15,18 +15,33 @@ from typing import Any, overload
 Row = tuple[Any, ...]
 
 # Row tuple positions (the Offer field order).
-_TYPE, _REGION, _ZONE, _PRICE, _SPOT = 1, 7, 8, 9, 10
+_CLOUD, _TYPE, _REGION, _ZONE, _PRICE, _SPOT = 0, 1, 7, 8, 9, 10
+_HOMES: dict[str, dict[str, int]] = {}
 
 
-def _ondemand(r: Row) -> tuple[float, str, str, str]:
-    return (r[_PRICE], r[_REGION], r[_ZONE] or "", r[_TYPE])
+def home_rank(cloud: str, region: str) -> int:
+    """Where `region` stands among the cloud's home regions (`Cloud.home_regions`): at
+    equal prices the home region wins, not the first name in the alphabet (a cloud that
+    prices every region alike would otherwise send every task to ap-mumbai-1)."""
+    homes = _HOMES.get(cloud)
+    if homes is None:
+        from stix.clouds import registry
+
+        listed = getattr(registry.get(cloud), "home_regions", ()) if registry.served(
+            cloud) else ()  # fmt: skip
+        homes = _HOMES[cloud] = {r: i for i, r in enumerate(listed)}
+    return homes.get(region, len(homes))
 
 
-def _spot(r: Row) -> tuple[bool, float, str, str, str]:
+def _ondemand(r: Row) -> tuple[float, int, str, str, str]:
+    return (r[_PRICE], home_rank(r[_CLOUD], r[_REGION]), r[_REGION], r[_ZONE] or "", r[_TYPE])
+
+
+def _spot(r: Row) -> tuple[bool, float, int, str, str, str]:
     # Rows without a spot price rank last (by on-demand price): the spot filter drops them.
     spot = r[_SPOT]
-    return (spot is None, spot if spot is not None else r[_PRICE], r[_REGION], r[_ZONE] or "",
-            r[_TYPE])
+    return (spot is None, spot if spot is not None else r[_PRICE],
+            home_rank(r[_CLOUD], r[_REGION]), r[_REGION], r[_ZONE] or "", r[_TYPE])
 
 
 def ranks(rows: Sequence[Row]) -> tuple[list[int], list[int]]:

@@ -209,6 +209,8 @@ class Provider(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # Regions that win a tie at equal prices, in order (the cloud's own default first).
+    home_regions: ClassVar[tuple[str, ...]] = ()
     options_model: ClassVar[type[InfraOptions]] = InfraOptions
     # Where its credentials live on this machine (`~/...`, or `$VAR` naming a path or a
     # path list): file sync never sends these (`stix.remote.private`).

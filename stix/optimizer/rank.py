@@ -1,7 +1,8 @@
 """Ordering feasible offers: by cost (default) or by time, with a total tie-break rule.
 
-Cost: total $/h (price per node × nodes), then cloud, region, zone, instance type names,
-then the position of the alternative in the task. Survivors arrive pre-sorted per cloud,
+Cost: total $/h (price per node × nodes), then cloud, the cloud's home regions
+(`Cloud.home_regions`), region, zone, instance type names, then the position of the
+alternative in the task. Survivors arrive pre-sorted per cloud,
 so cost ranking is a lazy merge; only the first few results are ever materialized.
 
 Time: the faster machine first, by `speed()`; cost and the names above break ties.
@@ -60,15 +61,18 @@ class Ranked:
         return (self.offer.cloud, self.offer.region, self.offer.instance_type, self.want.spot)
 
 
-CostKey = tuple[float, str, str, str, str, int]
+CostKey = tuple[float, str, int, str, str, str, int]
 
 
 def _cost_key(r: Ranked) -> CostKey:
+    from stix.catalog.order import home_rank
+
     o = r.offer
-    return (r.total, o.cloud, o.region, o.zone or "", o.instance_type, r.want_index)
+    return (r.total, o.cloud, home_rank(o.cloud, o.region), o.region, o.zone or "",
+            o.instance_type, r.want_index)
 
 
-def _time_key(r: Ranked) -> tuple[float, float, str, str, str, str, int]:
+def _time_key(r: Ranked) -> tuple[float, float, str, int, str, str, str, int]:
     return (-speed(r.offer), *_cost_key(r))
 
 

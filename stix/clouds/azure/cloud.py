@@ -49,6 +49,7 @@ class BlobStore(Store):
 class AzureCloud(Cloud):
     name = "azure"
     credential_paths = ("~/.azure", "$AZURE_CONFIG_DIR")
+    home_regions = ("eastus", "eastus2", "westus2")
     capabilities = Capabilities(zoned_prices=False, stop_start=True, stop_spot=True,
                                 managed_kubernetes="aks", autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = AzureOptions

@@ -40,6 +40,7 @@ _IMAGE = re.compile(r"[a-z0-9][a-z0-9.-]*|\d+")
 class DigitalOceanCloud(Cloud):
     name = "digitalocean"
     credential_paths = ("~/.config/doctl",)
+    home_regions = ("nyc3", "nyc1", "sfo3", "nyc2", "atl1", "tor1")
     capabilities = Capabilities(zoned_prices=False, spot=False, stop_start=False,
                                 stopped_bills=True)
     options_model: ClassVar[type[InfraOptions]] = DigitalOceanOptions

@@ -44,6 +44,7 @@ class GcpCloud(Cloud):
     name = "gcp"
     credential_paths = ("~/.config/gcloud", "$CLOUDSDK_CONFIG",
                         "$GOOGLE_APPLICATION_CREDENTIALS")
+    home_regions = ("us-central1", "us-east1", "us-west1")
     capabilities = Capabilities(stop_start=True, stop_spot=True, terraform=True,
                                 managed_kubernetes="gke", autostop=("stop", "down"))
     options_model: ClassVar[type[InfraOptions]] = GcpOptions

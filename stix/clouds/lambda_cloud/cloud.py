@@ -31,6 +31,7 @@ class LambdaCloud(Cloud):
     name = "lambda"
     credential_paths = ("~/.lambda_cloud", "$LAMBDA_API_KEY")
     # No spot market, no stop/start (an instance is running or terminated), no zones.
+    home_regions = ("us-east-1", "us-west-1", "us-east-2", "us-west-2", "us-midwest-1")
     capabilities = Capabilities(zoned_prices=False, spot=False)
     options_model: ClassVar[type[InfraOptions]] = LambdaOptions
     pulumi_packages = ("pulumi-python:dynamic/lambda",)

@@ -45,6 +45,7 @@ def _without(*words: str) -> str:
 class NebiusCloud(Cloud):
     name = "nebius"
     credential_paths = ("~/.nebius",)
+    home_regions = ("eu-north1", "us-central1", "eu-west1")
     capabilities = Capabilities(zoned_prices=False, spot=True, stop_start=True)
     options_model: ClassVar[type[InfraOptions]] = NebiusOptions
     pulumi_packages = ("nebius",)

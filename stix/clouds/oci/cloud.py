@@ -32,6 +32,7 @@ class OciCloud(Cloud):
     credential_paths = ("~/.oci", "$OCI_CONFIG_FILE", "$OCI_CLI_KEY_FILE")
     # Preemptible instances cannot be stopped, only terminated; stix has no node-side
     # autostop action for OCI yet (`ignores` says so to a task asking for one).
+    home_regions = ("us-ashburn-1", "us-phoenix-1", "us-chicago-1", "us-sanjose-1")
     capabilities = Capabilities(zoned_prices=False, stop_start=True)
     options_model: ClassVar[type[InfraOptions]] = OciOptions
     pulumi_packages = ("oci",)

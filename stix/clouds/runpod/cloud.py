@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 class RunPodCloud(Cloud):
     name = "runpod"
     credential_paths = ("~/.runpod",)
+    home_regions = ("US", "CA")
     capabilities = Capabilities(spot=True, stop_start=False, container_images=True,
                                 multi_node=False, port_firewall=False)
     options_model: ClassVar[type[InfraOptions]] = RunPodOptions
