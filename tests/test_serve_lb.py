@@ -307,6 +307,28 @@ def test_a_dying_backend_costs_few_requests(make_lb: Callable[..., LoadBalancer]
 
 
 @needs_haproxy
+def test_a_replica_that_moves_is_drained_at_its_old_address(
+        make_lb: Callable[..., LoadBalancer], replicas: Replicas) -> None:
+    lb = make_lb()
+    lb.start()
+    old = replicas.start("old")
+    lb.set_backends([Backend("r1", old.host, old.port)])
+    answers: list[tuple[int, str]] = []
+    slow = threading.Thread(target=lambda: answers.append(get(lb.port, "/sleep/1")))
+    slow.start()
+    wait_for(lambda: lb.frontend().inflight == 1)
+    new = replicas.start("new")
+    lb.set_backends([Backend("r1", new.host, new.port)])  # same name, another address
+    assert lb.draining() == ["r1"]
+    assert {get(lb.port)[1] for _ in range(5)} == {"new"}
+    slow.join()
+    assert answers == [(200, "old")]
+    wait_for(lambda: lb.draining() == [])
+    assert [(s.name, s.state) for s in lb.stats()] == [("r1", "UP")]
+    assert lb_haproxy.processes(lb.master_socket).reloads == 0
+
+
+@needs_haproxy
 def test_inflight_counts_a_long_request(make_lb: Callable[..., LoadBalancer],
                                         replicas: Replicas) -> None:
     lb = make_lb()
