@@ -12,6 +12,7 @@ replica on the first request; down takes everything away.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -62,6 +63,13 @@ def server(stix_home: Path) -> Iterator[process.Running]:
         _until(lambda: not api.serve_status(), "every service down", 90)
     finally:
         process.stop()
+        _stop_balancers(stix_home)
+
+
+def _stop_balancers(home: Path) -> None:
+    """HAProxy runs detached (it outlives the server on purpose): end those a failed test
+    left under its own home."""
+    subprocess.run(["pkill", "-f", f"haproxy.*{home}"], check=False)
 
 
 def _until(check: Callable[[], object], what: str, timeout: float = 90) -> object:
