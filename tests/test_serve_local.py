@@ -158,7 +158,9 @@ def test_a_service_serves_scales_heals_updates_and_goes(server: process.Running,
     assert not slow.failures, slow.failures[:3]
     view = _one("web")
     assert view.decision and "scale up" in view.decision and "in flight" in view.decision
-    assert view.metrics["inflight"] is not None
+    assert view.metrics["requests"] > 0 and view.metrics["p99_ms"] is not None
+    busy = [r for r in view.replicas if r.requests]
+    assert busy and all(r.p50_ms is not None and r.errors == 0 for r in busy)
 
     # idle: back to one after the downscale delay
     _until(lambda: len(_one("web").replicas) == 1 and _one("web").desired == 1,
@@ -225,6 +227,17 @@ def test_a_dead_replica_costs_few_requests_and_is_replaced(server: process.Runni
     assert sorted(r.number for r in _one("heal").replicas) == [2, 3]
     assert "replica 1" in " ".join(e["message"] for e in _one("heal").events)
 
+    # blue-green: the whole new set comes up, traffic switches at once, nothing fails
+    with Load(endpoint, width=2) as switching:
+        api.serve_update("heal", _service(tmp_path, "heal", "  replicas: 2\n", version=2),
+                         mode="blue_green")
+        _until(lambda: _one("heal").version == 2 and [r.version for r in
+               _one("heal").replicas] == [2, 2], "version 2 everywhere", 120)
+    assert not switching.failures, switching.failures[:5]
+    answers = [text for code, text in switching.results if code == 200]
+    first_v2 = next(i for i, t in enumerate(answers) if t.strip().endswith("v2"))
+    assert all(t.strip().endswith("v2") for t in answers[first_v2:])  # one switch
+
 
 def _bad_version(tmp_path: Path, policy: str) -> Path:
     path = _service(tmp_path, "web", policy, version=3, fail_health=True)
@@ -243,13 +256,18 @@ def test_min_replicas_zero_starts_on_the_first_request(server: process.Running,
     upscale_delay_seconds: 1
     downscale_delay_seconds: 600
 """
-    view = api.serve_up(_service(tmp_path, "cold", policy), name="cold")
+    import stix as sky
+
+    name, endpoint = sky.get(sky.serve.up(_service(tmp_path, "cold", policy),
+                                          service_name="cold"))
+    assert name == "cold"
     time.sleep(3)
-    assert _one("cold").replicas == [] and _one("cold").status.value == "NO_REPLICA"
-    first = _get(view.endpoint, timeout=5)  # no replica yet: refused, but it counts
+    (row,) = sky.get(sky.serve.status("cold"))
+    assert row["status"] == "NO_REPLICA" and row["replica_info"] == []
+    first = _get(endpoint, timeout=5)  # no replica yet: refused, but it counts
     assert first[0] != 200
     _until(_ready("cold", 1), "a replica after the first request", 90)
-    assert _get(view.endpoint)[0] == 200
+    _until(lambda: _get(endpoint)[0] == 200, "the endpoint answering", 30)
     assert "cold start" in (_one("cold").decision or "")
 
 

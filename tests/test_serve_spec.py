@@ -94,3 +94,26 @@ def test_desired_replicas_takes_the_larger_need(qps: float, inflight: float, wan
     policy = ReplicaPolicy(min_replicas=0, max_replicas=4, target_qps_per_replica=2.5,
                            target_inflight_per_replica=4)
     assert desired_replicas(policy, qps=qps, inflight=inflight) == want
+
+
+def test_the_ssh_port_is_not_a_replica_port(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="cannot be 22"):
+        task_notes(_task(tmp_path, "  readiness_probe: /h\n  ports: 22\n"))
+
+
+@pytest.mark.parametrize(("spot", "base", "dynamic", "ready", "want"), [
+    (False, 0, False, 0, {False: 3, True: 0}),
+    (True, 0, False, 0, {False: 0, True: 3}),
+    (True, 1, False, 0, {False: 1, True: 2}),
+    (True, 1, True, 0, {False: 3, True: 2}),  # no spot ready yet: on-demand covers them
+    (True, 1, True, 2, {False: 1, True: 2}),  # spot back: the fallback ones go
+    (True, 5, True, 0, {False: 3, True: 0}),  # the floor never exceeds what is wanted
+])
+def test_the_spot_policy(spot: bool, base: int, dynamic: bool, ready: int,
+                         want: dict[bool, int]) -> None:
+    from stix.serve.controller import replica_plan
+
+    policy = ReplicaPolicy(min_replicas=3, max_replicas=3,
+                           base_ondemand_fallback_replicas=base,
+                           dynamic_ondemand_fallback=dynamic)
+    assert replica_plan(3, spot=spot, policy=policy, spot_ready=ready) == want

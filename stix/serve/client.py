@@ -43,7 +43,13 @@ def request_for(task_file: str | Path | Any, *, name: str | None = None,
     resolve_secrets(task, given)
     _placeable(task.model_copy(update={"service": None}))
     service = normalize(name or for_task(task)) or "service"
-    return ServiceRequest(name=service, task=_portable(task), secrets=given, mode=mode)
+    doc = _portable(task)
+    tls = (doc.get("service") or {}).get("tls")
+    if isinstance(tls, dict):  # the server reads the files: paths as absolute as the task's
+        base = task.origin.path.parent if task.origin and task.origin.path else Path.cwd()
+        doc["service"]["tls"] = {k: str((base / Path(v).expanduser()).resolve())
+                                 for k, v in tls.items()}
+    return ServiceRequest(name=service, task=doc, secrets=given, mode=mode)
 
 
 def _client(start: bool = False, say: Say = _quiet) -> Any:

@@ -357,13 +357,9 @@ class ServiceController:
             starting = [r for r in reps if r.status != ReplicaStatus.READY]
             if starting:
                 want = len(reps)
-        spot_task = bool(task.resources.use_spot)
-        policy = spec.policy
-        base = min(policy.base_ondemand_fallback_replicas, want) if spot_task else want
-        spot_want = want - base if spot_task else 0
-        spot_ready = [r for r in reps if r.spot and r.status == ReplicaStatus.READY]
-        extra = max(0, spot_want - len(spot_ready)) if policy.dynamic_ondemand_fallback else 0
-        plan = {False: base + extra, True: spot_want}
+        spot_ready = sum(r.spot and r.status == ReplicaStatus.READY for r in reps)
+        plan = replica_plan(want, spot=bool(task.resources.use_spot), policy=spec.policy,
+                            spot_ready=spot_ready)
         for spot, count in plan.items():
             mine = [r for r in reps if r.spot == spot]
             for _ in range(count - len(mine)):
@@ -491,6 +487,19 @@ class ServiceController:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def replica_plan(want: int, *, spot: bool, policy: Any, spot_ready: int) -> dict[bool, int]:
+    """How many on-demand (False) and spot (True) replicas to keep for `want`: all
+    on-demand for an on-demand task; else `base_ondemand_fallback_replicas` on-demand and
+    the rest spot, plus — with `dynamic_ondemand_fallback` — an on-demand one for each spot
+    replica not ready (preempted, or still coming up)."""
+    if not spot:
+        return {False: want, True: 0}
+    base = min(policy.base_ondemand_fallback_replicas, want)
+    spot_want = want - base
+    extra = max(0, spot_want - spot_ready) if policy.dynamic_ondemand_fallback else 0
+    return {False: base + extra, True: spot_want}
 
 
 def probe(rep: Replica, spec: ServiceSpec) -> tuple[bool, str]:

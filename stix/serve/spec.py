@@ -147,6 +147,9 @@ def load_service(task: Any) -> ServiceSpec:
         port = replica_port(task, spec)
     except ValueError as exc:
         raise fail(("service",), str(exc)) from None
+    if port == 22:
+        raise fail(("service", "ports") if spec.ports else ("service",),
+                   "the replicas' port cannot be 22: that is the nodes' SSH")
     if spec.tls is not None:
         for key in ("keyfile", "certfile"):
             given = getattr(spec.tls, key)
@@ -155,7 +158,6 @@ def load_service(task: Any) -> ServiceSpec:
                 where = origin.path.parent / where
             if not where.is_file():
                 raise fail(("service", "tls", key), f"{given}: no such file")
-    del port
     return spec
 
 
