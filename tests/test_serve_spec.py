@@ -63,7 +63,7 @@ def test_skypilot_forms(tmp_path: Path) -> None:
     ("  readiness_probe: /h\n  tls: {keyfile: nokey.pem, certfile: nocert.pem}\n",
      "service.tls.keyfile", 7, "nokey.pem: no such file"),
     ("  readiness_probe: /h\n  replica_policy: {min_replicas: 0, max_replicas: 2}\n",
-     "service.replica_policy", 7, "needs a target to scale on"),
+     "service.replica_policy", 7, "min_replicas 0 needs a scaling target"),
     ("  readiness_probe: /h\n  replicas: 2\n  replica_policy: {min_replicas: 1}\n",
      "service", 5, "replicas or replica_policy, not both"),
 ])
@@ -75,11 +75,19 @@ def test_what_cannot_work_is_refused_with_field_and_line(
     assert problem.path == field and problem.line == line and fragment in problem.message
 
 
-def test_the_replica_port_must_be_known(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("ports", "port", "said"), [
+    ("resources: {ports: [9090, 9091]}\n", 9090, "the replicas' port is the first, 9090"),
+    ("", 8080, "no port is named: replicas serve on 8080"),
+])
+def test_the_replica_port_as_skypilot_picks_it(tmp_path: Path, ports: str, port: int,
+                                                said: str) -> None:
+    from stix.serve.spec import replica_port
+
     path = tmp_path / "svc.yaml"
-    path.write_text("run: x\nresources: {ports: [8080, 9090]}\nservice:\n  readiness_probe: /\n")
-    with pytest.raises(TaskError, match=r"set service\.ports, or exactly one port"):
-        load_service(load_task(path))
+    path.write_text(f"run: x\n{ports}service:\n  readiness_probe: /\n")
+    task = load_task(path)
+    assert replica_port(task, load_service(task)) == port
+    assert any(said in n for n in task_notes(task))
 
 
 def test_a_valid_service_is_said_to_be_for_serve_up(tmp_path: Path) -> None:
@@ -117,3 +125,28 @@ def test_the_spot_policy(spot: bool, base: int, dynamic: bool, ready: int,
                            base_ondemand_fallback_replicas=base,
                            dynamic_ondemand_fallback=dynamic)
     assert replica_plan(3, spot=spot, policy=policy, spot_ready=ready) == want
+
+
+def test_skypilot_serve_settings_stix_lacks_are_reported_not_refused(tmp_path: Path) -> None:
+    task = _task(tmp_path, """\
+  readiness_probe: {path: /h, period_seconds: 10}
+  port: 8080
+  load_balancing_policy: instance_aware_least_load
+  replica_policy:
+    min_replicas: 1
+    max_replicas: 3
+    num_overprovision: 1
+    base_on_demand_fallback_replicas: 1
+    dynamic_on_demand_fallback: true
+""")
+    spec = load_service(task)
+    policy = spec.policy
+    assert spec.ports == 8080 and spec.load_balancing_policy == "least_load"
+    assert policy.base_ondemand_fallback_replicas == 1 and policy.dynamic_ondemand_fallback
+    assert policy.ceiling == 1  # no target to scale on: SkyPilot keeps min_replicas too
+    notes = {n.split(": not acted on: ")[0].split(": ", 1)[1]: n for n in task_notes(task)}
+    assert set(notes) >= {"service.readiness_probe.period_seconds",
+                          "service.replica_policy.num_overprovision",
+                          "service.replica_policy.max_replicas",
+                          "service.load_balancing_policy"}
+    assert f"{tmp_path / 'svc.yaml'}:12:" in notes["service.replica_policy.num_overprovision"]

@@ -11,15 +11,27 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from stix.errors import Problem, TaskError
 from stix.task.base import StrictModel
 
 POLICIES = ("round_robin", "least_load", "least_requests")
+# SkyPilot's other spellings, and its policies stix balances another way.
+_ALIASES = {"base_on_demand_fallback_replicas": "base_ondemand_fallback_replicas",
+            "dynamic_on_demand_fallback": "dynamic_ondemand_fallback",
+            "init_replicas": "min_replicas", "num_init_replicas": "min_replicas"}
+_POLICY_AS = {"instance_aware_least_load": "least_load"}
 
 
-class ReadinessProbe(StrictModel):
+class _SkyModel(StrictModel):
+    """SkyPilot's serve schema grows fast (spot placers, overprovisioning, zones): a key
+    stix does not know is kept and reported with its line (`service_notes`), not refused."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class ReadinessProbe(_SkyModel):
     """What a replica must answer (2xx) before it gets traffic, and keep answering."""
 
     path: str
@@ -37,7 +49,7 @@ class ReadinessProbe(StrictModel):
         return value
 
 
-class ReplicaPolicy(StrictModel):
+class ReplicaPolicy(_SkyModel):
     min_replicas: int = Field(1, ge=0)
     max_replicas: int | None = Field(None, ge=1)
     target_qps_per_replica: float | None = Field(None, gt=0)
@@ -48,25 +60,37 @@ class ReplicaPolicy(StrictModel):
     base_ondemand_fallback_replicas: int = Field(0, ge=0)
     dynamic_ondemand_fallback: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _spellings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in _ALIASES.items():
+                if old in data and new not in data:
+                    data[new] = data.pop(old)
+        return data
+
     @model_validator(mode="after")
     def _bounds(self) -> ReplicaPolicy:
         if self.max_replicas is not None and self.min_replicas > self.max_replicas:
             raise ValueError(f"min_replicas ({self.min_replicas}) is more than max_replicas "
                              f"({self.max_replicas})")
-        scales = self.target_qps_per_replica or self.target_inflight_per_replica
-        if self.max_replicas is not None and self.max_replicas > self.min_replicas and not scales:
-            raise ValueError("max_replicas above min_replicas needs a target to scale on: "
-                             "target_qps_per_replica or target_inflight_per_replica")
-        if scales and self.max_replicas is None:
-            raise ValueError("a scaling target needs max_replicas")
-        if self.min_replicas == 0 and not scales:
+        if self.min_replicas == 0 and not self.scales:
             raise ValueError("min_replicas 0 needs a scaling target (the first request "
                              "starts a replica)")
         return self
 
     @property
+    def scales(self) -> bool:
+        return bool(self.target_qps_per_replica or self.target_inflight_per_replica)
+
+    @property
     def ceiling(self) -> int:
-        return self.max_replicas if self.max_replicas is not None else self.min_replicas
+        """The most replicas: max_replicas when there is a target to scale on (without one,
+        SkyPilot keeps min_replicas, and so does stix)."""
+        if self.max_replicas is None or not self.scales:
+            return self.min_replicas
+        return self.max_replicas
 
 
 class Tls(StrictModel):
@@ -74,7 +98,7 @@ class Tls(StrictModel):
     certfile: str
 
 
-class ServiceSpec(StrictModel):
+class ServiceSpec(_SkyModel):
     readiness_probe: ReadinessProbe
     replicas: int | None = Field(None, ge=1)
     replica_policy: ReplicaPolicy | None = None
@@ -85,8 +109,16 @@ class ServiceSpec(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _forms(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("readiness_probe"), str):
-            data = {**data, "readiness_probe": {"path": data["readiness_probe"]}}
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("readiness_probe"), str):
+            data["readiness_probe"] = {"path": data["readiness_probe"]}
+        if "port" in data and "ports" not in data:  # SkyPilot's older name
+            data["ports"] = data.pop("port")
+        policy = data.get("load_balancing_policy")
+        if isinstance(policy, str) and policy in _POLICY_AS:
+            data["load_balancing_policy"] = _POLICY_AS[policy]
         return data
 
     @model_validator(mode="after")
@@ -107,16 +139,21 @@ class ServiceSpec(StrictModel):
         return self.policy.min_replicas
 
 
+DEFAULT_PORT = 8080  # SkyPilot's replicas' port when a task names none
+
+
+def _opened(task: Any) -> list[int]:
+    ports = getattr(task.resources, "ports", None) or []
+    return [p for r in ports for p in range(r.start, r.end + 1)]
+
+
 def replica_port(task: Any, spec: ServiceSpec) -> int:
-    """The port replicas serve on: `service.ports`, else the task's one port."""
+    """The port replicas serve on: `service.ports`, else the task's first port, else 8080
+    (the two last are said by `service_notes`)."""
     if spec.ports is not None:
         return spec.ports
-    ports = getattr(task.resources, "ports", None) or []
-    opened = [p for r in ports for p in range(r.start, r.end + 1)] if ports else []
-    if len(opened) != 1:
-        raise ValueError("the replicas' port: set service.ports, or exactly one port in "
-                         "resources.ports")
-    return opened[0]
+    opened = _opened(task)
+    return opened[0] if opened else DEFAULT_PORT
 
 
 def load_service(task: Any) -> ServiceSpec:
@@ -143,10 +180,7 @@ def load_service(task: Any) -> ServiceSpec:
         path = ("service", *(p for p in err["loc"] if isinstance(p, (str, int))))
         message = str(err["msg"]).removeprefix("Value error, ")
         raise fail(path, message) from None
-    try:
-        port = replica_port(task, spec)
-    except ValueError as exc:
-        raise fail(("service",), str(exc)) from None
+    port = replica_port(task, spec)
     if port == 22:
         raise fail(("service", "ports") if spec.ports else ("service",),
                    "the replicas' port cannot be 22: that is the nodes' SSH")
@@ -159,6 +193,46 @@ def load_service(task: Any) -> ServiceSpec:
             if not where.is_file():
                 raise fail(("service", "tls", key), f"{given}: no such file")
     return spec
+
+
+def service_notes(task: Any) -> list[tuple[tuple[str, ...], str]]:
+    """What the service section says that stix accepts without acting on: each key it does
+    not know (path, what happens instead), and a scaling range without a target."""
+    if not task.service or "readiness_probe" not in task.service:
+        return []
+    try:
+        spec = ServiceSpec.model_validate(task.service)
+    except Exception:  # refused with its line by load_service
+        return []
+    out: list[tuple[tuple[str, ...], str]] = []
+    parts: list[tuple[tuple[str, ...], Any]] = [(("service",), spec),
+                                                (("service", "readiness_probe"),
+                                                 spec.readiness_probe)]
+    if spec.replica_policy is not None:
+        parts.append((("service", "replica_policy"), spec.replica_policy))
+    for path, model in parts:
+        for key in sorted(model.model_extra or {}):
+            out.append(((*path, key), "a SkyPilot serve setting stix does not have; the "
+                                      "service runs without it"))
+    policy = spec.replica_policy
+    if policy is not None and policy.max_replicas is not None and not policy.scales \
+            and policy.max_replicas > policy.min_replicas:
+        out.append((("service", "replica_policy", "max_replicas"),
+                    "no target to scale on: the service keeps min_replicas"))
+    if spec.ports is None:
+        opened = _opened(task)
+        if not opened:
+            out.append((("service",), f"no port is named: replicas serve on {DEFAULT_PORT} "
+                                      "(set service.ports to choose)"))
+        elif len(opened) > 1:
+            out.append((("resources", "ports"), f"several ports and no service.ports: the "
+                                                f"replicas' port is the first, {opened[0]}"))
+    given = task.service.get("load_balancing_policy")
+    if isinstance(given, str) and given in _POLICY_AS:
+        out.append((("service", "load_balancing_policy"),
+                    f"balanced as {_POLICY_AS[given]} (the load balancer counts requests, "
+                    "not the replicas' hardware)"))
+    return out
 
 
 def desired_replicas(policy: ReplicaPolicy, *, qps: float, inflight: float) -> int:

@@ -101,6 +101,11 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         from stix.task.settings import ignored
 
         out.extend(note(path, message) for path, message in ignored(task))
+    if task.service:
+        from stix.serve.spec import service_notes
+
+        for path, message in service_notes(task):
+            out.append(note(path, message))
     for target, mount in task.storage_mounts().items():
         if mount.force_managed:
             out.append(note(("file_mounts", target, "force_managed"),
