@@ -117,8 +117,8 @@ class ServiceSpec(_SkyModel):
         if "port" in data and "ports" not in data:  # SkyPilot's older name
             data["ports"] = data.pop("port")
         policy = data.get("load_balancing_policy")
-        if isinstance(policy, str) and policy in _POLICY_AS:
-            data["load_balancing_policy"] = _POLICY_AS[policy]
+        if isinstance(policy, str) and policy not in POLICIES:
+            data["load_balancing_policy"] = _POLICY_AS.get(policy, "round_robin")
         return data
 
     @model_validator(mode="after")
@@ -228,10 +228,10 @@ def service_notes(task: Any) -> list[tuple[tuple[str, ...], str]]:
             out.append((("resources", "ports"), f"several ports and no service.ports: the "
                                                 f"replicas' port is the first, {opened[0]}"))
     given = task.service.get("load_balancing_policy")
-    if isinstance(given, str) and given in _POLICY_AS:
+    if isinstance(given, str) and given not in POLICIES:
         out.append((("service", "load_balancing_policy"),
-                    f"balanced as {_POLICY_AS[given]} (the load balancer counts requests, "
-                    "not the replicas' hardware)"))
+                    f"balanced as {_POLICY_AS.get(given, 'round_robin')} (stix's policies: "
+                    f"{', '.join(POLICIES)})"))
     return out
 
 
