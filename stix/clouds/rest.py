@@ -6,10 +6,7 @@ can be exercised against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from stix.errors import StixError
@@ -38,6 +35,11 @@ def call(method: str, url: str, token: str, body: Any = None,
          what: str = "cloud API call", timeout: float = TIMEOUT) -> tuple[int, dict[str, str], Any]:
     """(status, headers, decoded JSON or None). 4xx/5xx raise ApiError naming `what`, with
     the decoded error answer as `body`."""
+    import http.client
+    import urllib.error
+    import urllib.request  # here: urllib.request costs ~20 ms, and credential checks
+    # import this module without calling anything
+
     data = None if body is None else json.dumps(body).encode("utf-8")
     request = urllib.request.Request(url, data=data, method=method, headers={
         "Authorization": f"Bearer {token}", "Accept": "application/json",
@@ -59,6 +61,10 @@ def fetch_text(url: str, what: str = "download") -> str:
     """The text at a pre-signed URL (it carries its own grant: no token is sent, so the
     cloud's bearer token never reaches a storage host). 4xx/5xx raise ApiError; no
     message repeats the URL, whose query is the grant."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
     try:
         request = urllib.request.Request(url, method="GET")
         with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
