@@ -150,3 +150,25 @@ def test_skypilot_serve_settings_stix_lacks_are_reported_not_refused(tmp_path: P
                           "service.replica_policy.max_replicas",
                           "service.load_balancing_policy"}
     assert f"{tmp_path / 'svc.yaml'}:12:" in notes["service.replica_policy.num_overprovision"]
+
+
+def test_endpoint_ports_come_from_the_range_a_deployed_server_opens(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from stix.errors import StixError
+    from stix.serve.controller import free_port
+    from stix.server.deploy import SERVE_PORTS, server_task
+
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("STIX_SERVE_PORTS", f"{port}-{port + 1}")
+        assert free_port() == port + 1  # the first is in use
+        monkeypatch.setenv("STIX_SERVE_PORTS", f"{port}-{port}")
+        with pytest.raises(StixError, match="is taken"):
+            free_port()
+    task = server_task("aws")
+    assert task.envs["STIX_SERVE_PORTS"] == SERVE_PORTS
+    lo, hi = (int(p) for p in SERVE_PORTS.split("-"))
+    assert any(r.start == lo and r.end == hi for r in task.resources.ports or [])

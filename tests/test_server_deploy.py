@@ -45,7 +45,7 @@ def test_the_plan_shows_the_machine_its_identity_and_a_port_for_the_team_only(
     graph = _graph(project)
     [sg] = _of(graph, "securityGroup:SecurityGroup")
     assert sorted((r["fromPort"], tuple(r["cidrBlocks"])) for r in sg["inputs"]["ingress"]) == [
-        (22, (CIDR,)), (PORT, (CIDR,))]
+        (22, (CIDR,)), (30001, (CIDR,)), (PORT, (CIDR,))]  # and the services' endpoints
     [policy] = _of(graph, "rolePolicy:RolePolicy")
     statements = {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
     assert statements["PassNodeRoles"]["Condition"] == {
@@ -75,7 +75,7 @@ def test_the_task_runs_this_version_with_the_token_as_a_secret() -> None:
     task = server_task("aws", "us-west-2")
     r = task.resources
     assert (r.cloud, r.region, [(x.start, x.end) for x in r.ports or []]) == (
-        "aws", "us-west-2", [(PORT, PORT)])
+        "aws", "us-west-2", [(30001, 30100), (PORT, PORT)])
     assert f"stix[pulumi,postgres]=={__version__}" in (task.setup or "")
     assert list(task.secrets) == ["STIX_SERVER_TOKEN"] and task.secrets["STIX_SERVER_TOKEN"] is None
     assert "server start --foreground" in (task.run or "")

@@ -573,8 +573,25 @@ def _file_printer(path: Path) -> Any:
 
 
 def free_port() -> int:
+    """A port for a service's endpoint: from STIX_SERVE_PORTS (`lo-hi`, the range a
+    deployed server's firewall opens) when set, else any free one."""
+    import os
     import socket
 
+    given = os.environ.get("STIX_SERVE_PORTS", "").strip()
+    if given:
+        lo, _, hi = given.partition("-")
+        for port in range(int(lo), int(hi or lo) + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("", port))
+                except OSError:
+                    continue
+                return port
+        from stix.errors import StixError
+
+        raise StixError(f"every port of STIX_SERVE_PORTS={given} is taken",
+                        hint="shut a service down, or widen the range")
     with socket.socket() as s:
         s.bind(("", 0))
         return int(s.getsockname()[1])

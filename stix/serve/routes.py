@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy.engine import Engine
 
 from stix.serve import store
@@ -25,22 +25,24 @@ def _checked(request: ServiceRequest) -> Any:
         raise HTTPException(422, str(exc)) from None
 
 
-def endpoint_host() -> str:
-    """Where clients reach this server's load balancers (a deployed server sets it)."""
-    return os.environ.get("STIX_SERVE_HOST", "127.0.0.1")
+def endpoint_host(request: Request) -> str:
+    """Where clients reach this server's load balancers: STIX_SERVE_HOST when set, else
+    the host the client reached the server at (a deployed server's public address)."""
+    host = os.environ.get("STIX_SERVE_HOST") or request.url.hostname or "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def add_routes(app: FastAPI, db: Engine, auth: list[Any], controller: Any) -> None:
     from stix.serve.controller import free_port, initial_desired
 
     @app.post("/api/v1/services", dependencies=auth, status_code=201)
-    def up(request: ServiceRequest) -> ServiceView:
+    def up(request: ServiceRequest, http: Request) -> ServiceView:
         spec = _checked(request)
         port = free_port()
         scheme = "https" if spec.tls is not None else "http"
         try:
             store.create(db, request.name, request.task, request.secrets, port,
-                         f"{scheme}://{endpoint_host()}:{port}", initial_desired(spec))
+                         f"{scheme}://{endpoint_host(http)}:{port}", initial_desired(spec))
         except store.ServiceExistsError as exc:
             raise HTTPException(409, str(exc)) from None
         return _views(db, controller, request.name)[0]

@@ -18,6 +18,7 @@ from stix.errors import UsageError
 
 CLUSTER = "stix-server"
 PORT = 46580
+SERVE_PORTS = "30001-30100"  # the services' endpoints (stix serve), opened like PORT
 ROLE = "stix-server"
 Say = Callable[[str], None]
 
@@ -37,8 +38,10 @@ def server_task(cloud: str, region: str | None = None) -> Any:
     return Task.model_validate({
         "name": CLUSTER,
         "resources": {"infra": f"{cloud}/{region}" if region else cloud,
-                      "cpus": "2+", "memory": "4+", "disk_size": 50, "ports": [PORT]},
-        "envs": {"STIX_SERVER_HOST": "0.0.0.0", "STIX_SERVER_PORT": str(PORT)},
+                      "cpus": "2+", "memory": "4+", "disk_size": 50,
+                      "ports": [PORT, SERVE_PORTS]},
+        "envs": {"STIX_SERVER_HOST": "0.0.0.0", "STIX_SERVER_PORT": str(PORT),
+                 "STIX_SERVE_PORTS": SERVE_PORTS},
         "secrets": {"STIX_SERVER_TOKEN": None},
         "setup": setup,
         "run": "exec ~/stix-venv/bin/stix server start --foreground",
