@@ -211,6 +211,9 @@ class Provider(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     # Regions that win a tie at equal prices, in order (the cloud's own default first).
     home_regions: ClassVar[tuple[str, ...]] = ()
+    # SkyPilot's settings under this provider's section of a task's `config:` that stix
+    # has no counterpart for: key → what happens instead (reported with the key's line).
+    skypilot_config: ClassVar[dict[str, str]] = {}
     options_model: ClassVar[type[InfraOptions]] = InfraOptions
     # Where its credentials live on this machine (`~/...`, or `$VAR` naming a path or a
     # path list): file sync never sends these (`stix.remote.private`).

@@ -165,6 +165,11 @@ class SshOptions(InfraOptions):
 class SshMachines(Machines):
     name = "ssh"
     options_model = SshOptions
+    skypilot_config: ClassVar[dict[str, str]] = {
+        "pod_config": "pods use stix's pod spec",
+        "custom_metadata": "no extra labels or annotations are set",
+        "provision_timeout": "stix waits for the machines as long as it always does",
+    }
     ignores: ClassVar[dict[str, str]] = {
         "disk_size": "the hosts' disks are used as they are",
         "disk_tier": "the hosts' disks are used as they are",

@@ -33,27 +33,25 @@ MACHINE_KEYS = frozenset({
 MACHINE = ("is a setting of this machine's stix (every cluster's state and later commands "
            "use it), not of one task: ~/.stix/config.yaml decides")
 
-# SkyPilot's task-overridable keys stix has no counterpart for, and what happens instead.
+# SkyPilot's task-overridable keys stix has no counterpart for, and what happens instead;
+# a cloud's own section (`aws:`, `kubernetes:` ...) is its provider's `skypilot_config`.
 SKYPILOT: dict[tuple[str, ...], str] = {
     ("docker", "run_options"): "containers start with stix's own options",
     ("nvidia_gpus", "disable_ecc"): "the GPUs' ECC setting is left as the image has it",
-    ("kubernetes", "pod_config"): "pods use stix's pod spec",
-    ("ssh", "pod_config"): "pods use stix's pod spec",
-    ("kubernetes", "custom_metadata"): "no extra labels or annotations are set on the pods",
-    ("ssh", "custom_metadata"): "no extra labels or annotations are set",
-    ("kubernetes", "provision_timeout"): "stix waits for the pods as long as it always does",
-    ("ssh", "provision_timeout"): "stix waits for the machines as long as it always does",
-    ("kubernetes", "dws"): "pods are scheduled without Dynamic Workload Scheduler",
-    ("kubernetes", "kueue"): "pods are scheduled without a Kueue queue",
-    ("kubernetes", "remote_identity"): "pods run as the namespace's default service account",
-    ("gcp", "managed_instance_group"): "instances are created on their own, not in a group",
-    ("gcp", "enable_gvnic"): "instances get GCP's default network interface",
-    ("gcp", "enable_gpu_direct"): "instances get GCP's default network interfaces",
-    ("gcp", "placement_policy"): "instances are placed without a placement policy",
-    ("aws", "security_group_name"): "each cluster's stack has a security group of its own",
     ("active_workspace",): "stix has no workspaces",
     ("hooks",): "no lifecycle hooks are run",
 }
+
+
+def _skypilot_note(section: str, key: str) -> str:
+    from stix.clouds import registry
+
+    found = SKYPILOT.get((section, key))
+    if found is None and registry.served(section):
+        found = registry.get(section).skypilot_config.get(key)
+    return found or UNKNOWN
+
+
 UNKNOWN = "stix's user config has no such setting; it has no effect"
 
 
@@ -97,7 +95,7 @@ def _walk(task: Task) -> tuple[list[Setting], list[tuple[tuple[str, ...], str]]]
                     ignored.append((path, "stix takes one proxy command per cloud it serves "
                                           "(ssh_proxy_command: {cloud: command})"))
                 else:
-                    ignored.append((path, SKYPILOT.get((key, str(sub)), UNKNOWN)))
+                    ignored.append((path, _skypilot_note(key, str(sub))))
         else:
             ignored.append((("config", key), UNKNOWN))
     if proxies:

@@ -38,6 +38,9 @@ class S3(Store):
 class AwsCloud(Cloud):
     name = "aws"
     credential_paths = ("~/.aws", "$AWS_SHARED_CREDENTIALS_FILE", "$AWS_CONFIG_FILE")
+    skypilot_config: ClassVar[dict[str, str]] = {
+        "security_group_name": "each cluster's stack has a security group of its own",
+    }
     home_regions = ("us-east-1", "us-east-2", "us-west-2")
     capabilities = Capabilities(stop_start=True, terraform=True, managed_kubernetes="eks",
                                 autostop=("stop", "down"))

@@ -33,7 +33,7 @@ def resolve_token() -> str:
         raise CredentialsError(
             "digitalocean: the sizes API needs an API token, and none is set",
             hint="export DIGITALOCEAN_TOKEN=<token> (or `doctl auth init`), or update the "
-                 "other clouds with --cloud")  # fmt: skip
+                 "other clouds (clouds, --cloud)")  # fmt: skip
     return token
 
 

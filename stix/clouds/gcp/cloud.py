@@ -44,6 +44,12 @@ class GcpCloud(Cloud):
     name = "gcp"
     credential_paths = ("~/.config/gcloud", "$CLOUDSDK_CONFIG",
                         "$GOOGLE_APPLICATION_CREDENTIALS")
+    skypilot_config: ClassVar[dict[str, str]] = {
+        "managed_instance_group": "instances are created on their own, not in a group",
+        "enable_gvnic": "instances get GCP's default network interface",
+        "enable_gpu_direct": "instances get GCP's default network interfaces",
+        "placement_policy": "instances are placed without a placement policy",
+    }
     home_regions = ("us-central1", "us-east1", "us-west1")
     capabilities = Capabilities(stop_start=True, stop_spot=True, terraform=True,
                                 managed_kubernetes="gke", autostop=("stop", "down"))

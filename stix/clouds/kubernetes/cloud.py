@@ -34,6 +34,14 @@ class KubernetesCloud(Cloud):
     name = "kubernetes"
     credential_paths = ("~/.kube", "$KUBECONFIG")
     # Setup and run inside pods (over kubectl exec) are not built yet: node_access None.
+    skypilot_config: ClassVar[dict[str, str]] = {
+        "pod_config": "pods use stix's pod spec",
+        "custom_metadata": "no extra labels or annotations are set on the pods",
+        "provision_timeout": "stix waits for the pods as long as it always does",
+        "dws": "pods are scheduled without Dynamic Workload Scheduler",
+        "kueue": "pods are scheduled without a Kueue queue",
+        "remote_identity": "pods run as the namespace's default service account",
+    }
     capabilities = Capabilities(uses_catalog=False, zoned_prices=False, spot=False,
                                 node_access=None, container_images=True)
     options_model: ClassVar[type[InfraOptions]] = KubernetesOptions

@@ -84,7 +84,7 @@ def fetch(api: Api, base: Catalog, *, regions: list[str] | None = None) -> Fetch
     if not codes:
         raise FetchError("nebius: the account has no project, so no region to price",
                          hint="create a project in the Nebius console, or update the other "
-                              "clouds with --cloud")  # fmt: skip
+                              "clouds (clouds, --cloud)")  # fmt: skip
     wanted = set(regions) if regions else None
     for code, region in sorted(codes.items(), key=lambda kv: kv[1]):
         if wanted is not None and region not in wanted:
@@ -143,7 +143,7 @@ class SdkApi:
             raise CredentialsError(
                 "nebius: reading prices needs the nebius Python SDK, which is not installed",
                 hint="pip install nebius (and sign in with `nebius profile create`), or "
-                     "update the other clouds with --cloud") from None  # fmt: skip
+                     "update the other clouds (clouds, --cloud)") from None  # fmt: skip
         self.sdk = SDK()
 
     def projects(self) -> list[dict[str, Any]]:

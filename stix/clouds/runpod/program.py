@@ -31,7 +31,7 @@ def pod_type(p: Placement) -> PodType:
     found = POD_TYPES.get(p.instance_type)
     if found is None:
         raise c.ProgramError(f"placement {p.cluster}: {p.instance_type!r} is not a RunPod pod "
-                             "type stix knows", hint="stix show-gpus --cloud runpod")
+                             "type stix knows", hint="`stix show-gpus --cloud runpod` lists them")
     return found
 
 
