@@ -65,6 +65,10 @@ def boxed(runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.chdir(tmp_path)
     yield task
     podman(runtime, "rm", "-f", "-t", "0", "stix-boxed")
+    deadline = time.monotonic() + 30  # the next test makes one of the same name
+    while podman(runtime, "container", "exists", "stix-boxed").returncode == 0 and (
+            time.monotonic() < deadline):
+        time.sleep(0.2)
 
 
 def _printer() -> tuple[LinePrinter, list[str]]:

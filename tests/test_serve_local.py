@@ -228,7 +228,7 @@ def test_a_dead_replica_costs_few_requests_and_is_replaced(server: process.Runni
     assert "replica 1" in " ".join(e["message"] for e in _one("heal").events)
 
     # blue-green: the whole new set comes up, traffic switches at once, nothing fails
-    with Load(endpoint, width=2) as switching:
+    with Load(endpoint) as switching:  # one at a time: answers arrive in request order
         api.serve_update("heal", _service(tmp_path, "heal", "  replicas: 2\n", version=2),
                          mode="blue_green")
         _until(lambda: _one("heal").version == 2 and [r.version for r in

@@ -183,11 +183,15 @@ def start_script(c: Container, *, create: bool, login: RegistryLogin | None = No
         + q('{{.State.Running}} {{index .Config.Labels "stix.spec"}}') + ' "$name" 2>/dev/null)',
         'case "$now" in',
     ]
-    # exec takes the container as up left it; up keeps it only while its spec holds.
+    # exec takes the container as up left it; up keeps it only while its spec holds. One
+    # that is stopped and will not start (removed meanwhile) is made anew by up.
     want = '"$spec"' if create else "*"
     lines += [
         f'  "true "{want}) status=running ;;',
-        f'  "false "{want}) $rt start "$name" >/dev/null || exit 94; status=started ;;',
+        f'  "false "{want}) $rt start "$name" >/dev/null 2>&1 && status=started ;;',
+        "esac",
+        'case "${status:-}" in',
+        "  running|started) ;;",
     ]
     if not create:
         lines += ['  *) exit 93 ;;', "esac"]
