@@ -119,7 +119,7 @@ def test_the_ssh_port_is_not_a_replica_port(tmp_path: Path) -> None:
 ])
 def test_the_spot_policy(spot: bool, base: int, dynamic: bool, ready: int,
                          want: dict[bool, int]) -> None:
-    from stix.serve.controller import replica_plan
+    from stix.serve.replicas import replica_plan
 
     policy = ReplicaPolicy(min_replicas=3, max_replicas=3,
                            base_ondemand_fallback_replicas=base,
@@ -157,7 +157,7 @@ def test_endpoint_ports_come_from_the_range_a_deployed_server_opens(
     import socket
 
     from stix.errors import StixError
-    from stix.serve.controller import free_port
+    from stix.serve.replicas import free_port
     from stix.server.deploy import SERVE_PORTS, server_task
 
     with socket.socket() as taken:

@@ -12,12 +12,9 @@ balancer the replicas that are ready.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +24,20 @@ from sqlalchemy.engine import Engine
 
 from stix.serve import store
 from stix.serve.models import ReplicaStatus, ServiceStatus
+from stix.serve.replicas import (
+    controller_log,
+    head_address,
+    port_for,
+    probe,
+    replica_log,
+    replica_plan,
+    service_dir,
+    with_port,
+)
 from stix.serve.spec import ServiceSpec, desired_replicas
 from stix.serve.store import Replica, Service
+from stix.server.controller import file_printer
+from stix.server.joblogs import say_into
 
 log = logging.getLogger("stix.serve.controller")
 TICK_SECONDS = 1.0
@@ -36,34 +45,6 @@ NOT_READY_AFTER = 3  # failed probes in a row before a ready replica leaves rota
 FAILED_AFTER = 10  # ... before a replica that is not ready is replaced
 UPDATE_ATTEMPTS = 2  # new-version replicas that may fail before an update rolls back
 DRAIN_SECONDS = 30.0  # at most this long for a retired replica's requests to finish
-
-
-def services_home() -> Path:
-    from stix.server.settings import server_home
-
-    return server_home() / "services"
-
-
-def service_dir(name: str) -> Path:
-    path = services_home() / name
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def controller_log(name: str) -> Path:
-    return service_dir(name) / "controller.log"
-
-
-def replica_log(name: str, number: int) -> Path:
-    return service_dir(name) / f"replica-{number}.log"
-
-
-def say_into(path: Path) -> Any:
-    def say(line: str) -> None:
-        with path.open("a", encoding="utf-8") as f:
-            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
-
-    return say
 
 
 def spec_of(service: Service, version: int | None = None) -> tuple[Any, ServiceSpec]:
@@ -387,13 +368,13 @@ class ServiceController:
         say = say_into(replica_log(service.name, rep.number))
         try:
             task, spec = spec_of(service, rep.version)
-            port, on_this_machine = _port_for(task, spec)
+            port, on_this_machine = port_for(task, spec)
             env = {"STIX_REPLICA_PORT": str(port), "STIX_SERVICE": service.name,
                    "STIX_REPLICA": str(rep.number)}
             update: dict[str, Any] = {"envs": {**task.envs, **env}, "service": None}
             resources = task.resources.model_copy(update={"use_spot": rep.spot or None})
             if not on_this_machine:
-                resources = _with_port(resources, port)
+                resources = with_port(resources, port)
             task = task.model_copy(update={**update, "resources": resources})
             secrets = {k: v for k, v in service.secrets.items() if k in task.secrets}
             # Hosts a replica failed on are not used again (a dead machine would take the
@@ -401,10 +382,10 @@ class ServiceController:
             avoid = sorted({r.host for r in store.replicas_of(self.db, service.id)
                             if r.status == ReplicaStatus.FAILED and r.host})
             lifecycle.up_task(task, cluster=rep.cluster, secrets=secrets, detach_run=True,
-                              say=say, printer=_file_printer(replica_log(service.name,
-                                                                         rep.number)),
+                              say=say, printer=file_printer(replica_log(service.name,
+                                                                        rep.number)),
                               project=server_project(), avoid=avoid)
-            host = _head_address(rep.cluster)
+            host = head_address(rep.cluster)
             store.set_replica(self.db, rep.id, status=ReplicaStatus.STARTING, host=host,
                               port=port, started_at=time.time())
             say(f"replica {rep.number} is up at {host}:{port}; waiting for "
@@ -487,115 +468,3 @@ class ServiceController:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def replica_plan(want: int, *, spot: bool, policy: Any, spot_ready: int) -> dict[bool, int]:
-    """How many on-demand (False) and spot (True) replicas to keep for `want`: all
-    on-demand for an on-demand task; else `base_ondemand_fallback_replicas` on-demand and
-    the rest spot, plus — with `dynamic_ondemand_fallback` — an on-demand one for each spot
-    replica not ready (preempted, or still coming up)."""
-    if not spot:
-        return {False: want, True: 0}
-    base = min(policy.base_ondemand_fallback_replicas, want)
-    spot_want = want - base
-    extra = max(0, spot_want - spot_ready) if policy.dynamic_ondemand_fallback else 0
-    return {False: base + extra, True: spot_want}
-
-
-def probe(rep: Replica, spec: ServiceSpec) -> tuple[bool, str]:
-    """The readiness probe, once: (ready, why not)."""
-    p = spec.readiness_probe
-    url = f"http://{_host(rep.host or '')}:{rep.port}{p.path}"
-    data = json.dumps(p.post_data).encode() if p.post_data is not None else None
-    headers = {"content-type": "application/json"} if data is not None else {}
-    request = urllib.request.Request(url, data=data, headers={**headers, **p.headers},
-                                     method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=p.timeout_seconds) as reply:
-            if 200 <= reply.status < 300:
-                return True, ""
-            return False, f"{p.path} answered {reply.status}"
-    except urllib.error.HTTPError as exc:
-        return False, f"{p.path} answered {exc.code}"
-    except OSError as exc:
-        return False, f"{p.path}: {getattr(exc, 'reason', exc)}"
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def _port_for(task: Any, spec: ServiceSpec) -> tuple[int, bool]:
-    """The replica's port, and whether it runs on this machine (a `local` replica): there
-    replicas share one host, so each gets a free port of its own ($STIX_REPLICA_PORT)."""
-    import socket
-
-    from stix.clouds import registry
-    from stix.serve.spec import replica_port
-
-    pinned = task.resources.cloud
-    if pinned is not None and registry.served(pinned) and (
-            registry.get(pinned).capabilities.this_machine):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1]), True
-    return replica_port(task, spec), False
-
-
-def _with_port(resources: Any, port: int) -> Any:
-    """The replica's port opened to the load balancer, beside the task's own ports."""
-    from stix.task.values import PortRange
-
-    ports = list(resources.ports or [])
-    if not any(r.start <= port <= r.end for r in ports):
-        ports.append(PortRange(start=port, end=port))
-    return resources.model_copy(update={"ports": ports})
-
-
-def _head_address(cluster: str) -> str:
-    from stix import state
-
-    record = state.require_cluster(state.connect(), cluster)
-    head = record.nodes[0]
-    if head.local_home:
-        return "127.0.0.1"
-    return head.ip or head.host
-
-
-def _file_printer(path: Path) -> Any:
-    from stix.remote.fanout import LinePrinter
-
-    def sink(data: bytes) -> None:
-        with path.open("ab") as f:
-            f.write(data)
-
-    return LinePrinter(sink, prefix=True)
-
-
-def free_port() -> int:
-    """A port for a service's endpoint: from STIX_SERVE_PORTS (`lo-hi`, the range a
-    deployed server's firewall opens) when set, else any free one."""
-    import os
-    import socket
-
-    given = os.environ.get("STIX_SERVE_PORTS", "").strip()
-    if given:
-        lo, _, hi = given.partition("-")
-        for port in range(int(lo), int(hi or lo) + 1):
-            with socket.socket() as s:
-                try:
-                    s.bind(("", port))
-                except OSError:
-                    continue
-                return port
-        from stix.errors import StixError
-
-        raise StixError(f"every port of STIX_SERVE_PORTS={given} is taken",
-                        hint="shut a service down, or widen the range")
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return int(s.getsockname()[1])
-
-
-def initial_desired(spec: ServiceSpec) -> int:
-    return max(0, math.floor(spec.initial_replicas()))

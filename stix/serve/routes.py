@@ -33,7 +33,7 @@ def endpoint_host(request: Request) -> str:
 
 
 def add_routes(app: FastAPI, db: Engine, auth: list[Any], controller: Any) -> None:
-    from stix.serve.controller import free_port, initial_desired
+    from stix.serve.replicas import free_port
 
     @app.post("/api/v1/services", dependencies=auth, status_code=201)
     def up(request: ServiceRequest, http: Request) -> ServiceView:
@@ -42,7 +42,7 @@ def add_routes(app: FastAPI, db: Engine, auth: list[Any], controller: Any) -> No
         scheme = "https" if spec.tls is not None else "http"
         try:
             store.create(db, request.name, request.task, request.secrets, port,
-                         f"{scheme}://{endpoint_host(http)}:{port}", initial_desired(spec))
+                         f"{scheme}://{endpoint_host(http)}:{port}", spec.initial_replicas())
         except store.ServiceExistsError as exc:
             raise HTTPException(409, str(exc)) from None
         return _views(db, controller, request.name)[0]
@@ -87,7 +87,7 @@ def add_routes(app: FastAPI, db: Engine, auth: list[Any], controller: Any) -> No
     @app.get("/api/v1/services/{name}/logs", dependencies=auth)
     def logs(name: str, replica: int | None = None, target: str = "controller",
              offset: int = 0) -> dict[str, Any]:
-        from stix.serve.controller import controller_log, replica_log, service_dir
+        from stix.serve.replicas import controller_log, replica_log, service_dir
 
         found = store.load(db, name)
         if found is None:

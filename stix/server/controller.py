@@ -167,7 +167,7 @@ class Controller:
         try:
             result = lifecycle.up_task(
                 task, cluster=attempt.cluster, secrets=job.secrets, detach_run=True,
-                say=say, printer=_file_printer(joblogs.provision_log(job.id, attempt.number)),
+                say=say, printer=file_printer(joblogs.provision_log(job.id, attempt.number)),
                 allow_private_mounts=job.spec.allow_private_mounts, avoid=avoid,
                 project=server_project(), task_id=task_id(job))
         except (TaskError, UsageError, NothingFitsError) as exc:
@@ -491,8 +491,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _file_printer(path: Path) -> Any:
-    """A LinePrinter that writes setup output into the attempt's provision log."""
+def file_printer(path: Path) -> Any:
+    """A LinePrinter that writes setup output into a log file (an attempt's provision log,
+    a replica's log)."""
     from stix.remote.fanout import LinePrinter
 
     return LinePrinter(sink=lambda data: joblogs.append(path, data), prefix=True)
