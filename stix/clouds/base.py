@@ -282,11 +282,21 @@ class Cloud(Provider):
         """The program that builds `placement` (recorded in its resource graph)."""
         return self.name
 
-    @abstractmethod
+    def own(self, module: str) -> Any:
+        """A module of this cloud's package (`credentials`, `program`, `types`), imported
+        when first asked for, so loading a provider imports no SDK."""
+        import importlib
+
+        return importlib.import_module(f"{type(self).__module__.rpartition('.')[0]}.{module}")
+
+    def check_credentials(self, verify: bool = False) -> CredentialStatus:
+        return self.own("credentials").check(verify)
+
     def build(self, placement: Placement, user_data: UserData,
               public_key: str) -> dict[str, Any]:
         """Declare the placement's resources in the running Pulumi program; return its
-        outputs (`nodes`, `head_ip`, `ssh_user`, ...)."""
+        outputs (`nodes`, `head_ip`, `ssh_user`, ...): the package's `program.build`."""
+        return self.own("program").build(placement, user_data, public_key)
 
     def build_bucket(self, spec: Any) -> dict[str, Any]:
         """Declare a persistent bucket's own stack (`stix.buckets.BucketSpec`) in the running
@@ -296,8 +306,8 @@ class Cloud(Provider):
         raise StixError(f"{self.name} has no bucket store stix can create buckets in")
 
     def resource_types(self) -> Iterable[ResourceType]:
-        """Every resource type the program may emit."""
-        return ()
+        """Every resource type the program may emit: the package's `types.resource_types`."""
+        return self.own("types").resource_types()
 
     def lookups(self) -> Iterable[Lookup]:
         """Every lookup (invoke) the program may make."""

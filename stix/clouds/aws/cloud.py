@@ -12,14 +12,12 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
     Store,
     StoreTool,
-    UserData,
 )
 from stix.clouds.resource import Lookup, ResourceType
 
@@ -68,16 +66,7 @@ class AwsCloud(Cloud):
             return None
         return f"{ref!r} is not an AMI id (ami-...) or an SSM parameter (resolve:ssm:/...)"
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.aws.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.aws.program import build
-
-        return build(placement, user_data, public_key)
 
     def build_bucket(self, spec: Any) -> dict[str, Any]:
         from stix.clouds.aws.buckets import build

@@ -12,14 +12,12 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
     Store,
     StoreTool,
-    UserData,
 )
 from stix.clouds.resource import Lookup, ResourceType
 
@@ -76,16 +74,7 @@ class AzureCloud(Cloud):
         return (f"{ref!r} is not an Azure image (a publisher:offer:sku:version URN or an "
                 "image resource id)")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.azure.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.azure.program import build
-
-        return build(placement, user_data, public_key)
 
     def build_bucket(self, spec: Any) -> dict[str, Any]:
         from stix.clouds.azure.buckets import build

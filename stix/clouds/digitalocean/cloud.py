@@ -20,12 +20,10 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
-    UserData,
 )
 from stix.clouds.digitalocean.options import DigitalOceanOptions
 from stix.clouds.resource import ResourceType
@@ -72,16 +70,7 @@ class DigitalOceanCloud(Cloud):
             return None
         return f"{ref!r} is not a DigitalOcean image slug (ubuntu-22-04-x64) or image id"
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.digitalocean.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.digitalocean.program import build
-
-        return build(placement, user_data, public_key)
 
     def node_states(self, placement: Placement,
                     outputs: dict[str, Any]) -> dict[str, NodeState] | None:

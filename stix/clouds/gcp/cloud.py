@@ -12,14 +12,12 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
     Store,
     StoreTool,
-    UserData,
 )
 from stix.clouds.gcp.options import GcpOptions
 from stix.clouds.resource import Lookup, ResourceType
@@ -79,16 +77,7 @@ class GcpCloud(Cloud):
         return (f"{ref!r} is not a GCP image (projects/P/global/images/NAME, .../family/F, "
                 "or an image name of the project)")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.gcp.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.gcp.program import build
-
-        return build(placement, user_data, public_key)
 
     def build_bucket(self, spec: Any) -> dict[str, Any]:
         from stix.clouds.gcp.buckets import build

@@ -15,7 +15,6 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     InfraOptions,
     UserData,
 )
@@ -57,10 +56,6 @@ class KubernetesCloud(Cloud):
         return None if ref.strip() and not any(c.isspace() for c in ref) else (
             f"{ref!r} is not a container image reference")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.kubernetes.credentials import check
-
-        return check(verify)
 
     def offers_for(self, wants: Sequence[Any]) -> list[Offer]:
         from stix.clouds.kubernetes.credentials import pod_offers

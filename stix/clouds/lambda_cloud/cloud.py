@@ -10,15 +10,12 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
-    UserData,
 )
 from stix.clouds.lambda_cloud.options import LambdaOptions
-from stix.clouds.resource import ResourceType
 
 if TYPE_CHECKING:
     from stix.catalog.loader import Catalog
@@ -59,21 +56,8 @@ class LambdaCloud(Cloud):
         return (f"{ref!r} is not a Lambda image (family:NAME, id:ID, or lambda-default for "
                 "Lambda's own)")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.lambda_cloud.credentials import check
 
-        return check(verify)
 
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.lambda_cloud.program import build
-
-        return build(placement, user_data, public_key)
-
-    def resource_types(self) -> tuple[ResourceType, ...]:
-        from stix.clouds.lambda_cloud.types import resource_types
-
-        return resource_types()
 
     def node_states(self, placement: Placement,
                     outputs: dict[str, Any]) -> dict[str, NodeState] | None:

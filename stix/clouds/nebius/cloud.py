@@ -18,17 +18,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stix.clouds.base import (
     Capabilities,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
-    UserData,
 )
 from stix.clouds.nebius.options import NebiusOptions
 from stix.clouds.resource import ResourceType
 
 if TYPE_CHECKING:
-    from stix.placement import Placement
+    pass
 
 _IMAGE = re.compile(r"computeimage-[a-z0-9]+|[a-z][a-z0-9.-]*[a-z0-9]")
 # Nebius's API is gRPC: its status codes as the provider prints them (RESOURCE_EXHAUSTED
@@ -69,16 +67,7 @@ class NebiusCloud(Cloud):
         return (f"{ref!r} is not a Nebius image family (ubuntu22.04-cuda12) or image id "
                 "(computeimage-...)")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.nebius.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.nebius.program import build
-
-        return build(placement, user_data, public_key)
 
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.nebius.types import TYPES

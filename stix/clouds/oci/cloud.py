@@ -10,12 +10,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stix.clouds.base import (
     Capabilities,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
     NodeState,
-    UserData,
 )
 from stix.clouds.oci.options import OciOptions
 from stix.clouds.resource import Lookup, ResourceType
@@ -63,16 +61,7 @@ class OciCloud(Cloud):
         return (f"{ref!r} is not an OCI image (an image OCID ocid1.image.oc1.<region>..., or "
                 "platform:<OS>:<version>[:gpu] for the newest platform image)")
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.oci.credentials import check
 
-        return check(verify)
-
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.oci.program import build
-
-        return build(placement, user_data, public_key)
 
     def resource_types(self) -> tuple[ResourceType, ...]:
         from stix.clouds.oci.types import TYPES

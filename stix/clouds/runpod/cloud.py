@@ -23,11 +23,9 @@ from stix.clouds.base import (
     Capabilities,
     Charge,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
-    UserData,
 )
 from stix.clouds.runpod.options import RunPodOptions
 
@@ -36,7 +34,6 @@ from stix.clouds.runpod.options import RunPodOptions
 CONTAINER_DISK_GB_MONTH = 0.10
 
 if TYPE_CHECKING:
-    from stix.clouds.resource import ResourceType
     from stix.placement import Placement
 
 
@@ -66,21 +63,8 @@ class RunPodCloud(Cloud):
             return None
         return f"{ref!r} is not a container image reference (RunPod pods run one)"
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.runpod.credentials import check
 
-        return check(verify)
 
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.runpod.program import build
-
-        return build(placement, user_data, public_key)
-
-    def resource_types(self) -> tuple[ResourceType, ...]:
-        from stix.clouds.runpod.types import resource_types
-
-        return resource_types()
 
     # -- prices and pod types ------------------------------------------------------------
 

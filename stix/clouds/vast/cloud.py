@@ -8,13 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from stix.clouds.base import (
     Capabilities,
     Cloud,
-    CredentialStatus,
     ErrorKind,
     InfraOptions,
     MachineType,
-    UserData,
 )
-from stix.clouds.resource import ResourceType
 from stix.clouds.vast.errors import CODES
 from stix.clouds.vast.options import VastOptions
 
@@ -49,21 +46,8 @@ class VastCloud(Cloud):
                     "docker:IMAGE (docker:pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime)")
         return image_problem(ref.removeprefix("docker:"))
 
-    def check_credentials(self, verify: bool = False) -> CredentialStatus:
-        from stix.clouds.vast.credentials import check
 
-        return check(verify)
 
-    def build(self, placement: Placement, user_data: UserData,
-              public_key: str) -> dict[str, Any]:
-        from stix.clouds.vast.program import build
-
-        return build(placement, user_data, public_key)
-
-    def resource_types(self) -> tuple[ResourceType, ...]:
-        from stix.clouds.vast.types import resource_types
-
-        return resource_types()
 
     # -- prices: Vast's live offer search; the shipped rows are an example --------------
 
