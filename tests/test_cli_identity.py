@@ -32,11 +32,13 @@ def test_validate_names_what_is_not_acted_on(tmp_path: Path) -> None:
     assert "t.yaml:4: resources.network_tier: not acted on:" in done.stderr
 
 
-def test_validate_refuses_a_skypilot_image_tag(tmp_path: Path) -> None:
+def test_validate_says_a_skypilot_image_tag_boots_the_default_image(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text("resources: {infra: aws, image_id: 'skypilot:gpu'}\n"
                                      "run: echo\n")
     done = stix("validate", "t.yaml", cwd=tmp_path)
-    assert done.returncode == 2 and "SkyPilot image tag" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert ("t.yaml:1: resources.image_id: not acted on: skypilot:gpu: SkyPilot's own image; "
+            "the node boots stix's default image") in done.stderr
 
 
 def test_plan_warns_in_text_and_json(tmp_path: Path) -> None:

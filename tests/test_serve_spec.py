@@ -55,7 +55,6 @@ def test_skypilot_forms(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("service", "field", "line", "fragment"), [
-    ("  replicas: 2\n", "service", 5, "needs readiness_probe"),
     ("  readiness_probe: /h\n  replica_policy: {min_replicas: 3, max_replicas: 2, "
      "target_qps_per_replica: 1}\n", "service.replica_policy", 7,
      "min_replicas (3) is more than max_replicas (2)"),
@@ -88,6 +87,13 @@ def test_the_replica_port_as_skypilot_picks_it(tmp_path: Path, ports: str, port:
     task = load_task(path)
     assert replica_port(task, load_service(task)) == port
     assert any(said in n for n in task_notes(task))
+
+
+def test_without_a_readiness_probe_replicas_are_probed_at_the_root(tmp_path: Path) -> None:
+    task = _task(tmp_path, "  replicas: 2\n")
+    assert load_service(task).readiness_probe.path == "/"
+    assert any("no readiness_probe: a replica is ready when / answers 2xx" in n
+               for n in task_notes(task))
 
 
 def test_a_valid_service_is_said_to_be_for_serve_up(tmp_path: Path) -> None:

@@ -74,8 +74,19 @@ def test_a_container_image_is_acted_on_everywhere(tmp_path: Path, provider: str)
     check(task, provider)  # runs in a container on the nodes (tests/test_remote_container.py)
 
 
+def test_a_skypilot_image_tag_boots_the_default_image(tmp_path: Path) -> None:
+    from stix.optimizer import optimize
+
+    task = _task(tmp_path, "resources:\n  infra: aws\n  image_id:\n"
+                           "    us-east-1: skypilot:gpu-ubuntu-2204\nrun: echo\n")
+    (note,) = notes(task, "aws")
+    assert note.field == "resources.image_id" and note.line == 3
+    assert "skypilot:gpu-ubuntu-2204: SkyPilot's own image" in note.message
+    placement = optimize(task, cluster="c").chosen
+    assert placement.region == "us-east-1" and placement.image_id is None
+
+
 @pytest.mark.parametrize(("text", "fragment"), [
-    ("resources: {infra: aws, image_id: 'skypilot:gpu-ubuntu-1804'}", "SkyPilot image tag"),
     ("resources: {infra: aws, image_id: projects/p/global/images/x}", "not an AMI id"),
     ("resources: {infra: gcp, image_id: 'Canonical:ubuntu:22_04:latest'}", "not a GCP image"),
     ("resources: {infra: azure, image_id: ubuntu}", "not an Azure image"),

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from stix.optimizer.rank import Ranked
 from stix.placement import Bucket, Placement, PlacementAccelerator
 from stix.task import Task
+from stix.task.notes import SKYPILOT_IMAGE
 
 
 def buckets(task: Task, cloud: str) -> list[Bucket]:
@@ -46,6 +47,8 @@ def build(r: Ranked, task: Task, cluster: str) -> Placement:
     image = res.image_id
     if isinstance(image, dict):
         image = image.get(o.region)
+    if image is not None and image.startswith(SKYPILOT_IMAGE):
+        image = None  # SkyPilot's own image: the cloud's default boots (a task note says so)
     extra: dict[str, Any] = {}
     if res.accelerator_args:
         extra["accelerator_args"] = res.accelerator_args

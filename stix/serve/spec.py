@@ -17,6 +17,7 @@ from stix.errors import Problem, TaskError
 from stix.task.base import StrictModel
 
 POLICIES = ("round_robin", "least_load", "least_requests")
+DEFAULT_PROBE = "/"
 # SkyPilot's other spellings, and its policies stix balances another way.
 _ALIASES = {"base_on_demand_fallback_replicas": "base_ondemand_fallback_replicas",
             "dynamic_on_demand_fallback": "dynamic_ondemand_fallback",
@@ -112,8 +113,9 @@ class ServiceSpec(_SkyModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        if isinstance(data.get("readiness_probe"), str):
-            data["readiness_probe"] = {"path": data["readiness_probe"]}
+        probe = data.get("readiness_probe", DEFAULT_PROBE)  # SkyPilot's default path
+        if isinstance(probe, str):
+            data["readiness_probe"] = {"path": probe}
         if "port" in data and "ports" not in data:  # SkyPilot's older name
             data["ports"] = data.pop("port")
         policy = data.get("load_balancing_policy")
@@ -169,10 +171,6 @@ def load_service(task: Any) -> ServiceSpec:
 
     if not task.service:
         raise fail(("service",), "the task has no service section")
-    if "readiness_probe" not in task.service:
-        raise fail(("service",), "a service needs readiness_probe: the path a ready replica "
-                                 "answers with 2xx (e.g. /health); without it no replica "
-                                 "would ever get traffic")
     try:
         spec = ServiceSpec.model_validate(task.service)
     except ValidationError as exc:
@@ -198,7 +196,7 @@ def load_service(task: Any) -> ServiceSpec:
 def service_notes(task: Any) -> list[tuple[tuple[str, ...], str]]:
     """What the service section says that stix accepts without acting on: each key it does
     not know (path, what happens instead), and a scaling range without a target."""
-    if not task.service or "readiness_probe" not in task.service:
+    if not task.service:
         return []
     try:
         spec = ServiceSpec.model_validate(task.service)
@@ -227,6 +225,9 @@ def service_notes(task: Any) -> list[tuple[tuple[str, ...], str]]:
         elif len(opened) > 1:
             out.append((("resources", "ports"), f"several ports and no service.ports: the "
                                                 f"replicas' port is the first, {opened[0]}"))
+    if "readiness_probe" not in task.service:
+        out.append((("service",), f"no readiness_probe: a replica is ready when "
+                                  f"{DEFAULT_PROBE} answers 2xx (SkyPilot's default)"))
     given = task.service.get("load_balancing_policy")
     if isinstance(given, str) and given not in POLICIES:
         out.append((("service", "load_balancing_policy"),

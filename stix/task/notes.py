@@ -35,6 +35,7 @@ NOT_YET: dict[tuple[str, ...], str] = {
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
 }
 DOCKER = "docker:"
+SKYPILOT_IMAGE = "skypilot:"  # SkyPilot's own prebuilt images (conda, drivers), by tag
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,15 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
                             "an existing bucket is never taken over: it stays yours, and "
                             "`stix storage delete` does not remove it"))
     for prefix, block in _blocks(task):
+        images = block.image_id
+        tags = [v for v in (images.values() if isinstance(images, dict) else [images])
+                if isinstance(v, str) and v.startswith(SKYPILOT_IMAGE)]
+        if tags:
+            out.append(note((*prefix, "image_id"),
+                            f"{', '.join(sorted(set(tags)))}: SkyPilot's own image; the node "
+                            "boots stix's default image for its machine "
+                            "(catalog_data/<cloud>/images.csv: one with the GPU driver "
+                            "where the machine has GPUs)"))
         if block.job_recovery is not None and block.job_recovery.strategy == "DYNAMIC_NODE_SET":
             out.append(note((*prefix, "job_recovery", "strategy"),
                             "DYNAMIC_NODE_SET (an elastic node set) is recovered as FAILOVER: "
@@ -164,9 +174,8 @@ def check(task: Task, provider: str | None = None) -> None:
 def _image_problem(ref: str, provider: str | None) -> str | None:
     from stix.clouds import registry
 
-    if ref.startswith("skypilot:"):
-        return (f"{ref!r} is a SkyPilot image tag, not an image; give the cloud's image "
-                "id (or leave image_id out for stix's default image)")
+    if ref.startswith(SKYPILOT_IMAGE):
+        return None  # the cloud's default image boots instead (said in `notes`)
     if ref.startswith(DOCKER):  # every provider runs container images (docs/containers.md)
         from stix.remote.container import image_problem
 
