@@ -236,6 +236,13 @@ class Provider(ABC):
         """Why `ref` is not a boot image of this provider (None: it may be one)."""
         return None
 
+    def label_problem(self, key: str, value: str) -> str | None:
+        """Why this provider cannot carry the (loaded) label (None: it can); the portable
+        rule unless its tags take more (stix.task.labels)."""
+        from stix.task.labels import portable_problem
+
+        return portable_problem(key, value)
+
     def mount_target_problem(self, target: str) -> str | None:
         """Why a file_mount target cannot be used on this provider (None: it can)."""
         return None

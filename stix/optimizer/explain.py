@@ -190,6 +190,16 @@ def _nodes(want: Want, before: list[Offer]) -> str:
             "or choose another cloud")
 
 
+def _labels(want: Want, before: list[Offer]) -> str:
+    from stix.clouds import registry
+
+    clouds = sorted({o.cloud for o in before})
+    why = next((p for c in clouds if registry.served(c)
+                for k, v in (want.resources.labels or {}).items()
+                if (p := registry.get(c).label_problem(k, v))), "")
+    return f"{what(want)}: {', '.join(clouds)} cannot carry the task's labels ({why})"
+
+
 def _arch(want: Want, before: list[Offer]) -> str:
     o = min(before, key=lambda x: _order(x, want.spot))
     return (f"{what(want)} is offered only on {o.arch} here, e.g. {_brief(o, want.spot)}; "
@@ -328,4 +338,6 @@ def reason(run: ChainRun, ctx: Context) -> str:
         return _spot(want, before)
     if f.name == "num_nodes":
         return _nodes(want, before)
+    if f.name == "labels":
+        return _labels(want, before)
     return _price(want, before)

@@ -16,6 +16,7 @@ from itertools import chain
 from stix.catalog import Offer
 from stix.optimizer.index import Segment
 from stix.optimizer.wants import Want
+from stix.task.labels import portable_problem
 
 DEFAULT_ARCH = "x86_64"
 
@@ -126,6 +127,19 @@ def _multi_node(s: Segment) -> Sequence[Offer]:
     return [] if one else s.offers
 
 
+def _labels(labels: dict[str, str]) -> Callable[[Segment], Sequence[Offer]]:
+    """Only clouds whose tags or labels can carry the task's labels."""
+    from stix.clouds import registry
+
+    def keep(s: Segment) -> Sequence[Offer]:
+        if not registry.served(s.cloud):
+            return s.offers
+        provider = registry.get(s.cloud)
+        return [] if any(provider.label_problem(k, v) for k, v in labels.items()) else s.offers
+
+    return keep
+
+
 def _memory_ratio(ratio: float) -> Callable[[Segment], list[Offer]]:
     return lambda s: [o for o in s.offers if o.memory_gib >= ratio * o.vcpus - 1e-9]
 
@@ -202,6 +216,9 @@ def build_filters(want: Want, clouds: Sequence[str] | None) -> list[Filter]:
         out.append(Filter("cloud", f"cloud={pin}", lambda s: s.offers if s.cloud == pin else []))
     if want.num_nodes > 1:
         out.append(Filter("num_nodes", f"num_nodes={want.num_nodes}", _multi_node))
+    labels = want.resources.labels or {}
+    if any(portable_problem(k, v) for k, v in labels.items()):
+        out.append(Filter("labels", "labels every cloud cannot take", _labels(labels)))
     if want.region is not None:
         region = want.region
         out.append(Filter("region", f"region={region}",

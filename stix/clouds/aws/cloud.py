@@ -66,6 +66,9 @@ class AwsCloud(Cloud):
             return None
         return f"{ref!r} is not an AMI id (ami-...) or an SSM parameter (resolve:ssm:/...)"
 
+    def label_problem(self, key: str, value: str) -> str | None:
+        return None  # EC2 tags take every label a task loads (prefixes, dots, upper case)
+
 
 
     def build_bucket(self, spec: Any) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class KubernetesCloud(Cloud):
             f"{ref!r} is not a container image reference")
 
 
+    def label_problem(self, key: str, value: str) -> str | None:
+        return None  # a loaded label is a Kubernetes label by definition
+
     def offers_for(self, wants: Sequence[Any]) -> list[Offer]:
         from stix.clouds.kubernetes.credentials import pod_offers
 
