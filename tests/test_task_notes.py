@@ -33,18 +33,37 @@ resources:
   accelerator_args: {tpu_vm: true}
   job_recovery: FAILOVER
   autostop: {idle_minutes: 5, wait_for: jobs, hook: echo bye, hook_timeout: 30}
+  volumes: [{path: /data, disk_size: 100}]
+  ephemeral_storage: 50
+  local_disk: nvme
+  priority: 100
+  priority_class: high
+  container_image: {release: stable}
+  _requires_fuse: true
 pool: {workers: 2}
 experimental: {other: 1}
 run: echo
 """)
     found = {n.field: n for n in notes(task)}
-    assert set(found) == {".".join(p) for p in NOT_YET} | {"config.jobs.controller"}
+    assert set(found) == {".".join(p) for p in NOT_YET} | {
+        "config.jobs.controller", "resources._requires_fuse", "resources.accelerator_args"}
+    assert found["resources._requires_fuse"].line == 20
     assert found["config.jobs.controller"].line == 4
     assert found["service"].line == 2 and found["resources.job_recovery"].line == 12
     assert "inputs" not in found and "outputs" not in found  # priced by the optimizer
     assert found["resources.network_tier"].render() == (
         f"{tmp_path / 't.yaml'}:10: resources.network_tier: not acted on: "
         "each cloud's default networking is used")
+
+
+def test_skypilot_container_image_ref_is_a_docker_image(tmp_path: Path) -> None:
+    task = _task(tmp_path, "resources:\n  container_image: vllm/vllm-openai:v0.9\nrun: x\n")
+    assert task.resources.image_id == "docker:vllm/vllm-openai:v0.9"
+    assert notes(task) == []
+    task = _task(tmp_path, "resources:\n  container_image: {ref: 'nvcr.io/n/p:24'}\nrun: x\n")
+    assert task.resources.image_id == "docker:nvcr.io/n/p:24"
+    with pytest.raises(TaskError, match="give image_id or container_image, not both"):
+        _task(tmp_path, "resources:\n  container_image: a\n  image_id: docker:b\nrun: x\n")
 
 
 def test_alternatives_are_read_too(tmp_path: Path) -> None:

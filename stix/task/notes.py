@@ -33,6 +33,15 @@ NOT_YET: dict[tuple[str, ...], str] = {
                        "is, as `config`)",
     ("resources", "network_tier"): "each cloud's default networking is used",
     ("resources", "accelerator_args"): "the accelerators are set up with defaults",
+    ("resources", "volumes"): "no extra disk volumes are attached (the boot disk is "
+                              "disk_size)",
+    ("resources", "ephemeral_storage"): "pods get the node's default ephemeral storage",
+    ("resources", "local_disk"): "no local disk is asked for: the machine type decides",
+    ("resources", "priority"): "jobs run in the order they are submitted",
+    ("resources", "priority_class"): "pods get the cluster's default priority class",
+    ("resources", "container_image"): "SkyPilot's managed container images (release, "
+                                      "version, artifact_id) are not resolved: give a `ref` "
+                                      "(or image_id: docker:IMAGE)",
 }
 DOCKER = "docker:"
 SKYPILOT_IMAGE = "skypilot:"  # SkyPilot's own prebuilt images (conda, drivers), by tag
@@ -122,6 +131,8 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
                             "boots stix's default image for its machine "
                             "(catalog_data/<cloud>/images.csv: one with the GPU driver "
                             "where the machine has GPUs)"))
+        for key in sorted(block.skypilot_internal or {}):
+            out.append(note((*prefix, key), "a key SkyPilot's client sets for itself; not read"))
         if block.job_recovery is not None and block.job_recovery.strategy == "DYNAMIC_NODE_SET":
             out.append(note((*prefix, "job_recovery", "strategy"),
                             "DYNAMIC_NODE_SET (an elastic node set) is recovered as FAILOVER: "

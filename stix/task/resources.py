@@ -212,6 +212,13 @@ def _infra_parts(infra: str) -> tuple[str | None, str | None, str | None]:
 _LOCATION_FIELDS = ("cloud", "region", "zone")
 
 
+# SkyPilot's keys for its own use (set by its client), accepted and reported, never read.
+_SKYPILOT_INTERNAL = frozenset({
+    "_no_missing_accel_warnings", "_docker_login_config", "_resolved_container_image",
+    "_is_image_managed", "_requires_fuse", "_cluster_config_overrides",
+})
+
+
 class Resources(StrictModel):
     """What one node needs. `any_of`/`ordered` list alternatives; fields set here are
     defaults every alternative inherits."""
@@ -240,6 +247,14 @@ class Resources(StrictModel):
         "(the config's max_hourly_cost limits a whole cluster)")
     any_of: list[Resources] | None = None
     ordered: list[Resources] | None = None
+    # SkyPilot fields stix reads and reports (stix.task.notes.NOT_YET says what happens).
+    volumes: list[dict[str, Any]] | None = None
+    ephemeral_storage: int | str | None = None
+    local_disk: str | None = None
+    priority: int | None = None
+    priority_class: str | None = None
+    container_image: dict[str, Any] | None = None  # a managed image stix cannot resolve
+    skypilot_internal: dict[str, Any] | None = None  # SkyPilot's `_...` keys
 
     def __hash__(self) -> int:
         """SkyPilot scripts pass a set of Resources (`task.set_resources({...})`)."""
@@ -259,6 +274,17 @@ class Resources(StrictModel):
             if data.get("accelerators") is not None:
                 raise ValueError("give accelerators or gpus (its other name), not both")
             data["accelerators"] = data.pop("gpus")
+        internal = {k: data.pop(k) for k in list(data) if k in _SKYPILOT_INTERNAL}
+        if internal:
+            data["skypilot_internal"] = internal
+        image = data.pop("container_image", None)
+        ref = image.get("ref") if isinstance(image, dict) else image
+        if isinstance(ref, str) and ref:
+            if data.get("image_id") is not None:
+                raise ValueError("give image_id or container_image, not both")
+            data["image_id"] = "docker:" + ref  # SkyPilot's newer spelling of docker:IMAGE
+        elif image is not None:
+            data["container_image"] = image
         if isinstance(data.get("job_recovery"), str):
             data["job_recovery"] = {"strategy": data["job_recovery"]}
         auto = data.get("autostop")
