@@ -325,3 +325,17 @@ def test_accelerators_boot_their_own_stack_never_another_vendors() -> None:
     assert "deeplearning/ami" in ref("A10G", "g5.xlarge")
     assert "canonical/ubuntu" in ref("Gaudi", "dl1.24xlarge")  # no Gaudi image: plain Ubuntu
     assert "canonical/ubuntu" in ref("T4g", "g5g.xlarge", "arm64")  # no arm64 NVIDIA image
+
+
+def test_the_snapshot_sells_no_machine_type_its_cloud_retired() -> None:
+    """The plan is the truth: a type a cloud retired would plan, then fail at `up`."""
+    from stix.clouds import registry
+
+    checked = 0
+    for cloud in catalog().clouds:
+        facts = getattr(registry.get(cloud), "retired", ()) if registry.served(cloud) else ()
+        for fact in facts:
+            checked += 1
+            sold = {o.instance_type for o in offers(cloud) if fact.names(o.instance_type)}
+            assert not sold, (cloud, fact.accelerator, sorted(sold))
+    assert checked >= 3  # AWS's P3 and P2, Azure's NC and NCv3

@@ -258,3 +258,66 @@ def _refuse(cat: Catalog, yaml_text: str) -> NothingFitsError:
     with pytest.raises(NothingFitsError) as info:
         optimize(task(yaml_text), cat)
     return info.value
+
+
+# ---- retired accelerators and machine types: who retired them, and what to ask instead --
+
+@pytest.fixture(scope="module")
+def retired_catalog() -> Catalog:
+    return load_catalog(FIXTURES / "catalog_retired")
+
+
+def test_v100_on_aws_is_refused_with_the_p3_retirement_and_what_aws_sells(
+        retired_catalog: Catalog) -> None:
+    text = refusal(retired_catalog, "resources: {cloud: aws, accelerators: V100:4}")
+    assert text.startswith("nothing fits: V100:4 is not offered in aws: AWS retired its P3 "
+                           "instances (V100 16 GB)")
+    # Nearest first, at the asked count where the cloud has it; then where V100 still is.
+    assert ("nearest offered: V100-32GB:8 from $31.21/h in aws us-east-1 us-east-1a "
+            "(p3dn.24xlarge), T4:4 from $3.91/h in aws us-east-1 us-east-1a (g4dn.12xlarge); "
+            "elsewhere it is in azure eastus (Standard_NC24rs_v3) from $13.46/h") in text
+
+
+def test_a_retired_instance_type_is_refused_with_its_retirement(
+        retired_catalog: Catalog) -> None:
+    text = refusal(retired_catalog, "resources: {cloud: aws, instance_type: p3.2xlarge}")
+    assert text.startswith("nothing fits: instance type 'p3.2xlarge' is not offered: AWS "
+                           "retired its P3 instances")
+    assert "did you mean" not in text
+    # p3dn is no P3 of the retired kind: an unknown spelling still gets the suggestion.
+    assert "did you mean 'p3dn.24xlarge'" in refusal(
+        retired_catalog, "resources: {instance_type: p3dn.24xlarg}")
+
+
+def test_k80_is_refused_with_every_cloud_that_retired_it_and_the_nearest_gpu(
+        retired_catalog: Catalog) -> None:
+    text = refusal(retired_catalog, "resources: {accelerators: K80:1}")
+    assert text == (
+        "nothing fits: K80 is not offered: AWS retired its P2 instances (K80, announced "
+        "2024), and NVIDIA's drivers after the 470 branch do not support the K80; Azure "
+        "retired its NC-series (K80) on 6 Sep 2023; nearest offered: T4:1 from $0.526/h in "
+        "aws us-east-1 us-east-1a (g4dn.xlarge)")
+
+
+def test_the_retired_facts_match_names_and_types_only() -> None:
+    from stix.clouds import registry
+
+    aws = registry.cloud("aws")
+    assert aws.retired_fact("v100") is aws.retired_fact("p3.16xlarge") is not None
+    assert aws.retired_fact("p3dn.24xlarge") is None and aws.retired_fact("V100-32GB") is None
+    assert registry.cloud("azure").retired_fact("Standard_NC24rs_v3") is None
+
+
+def test_inferentia_means_either_generation_and_the_plan_says_which(
+        retired_catalog: Catalog) -> None:
+    six = optimize(task("resources: {accelerators: Inferentia:6}"), retired_catalog)
+    assert six.chosen.instance_type == "inf2.24xlarge"
+    assert ("resources.accelerators: Inferentia:6 is read as Inferentia or Inferentia2 "
+            "(SkyPilot's catalogs once named Inferentia2 chips Inferentia too): chose "
+            "Inferentia2:6") in six.notes
+    one = optimize(task("resources: {accelerators: Inferentia:1}"), retired_catalog)
+    assert one.chosen.instance_type == "inf1.xlarge"
+    assert not any("is read as" in n for n in one.notes)
+    # Named as today's catalogs name it, only that generation counts.
+    with pytest.raises(NothingFitsError):
+        optimize(task("resources: {accelerators: Inferentia2:4}"), retired_catalog)

@@ -19,6 +19,10 @@ ACCELERATOR_MEMORY_GIB: dict[str, float] = {
     "GH200": 96, "A6000": 48, "RTX6000": 24,
     "RTX3090": 24, "RTX4090": 24, "RTXA4000": 16, "RTXA4500": 20, "RTXA5000": 24,
     "RTXA6000": 48,
+    # Cloud TPU VMs (one slice is one accelerator): the slice's HBM.
+    "tpu-v2-8": 64, "tpu-v3-8": 128, "tpu-v4-8": 128, "tpu-v5litepod-1": 16,
+    "tpu-v5litepod-4": 64, "tpu-v5litepod-8": 128, "tpu-v5p-8": 380, "tpu-v6e-1": 32,
+    "tpu-v6e-4": 128, "tpu-v6e-8": 256,
 }  # fmt: skip
 
 
@@ -30,6 +34,12 @@ ACCELERATOR_STACK: dict[str, str] = {
     "Trainium": "neuron", "Trainium2": "neuron", "Inferentia": "neuron",
     "Inferentia2": "neuron", "Gaudi": "gaudi", "MI300X": "rocm",
 }  # fmt: skip
+
+# Names SkyPilot's catalogs once gave a newer part too: they called inf2's chips
+# "Inferentia" as well as inf1's (SkyPilot's own 2024 example asks Inferentia:6, which only
+# an inf2.24xlarge has), current ones say "Inferentia2". A task's Inferentia:N may mean
+# either; the optimizer weighs both and its plan says which it chose.
+ALSO_MEANT: dict[str, tuple[str, ...]] = {"Inferentia": ("Inferentia2",)}
 
 
 def accelerator_stack(name: str) -> str:

@@ -453,6 +453,14 @@ class Cloud(Provider):
         says neither cpus nor memory (None: the machine type comes with its GPUs)."""
         return None
 
+    # Accelerators and machine types the cloud no longer sells (SkyPilot task files still
+    # name them): why a task asking for one is refused, and what to ask for instead.
+    retired: ClassVar[tuple[Retired, ...]] = ()
+
+    def retired_fact(self, name: str) -> Retired | None:
+        """The retirement an accelerator or machine type name falls under (None: none)."""
+        return next((r for r in self.retired if r.names(name)), None)
+
     def accelerator_note(self, name: str) -> str | None:
         """Why an accelerator this cloud sells is not offered by stix (None: no reason)."""
         return None
@@ -484,6 +492,20 @@ class Cloud(Provider):
         the buckets that live and die with the cluster (billed by use)."""
         return [f"bucket {b.name} ({b.store}): storage and requests, billed by use"
                 for b in placement.buckets if b.create and not b.persistent]
+
+
+@dataclass(frozen=True)
+class Retired:
+    """An accelerator a cloud sold once, and the machine types it came on: a task naming
+    either is refused with who retired it and when, and what the cloud sells instead."""
+
+    accelerator: str
+    types: str  # a regular expression a retired type's whole name matches
+    note: str  # who retired them, and when
+    instead: tuple[str, ...]  # accelerators the cloud sells in their place, nearest first
+
+    def names(self, name: str) -> bool:
+        return name.lower() == self.accelerator.lower() or bool(re.fullmatch(self.types, name))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from stix.catalog import Offer
+from stix.clouds.base import Retired
 from stix.errors import ResourcesUnavailableError
 from stix.optimizer.filters import ChainRun, Filter, LazyRun, survivors
 from stix.optimizer.index import OfferIndex, Segment
@@ -109,8 +110,7 @@ def _accelerator(want: Want, before: list[Offer]) -> str:
 def _instance_type(want: Want, before: list[Offer], ctx: Context) -> str:
     itype = want.instance_type or ""
     if not ctx.index.has_instance_type(itype):
-        return (f"instance type {itype!r} is not in the catalog"
-                f"{did_you_mean(itype, ctx.index.instance_types())}")
+        return _unknown_type(want, ctx)
     types = _cheapest_by(before, lambda o: (o.cloud, o.instance_type), want.spot)
     ranked = sorted(types.values(), key=lambda o: _order(o, want.spot))[:SHOWN]
     return (f"instance type {itype} does not come with {want.accelerator}; "
@@ -153,6 +153,11 @@ def _cloud(want: Want, before: list[Offer], ctx: Context, pinned: bool) -> str:
     pin = want.cloud or ""
     if pin not in ctx.enabled:
         return f"cloud {pin} is pinned but not enabled here (enabled: {enabled})"
+    facts = _retired(want.accelerator.name, (pin,), ctx) if want.accelerator else []
+    if facts:
+        return (f"{what(want)} is not offered in {pin}: {_retirement(facts, want, ctx, pin)}; "
+                "elsewhere it is in "
+                + _regions(before, want.spot, lambda o: (o.cloud, o.region)))
     return (f"{what(want)} is not offered in {pin}; it is in "
             + _regions(before, want.spot, lambda o: (o.cloud, o.region)))
 
@@ -282,6 +287,9 @@ def _empty_pool(want: Want, ctx: Context) -> str:
         note = _accelerator_note(name, ctx)
         if resolved is None and note:
             return note
+        facts = _retired(name, ctx.served, ctx)
+        if resolved is None and facts:
+            return f"{name} is not offered: {_retirement(facts, want, ctx)}"
         if resolved is None:
             names = index.catalog.accelerator_names()
             return (f"accelerator {name!r} is not in the catalog{did_you_mean(name, names)}; "
@@ -291,11 +299,54 @@ def _empty_pool(want: Want, ctx: Context) -> str:
     if want.instance_type is not None:
         itype = want.instance_type
         if not index.has_instance_type(itype):
-            return (f"instance type {itype!r} is not in the catalog"
-                    f"{did_you_mean(itype, index.instance_types())}")
+            return _unknown_type(want, ctx)
         return f"instance type {itype} is offered only in clouds stix does not serve"
     served = ", ".join(ctx.served) or "none"
     return f"the catalog has no CPU machines in the clouds stix serves ({served})"
+
+
+def _retired(name: str, clouds: Iterable[str], ctx: Context) -> list[Retired]:
+    """The clouds' records of `name` (an accelerator or machine type) being retired."""
+    from stix.clouds import registry
+
+    facts = []
+    for cloud in clouds:
+        ask = getattr(registry.get(cloud), "retired_fact", None) if cloud in ctx.served else None
+        fact = ask(name) if ask is not None else None
+        if isinstance(fact, Retired):
+            facts.append(fact)
+    return facts
+
+
+def _retirement(facts: list[Retired], want: Want, ctx: Context, cloud: str | None = None) -> str:
+    """Who retired it and when, and the nearest accelerators offered instead (in `cloud`,
+    or anywhere), each at its cheapest."""
+    text = "; ".join(dict.fromkeys(f.note for f in facts))
+    count = want.accelerator.count if want.accelerator is not None else None
+    offered = []
+    for name in dict.fromkeys(n for f in facts for n in f.instead):
+        resolved = ctx.index.resolve_accelerator(name)
+        offers = [o for o in ctx.index.catalog.with_accelerator(resolved)
+                  if cloud is None or o.cloud == cloud] if resolved else []  # fmt: skip
+        same = [o for o in offers if count is not None and o.accelerator_count == count]
+        if same or offers:
+            o = min(same or offers, key=lambda x: _order(x, want.spot))
+            offered.append(f"{o.accelerator}:{fmt_number(o.accelerator_count)} "
+                           f"{_at(o, want.spot)}")
+        if len(offered) == SHOWN:
+            break
+    return text + ("; nearest offered: " + ", ".join(offered) if offered else "")
+
+
+def _unknown_type(want: Want, ctx: Context) -> str:
+    itype = want.instance_type or ""
+    clouds = (want.cloud,) if want.cloud else tuple(ctx.served)
+    facts = _retired(itype, clouds, ctx)
+    if facts:
+        return (f"instance type {itype!r} is not offered: "
+                f"{_retirement(facts, want, ctx, want.cloud)}")
+    return (f"instance type {itype!r} is not in the catalog"
+            f"{did_you_mean(itype, ctx.index.instance_types())}")
 
 
 def _accelerator_note(name: str, ctx: Context) -> str | None:

@@ -17,7 +17,7 @@ from stix.optimizer.index import OfferIndex, Segment, index_for
 from stix.optimizer.placements import build
 from stix.optimizer.rank import Ranked, Target, ranked, top_and_regions, top_distinct
 from stix.optimizer.result import OptimizeResult, Rejection
-from stix.optimizer.wants import Choice, Want, choices
+from stix.optimizer.wants import Choice, Want, choices, read_as_note
 from stix.user_config import applies_task_config
 
 if TYPE_CHECKING:
@@ -234,6 +234,9 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     left_out = left_out_note(search.runs[top[0].want_index], top[0]) if target == "cost" else None
     if left_out:
         notes.append(left_out)
+    read_as = read_as_note(task, wants[top[0].want_index])
+    if read_as:
+        notes.append(read_as)
     return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,
                           clouds=enabled, target=target, notes=notes,
                           best_per_region=per_region_built,

@@ -108,12 +108,40 @@ def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int,
     )
 
 
+def _meanings(acc: AcceleratorReq) -> list[AcceleratorReq]:
+    """`acc`, then what its name also meant in SkyPilot's catalogs (`ALSO_MEANT`)."""
+    from stix.catalog.hardware import ALSO_MEANT
+
+    return [acc, *(AcceleratorReq(n, acc.count) for n in ALSO_MEANT.get(acc.name, ()))]
+
+
 def _for_block(res: Resources, num_nodes: int, shared_core: bool) -> Want | Choice:
     accs = res.accelerators
-    if accs is None or len(accs.options) == 1:
-        return _want(res, accs.options[0] if accs else None, num_nodes, shared_core)
-    return Choice(tuple(_want(res, a, num_nodes, shared_core) for a in accs.options),
-                  accs.ordered)
+    options = [m for a in accs.options for m in _meanings(a)] if accs else [None]
+    if len(options) == 1:
+        return _want(res, options[0], num_nodes, shared_core)
+    return Choice(tuple(_want(res, a, num_nodes, shared_core) for a in options),
+                  bool(accs and accs.ordered))
+
+
+def read_as_note(task: Task, chosen: Want) -> str | None:
+    """What the plan says when the chosen accelerator is one a task's name also meant."""
+    from stix.catalog.hardware import ALSO_MEANT
+    from stix.task.values import fmt_number
+
+    acc = chosen.accelerator
+    if acc is None:
+        return None
+    asked = {a.name for b in task.resources.candidates() if b.accelerators
+             for a in b.accelerators.options}  # fmt: skip
+    if acc.name in asked:
+        return None
+    named = next((n for n in sorted(asked) if acc.name in ALSO_MEANT.get(n, ())), None)
+    if named is None:
+        return None
+    return (f"resources.accelerators: {named}:{fmt_number(acc.count)} is read as {named} or "
+            f"{acc.name} (SkyPilot's catalogs once named {acc.name} chips {named} too): "
+            f"chose {acc}")
 
 
 def choices(task: Task, shared_core: bool = False) -> Choice:

@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     MachineType,
     NodeState,
+    Retired,
     Store,
     StoreTool,
 )
@@ -131,6 +132,17 @@ class AwsCloud(Cloud):
     def is_shared_core(self, instance_type: str) -> bool:
         # Burstable T families (t2, t3, t3a, t4g) run on CPU credits.
         return bool(re.match(r"^t\d[a-z]*\.", instance_type))
+
+    retired = (
+        Retired("V100", r"p3\.(2|8|16)xlarge",
+                "AWS retired its P3 instances (V100 16 GB): customers were told to move off "
+                "them by 20 Dec 2025, and since mid-2026 the EC2 API lists none (SkyPilot's "
+                "catalog dropped every p3 row on 13 Jul 2026)",
+                ("V100-32GB", "T4", "L4", "A10G")),
+        Retired("K80", r"p2\.(x|8x|16x)large",
+                "AWS retired its P2 instances (K80, announced 2024), and NVIDIA's drivers "
+                "after the 470 branch do not support the K80", ("T4", "L4")),
+    )
 
     snapshot = "stix.clouds.aws.snapshot"
     price_source = ("the AWS Price List bulk files; spot prices from EC2 spot price history "

@@ -102,7 +102,7 @@ AWS: tuple[Family, ...] = (
         Shape("g6e.24xlarge", 96, 768, 15.06559, "L40S", 4),
         Shape("g6e.48xlarge", 192, 1536, 30.13118, "L40S", 8),
     ), spot=(0.45, 0.65), where=_G6E_WHERE, gpu=True),
-    # NVIDIA V100 32 GB (p3dn). P3 (V100 16 GB) is no longer offered in any region.
+    # NVIDIA V100 32 GB (p3dn). AWS retired P3 (V100 16 GB) and P2 (K80): `AwsCloud.retired`.
     Family((Shape("p3dn.24xlarge", 96, 768, 31.212, "V100-32GB", 8),),
            spot=(0.55, 0.7), where={"us-east-1": "abcdf", "us-west-2": "abcd",
                                     "ap-northeast-1": "cd"}, gpu=True),

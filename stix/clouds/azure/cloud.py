@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     MachineType,
     NodeState,
+    Retired,
     Store,
     StoreTool,
 )
@@ -140,6 +141,14 @@ class AzureCloud(Cloud):
     def is_shared_core(self, instance_type: str) -> bool:
         # The B-series is burstable (CPU credits).
         return instance_type.startswith("Standard_B")
+
+    retired = (
+        Retired("K80", r"Standard_NC(6|12|24|24r)(_Promo)?",
+                "Azure retired its NC-series (K80) on 6 Sep 2023", ("T4", "A10")),
+        Retired("V100", r"Standard_NC(6|12|24)s_v3",
+                "Azure retired Standard_NC6s_v3, NC12s_v3 and NC24s_v3 (V100) on 30 Sep 2025 "
+                "(Standard_NC24rs_v3 has a retirement of its own)", ("A100-80GB", "T4")),
+    )
 
     snapshot = "stix.clouds.azure.snapshot"
     price_source = "the Azure Retail Prices API (no credentials; spot meters included)"

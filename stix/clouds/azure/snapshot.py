@@ -74,11 +74,9 @@ AZURE: tuple[Family, ...] = (
         "eastus", "eastus2", "southcentralus", "westus2", "westus3", "westeurope",
         "northeurope", "uksouth", "swedencentral", "japaneast", "southeastasia",
         "centralindia")),
-    # NCv3: NVIDIA V100 16 GB (announced for retirement; still listed in this snapshot).
+    # NCv3: NVIDIA V100 16 GB. Azure retired NC6s_v3, NC12s_v3 and NC24s_v3 on 30 Sep 2025
+    # (`AzureCloud.retired`); NC24rs_v3 has a retirement of its own and is still listed.
     Family((
-        Shape("Standard_NC6s_v3", 6, 112, 3.06, "V100", 1),
-        Shape("Standard_NC12s_v3", 12, 224, 6.12, "V100", 2),
-        Shape("Standard_NC24s_v3", 24, 448, 12.24, "V100", 4),
         Shape("Standard_NC24rs_v3", 24, 448, 13.464, "V100", 4),
     ), spot=(0.6, 0.8), gpu=True, where=regions(
         "eastus", "westus2", "southcentralus", "northcentralus", "westeurope",
