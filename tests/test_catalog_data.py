@@ -28,7 +28,10 @@ CLOUDS = ("aws", "gcp", "azure")
 GPUS_SOLD = {
     "aws": {"T4", "T4g", "A10G", "L4", "L40S", "V100-32GB", "A100", "A100-80GB", "H100",
             "H200", "B200", "Trainium", "Inferentia", "Inferentia2", "Gaudi"},
-    "gcp": {"T4", "P4", "P100", "V100", "L4", "A100", "A100-80GB", "H100", "H200", "B200"},
+    "gcp": {"T4", "P4", "P100", "V100", "L4", "A100", "A100-80GB", "H100", "H200", "B200",
+            # Single-host Cloud TPU VMs.
+            "tpu-v2-8", "tpu-v3-8", "tpu-v4-8", "tpu-v5litepod-1", "tpu-v5litepod-4",
+            "tpu-v5litepod-8", "tpu-v5p-8", "tpu-v6e-1", "tpu-v6e-4", "tpu-v6e-8"},
     "azure": {"T4", "A10", "V100", "A100", "A100-80GB", "H100", "H100-NVL", "H200"},
 }  # fmt: skip
 # Memory per accelerator, GiB: one name always means one memory size (the hardware table).

@@ -236,10 +236,12 @@ def test_suspect_rows_decide_only_when_pinned() -> None:
     assert "distrusts" in str(_refuse(Catalog([odd]), "resources: {cpus: 8}"))
 
 
-def test_tpus_are_refused_with_the_reason() -> None:
-    text = str(_refuse(Catalog([_offer("gcp", "n2-standard-8", 8, 32)]),
-                       "resources: {accelerators: tpu-v5e-8}"))
-    assert "Cloud TPU" in text and "stix does not have yet" in text
+def test_tpus_stix_does_not_make_are_refused_with_the_reason() -> None:
+    cat = Catalog([_offer("gcp", "n2-standard-8", 8, 32)])
+    text = str(_refuse(cat, "resources: {accelerators: tpu-v5e-8}"))
+    assert "tpu-v5e-8 is written tpu-v5litepod-8" in text
+    text = str(_refuse(cat, "resources: {accelerators: tpu-v4-64}"))
+    assert "TPU pod slice (8 hosts" in text and "single-host TPU VMs only" in text
 
 
 def test_refusals_are_stix_errors() -> None:

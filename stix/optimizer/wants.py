@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stix.task import AcceleratorReq, Quantity, Resources, Task
+from stix.task.values import is_tpu
 
 # SkyPilot's sizing rules, which its users expect: with neither cpus nor memory asked for,
 # 8+ vCPUs; without memory, at least 4 GiB per vCPU of the machine (a CPU task's, or an
@@ -83,21 +84,23 @@ def _describe(res: Resources, acc: AcceleratorReq | None, defaulted: bool) -> st
 
 def _want(res: Resources, acc: AcceleratorReq | None, num_nodes: int,
           shared_core: bool) -> Want:
-    defaulted = (acc is None and res.instance_type is None and res.cpus is None
+    # A TPU VM is its own host: a named instance type is said not to apply (task notes).
+    instance_type = None if acc is not None and is_tpu(acc.name) else res.instance_type
+    defaulted = (acc is None and instance_type is None and res.cpus is None
                  and res.memory is None)  # fmt: skip
-    plain = res.instance_type is None and res.memory is None
+    plain = instance_type is None and res.memory is None
     image = res.image_id
     return Want(
         label=_describe(res, acc, defaulted),
         resources=res,
         accelerator=acc,
-        instance_type=res.instance_type,
+        instance_type=instance_type,
         cpus=DEFAULT_CPUS if defaulted else res.cpus,
         memory=res.memory,
         defaulted=defaulted,
         memory_per_vcpu=DEFAULT_MEMORY_PER_VCPU if plain and acc is None else None,
         default_host=plain and acc is not None and res.cpus is None,
-        shared_core=shared_core or res.instance_type is not None,
+        shared_core=shared_core or instance_type is not None,
         cloud=res.cloud,
         region=res.region,
         zone=res.zone,

@@ -32,7 +32,6 @@ NOT_YET: dict[tuple[str, ...], str] = {
     ("experimental",): "SkyPilot's experimental settings are not read (config_overrides "
                        "is, as `config`)",
     ("resources", "network_tier"): "each cloud's default networking is used",
-    ("resources", "accelerator_args"): "the accelerators are set up with defaults",
     ("resources", "volumes"): "no extra disk volumes are attached (the boot disk is "
                               "disk_size)",
     ("resources", "ephemeral_storage"): "pods get the node's default ephemeral storage",
@@ -44,6 +43,8 @@ NOT_YET: dict[tuple[str, ...], str] = {
                                       "(or image_id: docker:IMAGE)",
 }
 DOCKER = "docker:"
+# SkyPilot's TPU arguments (accelerator_args) stix reads; others are noted.
+TPU_ARGS = ("runtime_version", "tpu_vm", "tpu_name")
 SKYPILOT_IMAGE = "skypilot:"  # SkyPilot's own prebuilt images (conda, drivers), by tag
 
 
@@ -107,6 +108,9 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         if len(prefix) > 1 and block.cloud is not None and not registry.served(block.cloud):
             out.append(note((*prefix, "cloud"), f"{block.cloud} is not a cloud stix serves: "
                                                 "this alternative is left out"))
+    for prefix, block in _blocks(task):
+        for path, message in _tpu_notes(block):
+            out.append(note((*prefix, *path), message))
     if task.config:
         from stix.task.settings import ignored
 
@@ -147,6 +151,42 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
                 if _is_set(block, (field,)):
                     out.append(note((*prefix, field), f"{provider}: {message}"))
     return sorted(set(out), key=lambda n: (n.line or 0, n.field))
+
+
+def _tpu_notes(block: Resources) -> Iterator[tuple[tuple[str, ...], str]]:
+    """What a block's Cloud TPU makes moot: a TPU VM is its own host, boots its runtime
+    version and keeps GCP's boot disk; `accelerator_args` act on TPUs only."""
+    from stix.task.values import is_tpu
+
+    names = [a.name for a in block.accelerators.options] if block.accelerators else []
+    tpus = [n for n in names if is_tpu(n)]
+    args = block.accelerator_args or {}
+    if args and not tpus:
+        yield ("accelerator_args",), "SkyPilot's accelerator_args apply to Cloud TPUs only"
+        return
+    if not tpus:
+        return
+    what = ", ".join(tpus)
+    for key, value in args.items():
+        if key == "tpu_vm" and value is False:
+            yield (("accelerator_args", "tpu_vm"), "TPU Nodes (a host VM driving a TPU) are "
+                   f"retired by Google: {what} is made as a TPU VM")
+        elif key == "tpu_name":
+            yield (("accelerator_args", "tpu_name"), "it names a TPU Node; the TPU VM is "
+                   "named after the cluster's node")
+        elif key not in TPU_ARGS:
+            yield (("accelerator_args", str(key)), "not one of SkyPilot's TPU arguments "
+                   f"({', '.join(TPU_ARGS)})")
+    if block.instance_type and block.instance_type != "TPU-VM":
+        yield (("instance_type",), f"{what} is a TPU VM, its own host: "
+               f"{block.instance_type} is not made")
+    for field in ("disk_size", "disk_tier"):
+        if getattr(block, field) is not None:
+            yield (field,), f"a TPU VM ({what}) keeps GCP's default boot disk"
+    image = block.image_id
+    if image and not str(image).startswith(DOCKER):
+        yield (("image_id",), f"a TPU VM ({what}) boots its runtime version "
+               "(accelerator_args.runtime_version), not an image")
 
 
 def check(task: Task, provider: str | None = None) -> None:

@@ -20,11 +20,17 @@ KNOWN_ACCELERATORS = (
 _CANONICAL = {name.lower(): name for name in KNOWN_ACCELERATORS}
 
 
+def is_tpu(name: str) -> bool:
+    """A Cloud TPU in SkyPilot's naming (`tpu-v2-8`): a TPU VM, which is its own host, so
+    a task's instance_type does not apply to it (SkyPilot's `accelerator_args` do)."""
+    return name.strip().lower().startswith("tpu-")
+
+
 def canonical_accelerator(name: str) -> str:
     name = name.strip()
     if not name:
         raise ValueError("accelerator name is empty")
-    if name.lower().startswith("tpu-"):
+    if is_tpu(name):
         return name.lower()
     return _CANONICAL.get(name.lower(), name)
 

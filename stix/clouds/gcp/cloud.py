@@ -59,9 +59,14 @@ class GcpCloud(Cloud):
     user_data_limit = 256 * 1024  # one metadata value
     error_patterns: ClassVar[tuple[tuple[ErrorKind, str], ...]] = (
         ("capacity", r"ZONE_RESOURCE_POOL_EXHAUSTED|RESOURCE_POOL_EXHAUSTED|ResourceExhausted|"
-                     r"does not have enough resources available"),
+                     r"does not have enough resources available|"
+                     # Cloud TPU API (TPU VMs): no capacity in the zone for the type.
+                     r"There is no more capacity in the zone|Insufficient (?:reserved )?capacity|"
+                     r"CloudTpu received an invalid AcceleratorType"),
         ("spot", r"Preemptible.*quota"),
-        ("quota", r"QUOTA_EXCEEDED|Quota '.*' exceeded"),
+        ("quota", r"QUOTA_EXCEEDED|Quota '.*' exceeded|"
+                  # Cloud TPU API: per-generation chip/core quotas.
+                  r"Quota limit '\w*TPU\w*' has been exceeded|You have reached \w+ quota"),
         ("credentials", r"could not find default credentials|invalid_grant|Unauthenticated"),
     )
     store = Gcs("gcs", {"MOUNT": StoreTool("gcsfuse", ("fuse3", "gnupg")),
@@ -122,8 +127,12 @@ class GcpCloud(Cloud):
         return node_states(placement, options(placement, GcpOptions).project)
 
     def autostop_problem(self, placement: Placement, down: bool) -> str | None:
+        from stix.clouds.gcp import tpu
         from stix.clouds.gcp.program import self_deleting
 
+        if placement.accelerator and tpu.is_tpu(placement.accelerator.name):
+            return ("a TPU VM has no stop action stix can run from inside it; "
+                    "`stix down` deletes it")
         if down and not self_deleting(placement):
             return ("a GCP VM deletes itself with its own service account, which the stack "
                     "grants only when the task asks for autodown")
@@ -133,14 +142,17 @@ class GcpCloud(Cloud):
         return "arm64" if instance_type.startswith(_ARM_FAMILIES) else "x86_64"
 
     def machine_types(self) -> dict[str, MachineType]:
+        from stix.clouds.gcp import tpu
         from stix.clouds.gcp.machines import TYPES
 
-        return TYPES
+        return {**TYPES, **tpu.machine_types()}
 
     def check_offer(self, instance_type: str, vcpus: float, memory_gib: float,
                     accelerator: str | None, count: float) -> str:
-        from stix.clouds.gcp import pairing
+        from stix.clouds.gcp import pairing, tpu
 
+        if tpu.is_tpu(accelerator):
+            return tpu.check_offer(instance_type, vcpus, memory_gib, accelerator, count)
         return pairing.check_offer(self.machine_types(), instance_type, vcpus, memory_gib,
                                    accelerator, count)
 
@@ -153,10 +165,20 @@ class GcpCloud(Cloud):
         return pairing.default_host(accelerator, count)
 
     def accelerator_note(self, name: str) -> str | None:
-        if name.lower().startswith("tpu-"):
-            return (f"{name} is a Cloud TPU: TPU VMs need their own provisioning path "
-                    "(queued resources, TPU runtime images), which stix does not have yet")
-        return None
+        from stix.clouds.gcp import tpu
+
+        if not tpu.is_tpu(name):
+            return None
+        hosts = tpu.pod_slice_hosts(name)
+        made = ", ".join(sorted("tpu-" + t for t in tpu.BY_TYPE))
+        if hosts:
+            return (f"{name} is a TPU pod slice ({hosts} hosts sharing one TPU): stix makes "
+                    f"single-host TPU VMs only ({made}); num_nodes of those are separate "
+                    "TPU VMs")
+        alias = tpu.spelled_as(name)
+        if alias:
+            return f"{name} is written {alias} (GCP's name for that TPU type)"
+        return f"{name} is not a Cloud TPU type stix makes; it makes {made}"
 
     snapshot = "stix.clouds.gcp.snapshot"
     price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY; Spot SKUs included)"

@@ -1,6 +1,7 @@
 """What a GCP cluster bills besides its instances, as `stix cost-report` prices it.
 
-The stack holds, per node, a persistent boot disk (its type comes from the disk tier:
+The stack holds, per node (a TPU VM: only the address; its price covers its VM), a
+persistent boot disk (its type comes from the disk tier:
 `program.DISK`) and, unless `extra.private`, an ephemeral external IPv4 address. The
 network, subnetwork, firewall rules and service account are not billed.
 
@@ -38,6 +39,12 @@ def node_charges(placement: Placement, disk: float | None) -> list[Charge]:
     """The boot disk (billed running and stopped) and the ephemeral external address,
     billed while the instance runs: a stopped instance gives it back (the next start gets
     a new one)."""
+    if _is_tpu(placement):
+        # The TPU's price covers its VM; stix sets no boot disk on it (GCP's default).
+        if is_private(placement):
+            return []
+        hourly = EXTERNAL_IPV4_SPOT_HOUR if placement.use_spot else EXTERNAL_IPV4_HOUR
+        return [Charge("external IPv4 address", "address", hourly, 0.0)]
     t = tier(placement)
     out = [Charge(f"persistent disk {placement.disk_size} GB {_disk_type(t) or t}", "disk",
                   disk, disk)]
@@ -47,7 +54,15 @@ def node_charges(placement: Placement, disk: float | None) -> list[Charge]:
     return out
 
 
+def _is_tpu(placement: Placement) -> bool:
+    from stix.clouds.gcp.tpu import is_tpu
+
+    return placement.accelerator is not None and is_tpu(placement.accelerator.name)
+
+
 def not_counted(placement: Placement) -> list[str]:
+    if _is_tpu(placement):
+        return ["the TPU VM's boot disk, where GCP bills it apart from the TPU"]
     if _disk_type(tier(placement)) == "pd-extreme":
         return ["pd-extreme provisioned IOPS (capacity is counted)"]
     return []

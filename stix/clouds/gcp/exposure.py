@@ -1,5 +1,5 @@
 """What GCP resources expose to the internet, read from their planned inputs: firewall
-rules open to everyone, instances with an external address, buckets without enforced
+rules open to everyone, instances and TPU VMs with an external address, buckets without enforced
 public access prevention or granted to everyone."""
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def firewall(resource: Resource, graph: Graph) -> list[Exposed]:
 def instance(resource: Resource, graph: Graph) -> list[Exposed]:
     nics = resource.inputs.get("networkInterfaces") or []
     if any(nic.get("accessConfigs") for nic in nics):
+        return [Exposed("public_ip", f"{resource.name} has an external IP address")]
+    return []
+
+
+def tpu_vm(resource: Resource, graph: Graph) -> list[Exposed]:
+    if (resource.inputs.get("networkConfig") or {}).get("enableExternalIps"):
         return [Exposed("public_ip", f"{resource.name} has an external IP address")]
     return []
 

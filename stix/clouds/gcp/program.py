@@ -7,7 +7,8 @@ between the cluster's nodes), the GCS buckets that die with the cluster (`persis
 false`), a service account that can use exactly the task's GCS buckets (under autodown one
 per node, each allowed to delete only its own instance), and one instance
 per node: N1 hosts get guest accelerators, A2/A3/A4/G2 carry their GPUs built in; spot is
-the SPOT provisioning model;
+the SPOT provisioning model; a Cloud TPU placement gets one TPU VM per node instead
+(`_tpu_vms`, facts in `tpu.py`);
 GPU hosts stop for host maintenance (TERMINATE) since they cannot live-migrate. Each
 instance's `desired_status` is its power state (TERMINATED: stopped by `stix stop`).
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stix.clouds import common as c
+from stix.clouds.gcp import tpu
 from stix.clouds.gcp.options import GcpOptions
 from stix.clouds.images import image_ref
 from stix.placement import Placement
@@ -80,6 +82,10 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
     network, subnetwork = _network(p, opts)
     _firewalls(p, network, tag, opts)
     accounts = _accounts(p, labels, opts)
+    if p.accelerator is not None and tpu.is_tpu(p.accelerator.name):
+        nodes = _tpu_vms(p, zone, network, subnetwork, labels, tag, accounts,
+                         user_data_for_rank, public_key, opts)
+        return c.outputs(nodes, p.ssh_user, region=p.region, zone=zone)
 
     disk_type = DISK[c.tier(p)]
     gpus = guest_accelerators(p)
@@ -117,6 +123,49 @@ def build(placement: Placement, user_data_for_rank: Callable[[int], str],
                 lambda n: n.access_configs[0].nat_ip if n.access_configs else None),
         })  # fmt: skip
     return c.outputs(nodes, p.ssh_user, region=p.region, zone=zone)
+
+
+def _tpu_vms(p: Placement, zone: str, network: Any, subnetwork: Any, labels: dict[str, str],
+             tag: str, accounts: list[Any], user_data_for_rank: Callable[[int], str],
+             public_key: str, opts: Any) -> list[dict[str, Any]]:
+    """One single-host TPU VM per node. A TPU VM is its own host: no machine type, no
+    boot disk settings (the runtime version is its image); spot is the TPU API's spot
+    flag; it cannot be stopped from the stack. The SSH key is given twice, in cloud-init's
+    user-data (as for instances; the TPU runtime images are Ubuntu with cloud-init) and in
+    `ssh-keys`, which the guest agent of those images honours too."""
+    import pulumi_gcp as gcp
+
+    assert p.accelerator is not None
+    if p.power == "stopped":
+        raise c.ProgramError(f"placement {p.cluster}: a TPU VM cannot be kept stopped by stix",
+                             hint=f"`stix down {p.cluster}` deletes it")
+    kind = tpu.accelerator_type(p.accelerator.name)
+    version = tpu.runtime_version(p.accelerator.name, p.extra.set_fields().get(
+        "accelerator_args"))
+    nodes = []
+    for rank in range(p.num_nodes):
+        node = c.node_name(p, rank)
+        vm = gcp.tpu.V2Vm(
+            node, name=node, zone=zone, accelerator_type=kind, runtime_version=version,
+            network_config={"network": network, "subnetwork": subnetwork,
+                            "enable_external_ips": not c.is_private(p)},
+            scheduling_config={"spot": True} if p.use_spot else None,
+            metadata={"user-data": user_data_for_rank(rank), "enable-oslogin": "FALSE",
+                      "block-project-ssh-keys": "TRUE",
+                      "ssh-keys": f"{p.ssh_user}:{public_key.strip()}"},
+            service_account=({"email": accounts[rank].email, "scopes": [
+                "https://www.googleapis.com/auth/cloud-platform"]}
+                if accounts[rank] is not None else None),
+            labels={**labels, "stix-node-rank": str(rank)}, tags=[tag], opts=opts,
+        )  # fmt: skip
+        host = vm.network_endpoints.apply(lambda eps: eps[0])
+        nodes.append({
+            "name": node,
+            "private_ip": host.apply(lambda e: e.ip_address),
+            "public_ip": None if c.is_private(p) else host.apply(
+                lambda e: e.access_configs[0].external_ip if e.access_configs else None),
+        })  # fmt: skip
+    return nodes
 
 
 def _network(p: Placement, opts: Any) -> tuple[Any, Any]:

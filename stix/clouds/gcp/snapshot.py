@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stix.catalog.snapshot import Attach, Family, Image, Row, Shape, discount, places, row, sized
+from stix.catalog.schema import ESTIMATED
+from stix.catalog.snapshot import (
+    SNAPSHOT_DATE,
+    Attach,
+    Family,
+    Image,
+    Row,
+    Shape,
+    discount,
+    num,
+    places,
+    row,
+    sized,
+)
 
 GCP_ZONES = {
     "us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-east5": "abc",
@@ -12,7 +25,7 @@ GCP_ZONES = {
     "us-south1": "abc", "europe-west1": "bcd", "europe-west2": "abc", "europe-west3": "abc",
     "europe-west4": "abc", "europe-north1": "abc", "asia-east1": "abc",
     "asia-northeast1": "abc", "asia-northeast3": "abc", "asia-southeast1": "abc",
-    "asia-south1": "abc",
+    "asia-south1": "abc", "me-west1": "abc",
 }  # fmt: skip
 # (CPU factor, GPU factor) relative to us-central1.
 GCP_FACTORS = {
@@ -24,6 +37,7 @@ GCP_FACTORS = {
     "europe-north1": (1.1, 1.05), "asia-east1": (1.157, 1.08),
     "asia-northeast1": (1.286, 1.15), "asia-northeast3": (1.286, 1.15),
     "asia-southeast1": (1.233, 1.12), "asia-south1": (1.2, 1.1),
+    "me-west1": (1.15, 1.1),
 }  # fmt: skip
 
 
@@ -39,7 +53,7 @@ N1_SHAPES = _n1("standard", 3.75, (1, 2, 4, 8, 16, 32, 64, 96)) + _n1(
     "highmem", 6.5, (2, 4, 8, 16, 32, 64, 96)
 )
 N1_BY_NAME = {s.name: s for s in N1_SHAPES}
-_NO_N1 = ("us-east5", "us-south1")  # newer regions sell no N1
+_NO_N1 = ("us-east5", "us-south1", "me-west1")  # newer regions sell no N1
 _N1_WHERE = {r: z for r, z in GCP_ZONES.items() if r not in _NO_N1}
 _C2_WHERE = {r: GCP_ZONES[r] for r in (
     "us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west2",
@@ -48,6 +62,9 @@ _C2_WHERE = {r: GCP_ZONES[r] for r in (
 _C4A_WHERE = {"us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-west1": "abc",
               "europe-west1": "bcd", "europe-west3": "abc", "europe-west4": "abc",
               "asia-east1": "abc", "asia-northeast1": "abc", "asia-southeast1": "abc"}  # fmt: skip
+_T2D_WHERE = {r: GCP_ZONES[r] for r in (
+    "us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west4",
+    "asia-east1", "asia-southeast1")}  # fmt: skip
 _STD = {str(n): n for n in (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)}
 _HM = {k: v for k, v in _STD.items() if v < 128}
 _E2 = {str(n): n for n in (2, 4, 8, 16, 32)}
@@ -62,7 +79,7 @@ _L4_WHERE = {"us-central1": "abc", "us-east1": "bcd", "us-east4": "ac", "us-west
              "asia-northeast3": "ab", "asia-southeast1": "abc", "asia-south1": "ab"}  # fmt: skip
 _A100_WHERE = {"us-central1": "abcf", "us-east1": "b", "us-west1": "b", "us-west3": "b",
                "us-west4": "b", "europe-west4": "ab", "asia-northeast1": "ac",
-               "asia-northeast3": "ab", "asia-southeast1": "bc"}  # fmt: skip
+               "asia-northeast3": "ab", "asia-southeast1": "bc", "me-west1": "bc"}  # fmt: skip
 _A100_80_WHERE = {"us-central1": "ac", "us-east4": "c", "us-east5": "b", "europe-west4": "a",
                   "asia-southeast1": "c"}  # fmt: skip
 _H100_WHERE = {"us-central1": "ac", "us-east4": "a", "us-east5": "a", "us-west1": "a",
@@ -89,6 +106,10 @@ GCP: tuple[Family, ...] = (
     Family(sized("n2-highcpu", _HM, 1, 0.035848, fmt=_NAME), spot=(0.6, 0.8)),
     Family(sized("c2-standard", _C2, 4, 0.05218, fmt=_NAME), spot=(0.6, 0.75),
            where=_C2_WHERE),
+    # T2D (AMD, x86): the 1-vCPU machine with 4 GB that SkyPilot's sizing rule accepts
+    # (n1-standard-1 has 3.75 GB); $0.027502 per vCPU-hour and $0.003686 per GB-hour.
+    Family(tuple(Shape(f"t2d-standard-{n}", n, 4 * n, n * 0.027502 + 4 * n * 0.003686)
+                 for n in (1, 2, 4, 8, 16, 32, 48, 60)), spot=(0.6, 0.7), where=_T2D_WHERE),
     Family(sized("t2a-standard", _T2A, 4, 0.0385, "arm64", fmt=_NAME), spot=(0.55, 0.7),
            where={"us-central1": "abf", "europe-west4": "abc", "asia-southeast1": "bc"}),
     Family(sized("c4a-standard", _C4A, 4, 0.04492, "arm64", fmt=_NAME), spot=(0.55, 0.7),
@@ -135,8 +156,8 @@ GCP: tuple[Family, ...] = (
 # at most 12 vCPUs / 78 GB; one T4: at most 48 vCPUs).
 GCP_ATTACH: tuple[Attach, ...] = (
     Attach("T4", 0.35, (0.55, 0.7), {
-        1: ("n1-standard-4", "n1-standard-8", "n1-standard-16", "n1-highmem-4",
-            "n1-highmem-8", "n1-highmem-16"),
+        1: ("n1-standard-4", "n1-standard-8", "n1-standard-16", "n1-standard-32",
+            "n1-highmem-4", "n1-highmem-8", "n1-highmem-16", "n1-highmem-32"),
         2: ("n1-standard-8", "n1-standard-16", "n1-standard-32", "n1-highmem-16"),
         4: ("n1-standard-16", "n1-standard-32", "n1-standard-64", "n1-highmem-32"),
     }, {"us-central1": "abcf", "us-east1": "cd", "us-east4": "abc", "us-west1": "ab",
@@ -196,6 +217,26 @@ def rows() -> Iterator[Row]:
                     spot = host_spot + count * acc_spot
                     for s in suffixes:
                         yield row(host, region, region + "-" + s, price, spot, att.acc, count)
+    yield from tpu_rows()
+
+
+def tpu_rows() -> Iterator[Row]:
+    """One row per single-host TPU VM type and zone: the TPU is the machine (its price
+    covers the host), named and counted as one accelerator, `tpu-v2-8` × 1."""
+    from stix.clouds.gcp.tpu import GENERATIONS, REGION_FACTOR
+
+    for gen in GENERATIONS:
+        for region, suffixes in gen.where.items():
+            for h in gen.hosts:
+                name = "tpu-" + h.accelerator_type
+                price = round(gen.chip_hour * h.chips * REGION_FACTOR.get(region, 1.0), 4)
+                spot = price * (1 - discount(gen.spot, "gcp", name, region))
+                spot_text = num(min(max(spot, 0.0001), price - 0.0001))
+                for s in suffixes:
+                    yield (name, num(h.vcpus), num(h.memory_gib), name, "1",
+                           num(h.chips * gen.hbm_gib_per_chip), region, f"{region}-{s}",
+                           num(price), spot_text, "x86_64", ESTIMATED, ESTIMATED,
+                           SNAPSHOT_DATE)  # fmt: skip
 
 
 # Boot images (see catalog_data/README.md): references that resolve at deploy time.

@@ -17,6 +17,17 @@ def _instance_addresses(state: dict[str, Any], mark: Callable[[str], str]) -> No
             ac.setdefault("natIp", mark(f"networkInterfaces[{i}].accessConfigs[{j}].natIp"))
 
 
+def _tpu_hosts(state: dict[str, Any], mark: Callable[[str], str]) -> None:
+    """A single-host TPU VM has one network endpoint (a pod slice would have one per
+    host); its external address only when external IPs are enabled."""
+    external = (state.get("networkConfig") or {}).get("enableExternalIps")
+    endpoint: dict[str, Any] = {"ipAddress": mark("networkEndpoints[0].ipAddress"),
+                                "port": 8470}
+    endpoint["accessConfigs"] = ([{"externalIp": mark(
+        "networkEndpoints[0].accessConfigs[0].externalIp")}] if external else [])
+    state.setdefault("networkEndpoints", [endpoint])
+
+
 TYPES = (
     ResourceType("gcp:compute/network:Network", ("name", "autoCreateSubnetworks"),
                  TerraformType("google_compute_network")),
@@ -29,6 +40,12 @@ TYPES = (
         "scheduling.preemptible",
     ), TerraformType("google_compute_instance", maps=frozenset({"labels", "metadata"})),
         MockAnswer(_instance_addresses), exposure.instance),
+    # google_tpu_v2_vm is in the google-beta Terraform provider only: no translation, so
+    # the Terraform engine refuses a TPU stack by this type's name.
+    ResourceType("gcp:tpu/v2Vm:V2Vm", (
+        "name", "zone", "acceleratorType", "acceleratorConfig", "runtimeVersion",
+        "networkConfig", "schedulingConfig", "serviceAccount", "dataDisks",
+    ), None, MockAnswer(_tpu_hosts), exposure.tpu_vm),
     ResourceType("gcp:storage/bucket:Bucket", ("name", "location"),
                  TerraformType("google_storage_bucket"), exposure=exposure.bucket),
     ResourceType("gcp:serviceaccount/account:Account", ("accountId",),
