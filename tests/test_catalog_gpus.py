@@ -118,6 +118,14 @@ def test_unknown_accelerator_suggests() -> None:
         gpu_offers(CATALOG, "Zzzzz")
 
 
+def test_a_retired_accelerator_says_who_retired_it_and_what_to_ask_for() -> None:
+    with pytest.raises(NotFoundError) as info:
+        gpu_offers(CATALOG, "K80")
+    assert str(info.value).startswith("accelerator K80 is not offered: AWS retired its P2 ")
+    assert "Azure retired its NC-series (K80) on 6 Sep 2023" in str(info.value)
+    assert info.value.hint == "`stix show-gpus T4` lists what is sold instead"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("A100", ("A100", None)), ("a100:8", ("a100", 8.0)), (" A100-80GB:2", ("A100-80GB", 2.0)),

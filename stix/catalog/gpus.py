@@ -124,10 +124,27 @@ def _resolve(catalog: Catalog, name: str) -> str:
     lowered = {n.lower(): n for n in names}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    retired = _retired(name)
+    if retired:
+        notes, instead = retired
+        raise NotFoundError(f"accelerator {name} is not offered: {notes}",
+                            hint=f"`stix show-gpus {instead}` lists what is sold instead")
     close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
     hint = ("did you mean " + " or ".join(lowered[c] for c in close) + "?") if close else (
         "`stix show-gpus` lists the accelerators on offer")  # fmt: skip
     raise NotFoundError(f"accelerator {name} is not in the catalog", hint=hint)
+
+
+def _retired(name: str) -> tuple[str, str] | None:
+    """(who retired `name` and when, the accelerator to ask for instead), from every served
+    cloud's records (None: no cloud retired it)."""
+    from stix.clouds import registry
+
+    facts = [f for c in registry.names() if registry.served(c)
+             for f in getattr(registry.get(c), "retired", ()) if f.names(name)]  # fmt: skip
+    if not facts:
+        return None
+    return "; ".join(dict.fromkeys(f.note for f in facts)), facts[0].instead[0]
 
 
 def gpu_offers(catalog: Catalog, name: str, count: float | None = None,
