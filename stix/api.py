@@ -15,7 +15,7 @@ _LAZY = {
     "AcceleratorReq": "stix.task", "Accelerators": "stix.task", "Pipeline": "stix.task",
     "Resources": "stix.task", "StorageMount": "stix.task", "Task": "stix.task",
     "load_pipeline": "stix.task", "load_task": "stix.task", "parse_tasks": "stix.task",
-    "task_notes": "stix.task.notes",
+    "task_notes": "stix.task.notes", "group_notes": "stix.task.jobgroup",
     # Errors
     "NotFoundError": "stix.errors", "StixError": "stix.errors", "TaskError": "stix.errors",
     "UsageError": "stix.errors", "ClusterBusyError": "stix.errors",
@@ -39,6 +39,7 @@ _LAZY = {
     "UpResult": "stix.cluster.lifecycle", "up": "stix.cluster.lifecycle",
     "up_pipeline": "stix.cluster.lifecycle", "PipelineResult": "stix.cluster.lifecycle",
     "pipeline_clusters": "stix.cluster.lifecycle",
+    "up_group": "stix.cluster.jobgroup", "GroupResult": "stix.cluster.jobgroup",
     "down": "stix.cluster.lifecycle", "status": "stix.cluster.lifecycle",
     "ClusterRecord": "stix.state", "ClusterStatus": "stix.state",
     "ExecResult": "stix.cluster.jobs", "autostop": "stix.cluster.jobs",
@@ -84,6 +85,8 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.catalog.skypilot import import_skypilot as import_skypilot
     from stix.catalog.summary import catalog_summary as catalog_summary
     from stix.catalog.update import update_catalog as update_catalog
+    from stix.cluster.jobgroup import GroupResult as GroupResult
+    from stix.cluster.jobgroup import up_group as up_group
     from stix.cluster.jobs import ExecResult as ExecResult
     from stix.cluster.jobs import autostop as autostop
     from stix.cluster.jobs import cancel as cancel
@@ -141,6 +144,7 @@ if TYPE_CHECKING:  # the same names, for type checkers ("as" marks them re-expor
     from stix.task import load_pipeline as load_pipeline
     from stix.task import load_task as load_task
     from stix.task import parse_tasks as parse_tasks
+    from stix.task.jobgroup import group_notes as group_notes
     from stix.task.notes import task_notes as task_notes
 
 

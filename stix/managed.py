@@ -38,6 +38,11 @@ def spec_for(task_file: str | Path | Any, *, name: str | None = None,
 
     if isinstance(task_file, (str, Path)):
         pipeline = load_pipeline(task_file, env)
+        if pipeline.group is not None:
+            raise UsageError(f"{task_file} is a job group; managed jobs run one task or a "
+                             "pipeline (in order), not a group's tasks at once",
+                             hint="`stix up FILE` runs the group: every task at once, each "
+                                  "on its own cluster, until its primary tasks are done")
         tasks, pipeline_name = pipeline.tasks, pipeline.name
     else:  # a Task or a Dag from the Python SDK
         from stix.sdk import Dag

@@ -136,7 +136,12 @@ def _tasks(task: Any) -> list[Task]:
     if isinstance(task, str):
         from stix.task import load_pipeline
 
-        return load_pipeline(task).tasks
+        pipeline = load_pipeline(task)
+        if pipeline.group is not None:
+            raise UsageError(f"{task} is a job group (its tasks run at once); the SDK runs "
+                             "tasks in order", hint="`stix up FILE` (or stix.api.up_group) "
+                                                    "runs the group")
+        return pipeline.tasks
     raise UsageError(f"task must be a stix.Task, a Dag or a task file path, not "
                      f"{type(task).__name__}")
 

@@ -110,15 +110,21 @@ def up(
         memory=memory, instance_type=instance_type, use_spot=use_spot, num_nodes=num_nodes,
         disk_size=disk_size)
     envs = {**_pairs(env, "--env"), **options.env_file(env_file)}
-    if len(api.load_pipeline(task, envs).tasks) > 1:
+    loaded = api.load_pipeline(task, envs)
+    if len(loaded.tasks) > 1 or loaded.group is not None:
         from stix.errors import UsageError
 
+        what = ("a job group: its tasks run at once, each on a cluster named after the "
+                "group and the task" if loaded.group is not None else "a pipeline: its tasks "
+                "run in order, each on a cluster named after the task, each waiting for the "
+                "one before")
         if cluster is not None or detach_run or retry_until_up or no_setup or idle_minutes \
                 is not None or autodown:
-            raise UsageError(f"{task} is a pipeline: its tasks run in order, each on a "
-                             "cluster named after the task, each waiting for the one before",
-                             hint="-c, -d, -i, --down, --no-setup and --retry-until-up are "
-                                  "for one task")
+            raise UsageError(f"{task} is {what}", hint="-c, -d, -i, --down, --no-setup and "
+                             "--retry-until-up are for one task")
+        if loaded.group is not None:
+            return _up_group(task, envs, secret, yes, engine, infra_only, overrides,
+                             allow_private)
         return _up_pipeline(task, envs, secret, yes, engine, infra_only, overrides,
                             allow_private)
     view = ProgressView()
@@ -161,6 +167,39 @@ def _up_pipeline(task: Path, env: dict[str, str], secret: list[str], yes: bool,
                      f"{', '.join(done.left) or 'none'}")
     _say(f"pipeline clusters: {clusters}; `stix down {clusters}` (or `stix down {task}`) "
          "removes them")
+    return done.exit_code
+
+
+def _up_group(task: Path, env: dict[str, str], secret: list[str], yes: bool,
+              engine: str | None, infra_only: bool, overrides: dict[str, Any],
+              allow_private: bool) -> int:
+    from rich.markup import escape
+
+    from stix import api
+    from stix.cli.progress_view import ProgressView
+
+    view = ProgressView()
+    try:
+        done = api.up_group(task, env=env, secrets=_pairs(secret, "--secret"), say=_say,
+                            engine=engine, infra_only=infra_only,
+                            confirm=_confirmer(yes, view), on_event=view,
+                            overrides=overrides, allow_private_mounts=allow_private)
+    finally:
+        view.close()
+    for one in done.tasks if not infra_only else []:
+        line = f"task {one.task} ({'primary' if one.primary else 'auxiliary'}, cluster " \
+               f"{one.cluster}): {one.to_dict()['status'].lower()}"
+        if one.error:
+            render.error(f"{line}: {one.error}")
+        elif one.exit_code:
+            render.error(f"{line}, exit code {one.exit_code}")
+        else:
+            render.err_console().print(f"[green]✓[/] {escape(line)}")
+    clusters = " ".join(done.clusters)
+    if done.failed is not None:
+        render.error(f"job group {done.name}: task {done.failed} failed; the others were "
+                     "stopped")
+    _say(f"job group clusters: {clusters}; `stix down {task}` removes them")
     return done.exit_code
 
 

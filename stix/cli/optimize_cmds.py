@@ -87,7 +87,7 @@ def optimize(
         placed = place_pipeline(tasks, name=pipeline.name, catalog=catalog, clouds=clouds_for,
                                 target=target, candidates=max(candidates, 10),  # type: ignore[arg-type]
                                 shared_core=True if allow_shared_core else None,
-                                cluster=cluster)
+                                cluster=cluster, parallel=pipeline.group is not None)
     except NothingFitsError as exc:
         note = next(reversed(notes.values()), "")
         if not as_json:
@@ -136,7 +136,8 @@ def optimize(
     if as_json:
         if many:
             typer.echo(json.dumps({"pipeline": pipeline.name, "tasks": docs, **totals,
-                                   "notes": [_pipeline_note(placed)]}, indent=2))
+                                   "notes": [*placed.notes, _pipeline_note(placed)]},
+                                  indent=2))
         else:
             only = {k: v for k, v in docs[0].items()
                     if k not in ("task", "cluster", "reuses_cluster")}
@@ -146,6 +147,8 @@ def optimize(
         return 0
     for transfer in placed.transfers:
         _note("data: " + transfer.render())
+    for line in placed.notes:
+        _note(line)
     if many or placed.transfers:
         _note(_pipeline_note(placed))
     return 0
@@ -159,6 +162,8 @@ def _pipeline_note(placed: PipelinePlacement) -> str:
     clusters = len(placed.stages)
     how = ("placed together for the least compute + transfer" if placed.target == "cost"
            else "each placed by speed; transfers priced, not minimised")
+    if placed.parallel:
+        how = f"job group {placed.name}, all at once"
     total = placed.compute_usd + placed.transfer_usd
     return (f"{len(placed.tasks)} task(s) on {clusters} cluster(s), {how}: compute "
             f"${placed.compute_usd:.2f} (each task counted as {hours}, as SkyPilot does) + "

@@ -33,7 +33,8 @@ def validate(
     for path in files:
         try:
             pipeline = api.load_pipeline(path, overrides)
-            warnings = [w for t in pipeline.tasks for w in api.task_notes(t)]
+            warnings = [*api.group_notes(pipeline),
+                        *(w for t in pipeline.tasks for w in api.task_notes(t))]
         except StixError as exc:
             failed += 1
             render.error(str(exc))
@@ -42,6 +43,8 @@ def validate(
             render.warn(warning)
         count = len(pipeline.tasks)
         what = "task" if count == 1 else f"pipeline of {count} tasks"
+        if pipeline.group is not None:
+            what = f"job group {pipeline.name} of {count} tasks, run at once"
         missing = sorted({m for t in pipeline.tasks for m in t.missing_envs()})
         note = f" (needs --env/--secret for {', '.join(missing)})" if missing else ""
         render.ok(f"{path}: OK, {what}{note}")
@@ -59,11 +62,14 @@ def show_task(
 
     pipeline = api.load_pipeline(file, _env_overrides(env))
     docs = [t.to_yaml_dict() for t in pipeline.tasks]
+    header = (pipeline.group.model_dump(exclude_none=True) if pipeline.group is not None
+              else None)
     if as_json:
-        out = docs[0] if len(docs) == 1 else {"name": pipeline.name, "tasks": docs}
+        out = docs[0] if len(docs) == 1 and header is None else {
+            "name": pipeline.name, **({"job_group": header} if header else {}), "tasks": docs}
         typer.echo(json.dumps(out, indent=2))
         return
-    typer.echo("---\n".join(dump(d) for d in docs), nl=False)
+    typer.echo("---\n".join(dump(d) for d in [*filter(None, [header]), *docs]), nl=False)
 
 
 def schema() -> None:

@@ -168,6 +168,9 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
     from stix.task import load_pipeline
 
     pipeline = load_pipeline(task_file, env)
+    if pipeline.group is not None:
+        raise UsageError(f"{task_file} is a job group: its tasks run at once, not in order",
+                         hint="up_group runs it (CLI: `stix up FILE`)")
     tasks = [with_overrides(t, **(overrides or {})) for t in pipeline.tasks]
     return run_pipeline(tasks, name=pipeline.name or str(task_file), secrets=secrets,
                         printer=printer, say=say, engine=engine, infra_only=infra_only,
@@ -176,11 +179,17 @@ def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
 
 
 def pipeline_clusters(task_file: str | Path, env: dict[str, str] | None = None) -> list[str]:
-    """The clusters `up` of a task file runs its tasks on, each once, in order."""
+    """The clusters `up` of a task file runs its tasks on, each once, in order (a job
+    group's: one per task)."""
     from stix.optimizer.pipeline import cluster_names
     from stix.task import load_pipeline
 
-    return list(dict.fromkeys(cluster_names(load_pipeline(task_file, env).tasks)))
+    pipeline = load_pipeline(task_file, env)
+    if pipeline.group is not None:
+        from stix.optimizer import jobgroup
+
+        return jobgroup.cluster_names(pipeline.group.name, pipeline.tasks)
+    return list(dict.fromkeys(cluster_names(pipeline.tasks)))
 
 
 def run_pipeline(tasks: list[Task], *, name: str | None = None,

@@ -98,6 +98,8 @@ class PipelinePlacement:
     stages: list[Stage]
     target: str
     transfers: list[Transfer] = field(default_factory=list)
+    parallel: bool = False  # a job group: every task at once, each on its own cluster
+    notes: list[str] = field(default_factory=list)
 
     def stage_of(self, index: int) -> Stage:
         return next(s for s in self.stages if index in s.tasks)
@@ -113,7 +115,8 @@ class PipelinePlacement:
         return sum(t.usd for t in self.transfers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"compute_hours_per_task": COMPUTE_HOURS,
+        return {**({"job_group": self.name, "notes": self.notes} if self.parallel else {}),
+                "compute_hours_per_task": COMPUTE_HOURS,
                 "compute_usd": round(self.compute_usd, 6),
                 "transfer_usd": round(self.transfer_usd, 6),
                 "total_usd": round(self.compute_usd + self.transfer_usd, 6),
@@ -127,11 +130,17 @@ def place_pipeline(tasks: Sequence[Task], *, name: str | None = None,
                    clouds: Iterable[str] | CloudsFor | None = None,
                    target: Target = "cost", candidates: int = 50,
                    shared_core: bool | None = None,
-                   cluster: str | None = None) -> PipelinePlacement:
+                   cluster: str | None = None, parallel: bool = False) -> PipelinePlacement:
     """Place every task (overrides already applied). `clouds`: the clouds to consider, or a
     function giving them per task (None: the optimizer's default). `cluster` names the one
     cluster of a single-task pipeline. With target "time", each cluster is placed on its
-    own (fastest first) and the transfers of that choice are priced, not minimised."""
+    own (fastest first) and the transfers of that choice are priced, not minimised.
+    `parallel`: the tasks are a job group named `name` (`stix.optimizer.jobgroup`)."""
+    if parallel:
+        from stix.optimizer.jobgroup import place_group
+
+        return place_group(tasks, name=name or "group", catalog=catalog, clouds=clouds,
+                           target=target, candidates=candidates, shared_core=shared_core)
     from stix.catalog import load_catalog
     from stix.errors import UsageError
     from stix.names import for_task

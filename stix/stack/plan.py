@@ -310,14 +310,21 @@ def plan_task_file(task_file: Path, *, cluster: str | None = None,
     tasks = [with_overrides(t, **(overrides or {})) for t in tasks]
     # Placed as `up` places them: the chain at once, a task asking for the machines of the
     # one before on its cluster (one stack, planned from the first task that uses it).
-    placed = place_pipeline(tasks, catalog=catalog, clouds=clouds, target=target,  # type: ignore[arg-type]
-                            candidates=1, cluster=cluster)
+    # A job group's tasks each get a cluster of their own, placed together (all at once).
+    group = pipeline.group is not None
+    placed = place_pipeline(tasks, name=pipeline.name, catalog=catalog, clouds=clouds,
+                            target=target, candidates=1,  # type: ignore[arg-type]
+                            cluster=cluster, parallel=group)
     plans: list[StackPlan] = []
     for stage in placed.stages:
         task = tasks[stage.tasks[0]]
         with for_task(task):  # the task's `config:` counts here as in `up`
             plans.extend(_plan_one(task, stage.chosen, task_file, project, catalog, plans,
                                    public_key=public_key, write=write))
+    if group and plans:
+        from stix.task.jobgroup import group_notes
+
+        plans[0].warnings = [*group_notes(pipeline), *placed.notes, *plans[0].warnings]
     return plans
 
 

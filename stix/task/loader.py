@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from stix.errors import Problem, TaskError
 from stix.task.base import did_you_mean
+from stix.task.jobgroup import JobGroupHeader, cross_check, is_header
 from stix.task.model import Origin, Pipeline, Task
 from stix.task.resources import Resources
 from stix.task.storage import StorageMount
@@ -152,9 +154,8 @@ def other_skypilot_file(data: dict[str, Any]) -> str | None:
         return ("this is a SkyPilot volume file (`sky volumes apply`), not a task; stix has "
                 "no volumes yet: mount a bucket with file_mounts instead")
     if keys & {"execution", "primary_tasks"}:
-        return ("this is a SkyPilot job group (its header document: execution, "
-                "primary_tasks), not a task; stix has no job groups yet: run its tasks as a "
-                "pipeline (`stix up FILE` of the task documents alone)")
+        return ("this is a SkyPilot job group header (execution, primary_tasks), not a "
+                "task: it goes first in the file, before the group's task documents")
     if keys & {"readiness_probe", "replica_policy", "replicas"} and keys <= {
             "readiness_probe", "replica_policy", "replicas", "load_balancing_policy", "ports",
             "tls"}:
@@ -220,11 +221,50 @@ def parse_tasks(text: str, source: str = "<task>",
         raise TaskError(source, [Problem("", "the file is empty")])
     name = None
     first = docs[0].data
-    if len(docs) > 1 and isinstance(first, dict) and set(first) == {"name"}:
+    if is_header(first) and not _serial(first):
+        return _job_group(docs, source, env_overrides or {}, path)
+    if len(docs) > 1 and isinstance(first, dict) and set(first) in ({"name"}, {
+            "name", "execution"}):
         name = first["name"]
         docs = docs[1:]
     tasks = [_task_from(d, source, env_overrides or {}, path, i) for i, d in enumerate(docs)]
     return Pipeline(name=name if isinstance(name, str) else None, tasks=tasks)
+
+
+def _serial(data: Any) -> bool:
+    """A pipeline's header written SkyPilot's long way (`execution: serial`)."""
+    return isinstance(data, dict) and data.get("execution") == "serial" and set(data) <= {
+        "name", "execution"}
+
+
+def _job_group(docs: list[Document], source: str, overrides: Mapping[str, str],
+               path: Path | None) -> Pipeline:
+    """A job group: its header checked (and against its tasks), then every task."""
+    head = docs[0]
+    problems = _text_problems(head.data, head)
+    if problems:
+        raise TaskError(source, problems)
+    try:
+        header = JobGroupHeader.model_validate(head.data)
+    except ValidationError as exc:
+        fields = list(JobGroupHeader.model_fields)
+        problems = [dataclasses.replace(p, message=f"unknown job group header field"
+                                        f"{did_you_mean(p.path, fields)} (it takes "
+                                        f"{', '.join(fields)})")
+                    if p.message.startswith("unknown field") else p
+                    for p in _problems(exc, head, ())]
+        raise TaskError(source, problems) from None
+    if len(docs) < 2:
+        raise TaskError(source, [Problem("", "the job group holds no task: its tasks follow "
+                                         "the header, one YAML document each",
+                                         *(head.locate(()) or (None, None)))])
+    tasks = [_task_from(d, source, overrides, path, i) for i, d in enumerate(docs[1:], 1)]
+    problems = cross_check(header, tasks, head)
+    if problems:
+        raise TaskError(source, problems)
+    group = Pipeline(name=header.name, tasks=tasks, group=header)
+    group._header = head
+    return group
 
 
 def _read(path: str | Path) -> str:
@@ -248,6 +288,9 @@ def load_pipeline(path: str | Path, env_overrides: Mapping[str, str] | None = No
 def load_task(path: str | Path, env_overrides: Mapping[str, str] | None = None) -> Task:
     """The one task in a file; a pipeline file is an error here (use load_pipeline)."""
     pipeline = load_pipeline(path, env_overrides)
+    if pipeline.group is not None:
+        raise TaskError(str(path), [Problem("", f"is the job group {pipeline.name} (its tasks "
+                                                "run at once); expected one task")])
     if len(pipeline.tasks) != 1:
         raise TaskError(str(path), [Problem("", f"holds a pipeline of {len(pipeline.tasks)} "
                                                 "tasks; expected one task")])

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from stix.task.base import EnvMap, SecretMap, StrictModel
+from stix.task.jobgroup import JobGroupHeader
 from stix.task.resources import Resources
 from stix.task.storage import StorageMount, parse_bucket_uri
 
@@ -296,7 +297,15 @@ class Task(StrictModel):
 
 
 class Pipeline(StrictModel):
-    """Several tasks in one file (YAML documents), run one after another."""
+    """Several tasks in one file (YAML documents), run one after another — or, when the
+    file starts with a job group header (`group`), all at once."""
 
     name: str | None = None
     tasks: list[Task]
+    group: JobGroupHeader | None = None
+    _header: Document | None = PrivateAttr(default=None)
+
+    @property
+    def header_document(self) -> Document | None:
+        """The job group header's YAML document (for the line of a field)."""
+        return self._header
