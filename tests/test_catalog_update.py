@@ -292,6 +292,20 @@ def test_azure_sizes_come_from_the_published_list(tmp_path: Path) -> None:
         "Standard_NC4as_T4_v3", 4, 28, 1)
 
 
+def test_update_drops_types_the_cloud_retired(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A price list that still prices a retired type must not put it back in the catalog.
+    from stix.clouds import registry
+    from stix.clouds.base import Retired
+
+    cloud = type(registry.cloud("azure"))
+    monkeypatch.setattr(cloud, "retired", (Retired("T4", r"Standard_NC4as_T4_v3", "gone", ()),))
+    result = update_catalog(["azure"], tmp_path, base=BASE, opener=FixtureOpener()).results[0]
+    assert result.skipped["type retired by the cloud"] == 1
+    assert "Standard_NC4as_T4_v3" not in {o.instance_type for o in result.offers}
+    assert len(result.offers) == 2
+
+
 def test_update_with_nothing_usable_is_an_error(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from stix.clouds.azure import machines

@@ -126,7 +126,14 @@ def update_catalog(clouds: Iterable[str] | None, out: Path, *, base: Catalog | N
     region_list = list(regions) if regions else None
     results = []
     for cloud in wanted:
-        result = registry.cloud(cloud).fetch_prices(opener, base, regions=region_list)
+        provider = registry.cloud(cloud)
+        result = provider.fetch_prices(opener, base, regions=region_list)
+        # A price list can outlive the machines: a type the cloud retired would plan, then
+        # fail to launch.
+        kept_offers = [o for o in result.offers if provider.retired_fact(o.instance_type) is None]
+        if len(kept_offers) < len(result.offers):
+            result.skipped["type retired by the cloud"] += len(result.offers) - len(kept_offers)
+            result.offers = kept_offers
         if not result.offers:
             why = "; ".join(f"{n} skipped: {reason}" for reason, n in result.skipped.items())
             raise FetchError(f"{cloud}: {result.source} gave no usable rows; nothing was written",
