@@ -103,6 +103,10 @@ class ClusterDoesNotExist(NotFoundError):
     """No cluster of that name."""
 
 
+class StorageNotFoundError(NotFoundError, ValueError):
+    """No kept bucket of that name (SkyPilot's storage_delete raises ValueError)."""
+
+
 class ClusterNotUpError(StixError):
     """The cluster is stopped, gone or not set up: jobs cannot run on it now."""
 

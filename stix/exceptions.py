@@ -10,6 +10,7 @@ from stix.errors import (
     NotSupportedError,
     ResourcesUnavailableError,
     StixError,
+    StorageNotFoundError,
     TaskError,
     UsageError,
 )
@@ -24,5 +25,6 @@ __all__ = [
     "ClusterBusyError", "ClusterDoesNotExist", "ClusterNotUpError",
     "ClusterOwnerIdentityMismatchError", "CommandError", "InvalidSkyPilotConfigError",
     "InvalidTaskError", "NotFoundError", "NotSupportedError", "ResourcesMismatchError",
-    "ResourcesUnavailableError", "StixError", "StorageError", "TaskError", "UsageError",
+    "ResourcesUnavailableError", "StixError", "StorageError", "StorageNotFoundError",
+    "TaskError", "UsageError",
 ]  # fmt: skip

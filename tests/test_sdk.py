@@ -136,6 +136,8 @@ def test_storage_ls_rows_read_as_skypilot_dicts(stix_home: Path) -> None:
         row["nope"]
     with pytest.raises(sky.exceptions.NotFoundError):
         sky.storage_delete("absent")
+    with pytest.raises(ValueError, match="stix keeps no bucket 'absent'"):
+        sky.storage_delete("absent")  # what SkyPilot raises for a name it does not know
 
 
 def test_optimize_a_dag_returns_it_with_best_resources() -> None:

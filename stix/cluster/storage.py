@@ -13,7 +13,7 @@ from typing import Any
 from stix import state
 from stix.buckets import BucketSpec
 from stix.engine.base import Engine, EventSink, StackSpec
-from stix.errors import NotFoundError, UsageError
+from stix.errors import StorageNotFoundError, UsageError
 from stix.state import BucketRecord, OpStatus
 
 Say = Callable[[str], None]
@@ -114,7 +114,7 @@ def delete(name: str, *, on_event: EventSink | None = None, say: Say = _quiet) -
     record = state.get_bucket(conn, name)
     if record is None:
         known = [r.spec.name for r in state.list_buckets(conn)]
-        raise NotFoundError(f"stix keeps no bucket {name!r}",
+        raise StorageNotFoundError(f"stix keeps no bucket {name!r}",
                             hint=f"kept buckets: {', '.join(known)}" if known else None)
     users = _users(conn, name)
     if users:
