@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 import yaml
 
-from stix.cluster.jobgroup import hosts_script
-
 LOCAL = "resources: {infra: local, cpus: 1+, memory: 0.25+}\n"
 
 
@@ -72,25 +70,6 @@ def test_a_failing_task_is_named_and_stops_the_others(tmp_path: Path, stix_home:
     assert stix("down", str(path), "--yes", cwd=tmp_path).returncode == 0
 
 
-def test_the_hosts_block_replaces_its_own_lines_only(tmp_path: Path) -> None:
-    hosts = tmp_path / "hosts"
-    hosts.write_text("127.0.0.1 localhost\n10.0.0.9 x-0.g2 #stix-jobgroup=g2\n")
-
-    def write(entries: list[tuple[str, str]]) -> str:
-        done = subprocess.run(["bash", "-c", hosts_script("g", entries, str(hosts))],
-                              capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    said = write([("10.0.0.1", "a-0.g"), ("10.0.0.2", "b-0.g")])
-    if os.geteuid() != 0:
-        assert said in ("no-root", "hosts")
-        return
-    assert said == "hosts"
-    write([("10.0.0.3", "a-0.g")])  # a second `up`: the group's old lines go
-    assert hosts.read_text() == ("127.0.0.1 localhost\n10.0.0.9 x-0.g2 #stix-jobgroup=g2\n"
-                                 "10.0.0.3 a-0.g #stix-jobgroup=g\n")
-
-
 @pytest.mark.sshd
 def test_a_task_reaches_another_by_its_skypilot_name(
         sshd_nodes: Callable[[int], list[Any]], sshd_hosts: Any, stix_home: Path,
@@ -128,10 +107,13 @@ def test_a_task_reaches_another_by_its_skypilot_name(
         assert "task server (auxiliary, cluster netg-server): stopped" in up.stderr
         for directory in own:
             lines = (directory / "hosts").read_text().splitlines()
-            assert sum("#stix-jobgroup=netg" in line for line in lines) == 2
+            assert sum("server-0.netg" in line or "client-0.netg" in line
+                       for line in lines) == 2
         down = stix("down", str(path), "--yes", cwd=tmp_path,
                     env={"STIX_HOME": str(stix_home)})
         assert down.returncode == 0, down.stderr
+        for directory in own:  # the machines stay theirs: the group's names are gone
+            assert "netg" not in (directory / "hosts").read_text()
     finally:
         sudoers.unlink(missing_ok=True)
         for directory in own:

@@ -11,7 +11,6 @@ that fails ends the group: the others are stopped and the failure names the task
 from __future__ import annotations
 
 import asyncio
-import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -249,34 +248,13 @@ def discovery_entries(group: str, labels: list[str],
             for rank, node in enumerate(record.nodes)]
 
 
-def hosts_script(group: str, entries: list[tuple[str, str]], path: str = "/etc/hosts") -> str:
-    """A shell script that puts the group's names in the node's hosts file (as root, or
-    with passwordless sudo), replacing what an earlier `up` of the group wrote and keeping
-    every other line; it prints `hosts` when done, `no-root` when it may not."""
-    mark = f"#stix-jobgroup={group}"
-    lines = "".join(f"{ip} {name} {mark}\n" for ip, name in entries)
-    hosts = shlex.quote(path)
-    return "\n".join([
-        's=""',
-        'if [ "$(id -u)" != 0 ]; then',
-        '  if sudo -n true 2>/dev/null; then s="sudo -n"; else echo no-root; exit 0; fi',
-        "fi",
-        't=$(mktemp) || exit 1',
-        f"grep -v -- {shlex.quote(' ' + mark + '$')} {hosts} > \"$t\"",
-        f"printf %s {shlex.quote(lines)} >> \"$t\"",
-        f'$s tee {hosts} < "$t" > /dev/null; rc=$?; rm -f "$t"',
-        '[ "$rc" = 0 ] && echo hosts',
-        'exit "$rc"',
-    ])
-
-
 async def write_hosts(group: str, records: list[ClusterRecord],
                       entries: list[tuple[str, str]]) -> list[str]:
     """Write the group's names on every node; what could not be done, as notes (a node of
     this machine's own `local` provider shares its /etc/hosts, which stix leaves alone)."""
+    from stix.remote.hostsfile import block_script
     from stix.remote.transport import connect
 
-    script = hosts_script(group, entries)
     notes: list[str] = []
 
     async def one(record: ClusterRecord, index: int) -> None:
@@ -288,7 +266,7 @@ async def write_hosts(group: str, records: list[ClusterRecord],
             return
         transport = await connect(address)
         try:
-            result = await transport.run(script)
+            result = await transport.run(block_script(record.name, entries))
         finally:
             await transport.close()
         said = result.stdout.decode(errors="replace").strip()

@@ -179,7 +179,7 @@ async def finish_on_nodes(conn: sqlite3.Connection, record: ClusterRecord,
 
 async def clean_nodes(record: ClusterRecord, say: Say) -> None:
     """Cancel the cluster's jobs and remove stix's files from every node that answers."""
-    from stix.remote import agent_client, container, fanout
+    from stix.remote import agent_client, container, fanout, hostsfile
     from stix.remote.transport import connect
 
     box = container.for_placement(record.placement, [])
@@ -196,6 +196,7 @@ async def clean_nodes(record: ClusterRecord, say: Say) -> None:
                 await t.run(container.remove_command(box))
             if not address.local_home:
                 await t.run(agent_client.cleanup(record.name))
+                await t.run(hostsfile.block_script(record.name, []))  # a job group's names
         finally:
             await t.close()
 
