@@ -458,8 +458,9 @@ def test_private_key_never_in_user_data(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("kw", "message"), [
-    ({"buckets": [Bucket(store="r2", name="b", mount_path="/b")]}, "r2 buckets cannot be set up"),
-    ({"buckets": [Bucket(store="gcs", name="b", mount_path="/b")]}, "a gcs bucket on a aws node"),
+    ({"buckets": [Bucket(store="ibm", name="b", mount_path="/b")]}, "cannot reach ibm buckets"),
+    ({"buckets": [Bucket(store="azure", name="b", mount_path="/b")]},
+     "a azure bucket on a aws node"),
     ({"buckets": [Bucket(store="s3", name="-o x", mount_path="/b")]}, "not a usable bucket name"),
     ({"buckets": [Bucket(store="s3", name="a:b", mount_path="/b")]}, "not a usable bucket name"),
     ({"cloud": "azure", "buckets": [Bucket(store="azure", name="c", mount_path="/b",

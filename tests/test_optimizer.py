@@ -272,9 +272,17 @@ def test_buckets_pin_the_cloud_of_their_store(catalog: Catalog) -> None:
     task = parse_tasks("resources: {cpus: 2+}\nfile_mounts:\n  /d: gs://bucket/x\n",
                        "t.yaml").tasks[0]
     assert optimize(task, catalog).chosen.cloud == "gcp"
+    # Existing buckets only prefer their cloud: of several clouds, or with the task on
+    # another, the nodes reach them with the user's keys (stix.clouds.keyed).
     both = parse_tasks("file_mounts:\n  /a: gs://x\n  /b: s3://y\n", "t.yaml").tasks[0]
-    with pytest.raises(UsageError, match="different clouds"):
-        optimize(both, catalog)
+    assert {b.store for b in optimize(both, catalog).chosen.buckets} == {"gcs", "s3"}
+    task = parse_tasks("resources: {cloud: aws, cpus: 2+}\nfile_mounts:\n  /d: gs://b\n",
+                       "t.yaml").tasks[0]
+    assert optimize(task, catalog).chosen.cloud == "aws"
+    made = parse_tasks("file_mounts:\n  /a: {name: x, store: gcs}\n  /b: {name: y, store: s3}\n",
+                       "t.yaml").tasks[0]
+    with pytest.raises(UsageError, match="creates buckets on different clouds"):
+        optimize(made, catalog)
 
 
 def test_kubernetes_pod_is_sized_to_the_request(catalog: Catalog) -> None:

@@ -69,7 +69,8 @@ ELSEWHERE: dict[str, tuple[str, ...]] = {
 DEFAULT_STORE = "s3"
 # Bucket stores SkyPilot knows whose cloud stix does not serve: (store, URI schemes).
 ELSEWHERE_STORES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("r2", ("r2",)), ("ibm", ("cos",)), ("oci", ("oci",)), ("nebius", ("nebius",)))
+    ("r2", ("r2",)), ("ibm", ("cos",)), ("oci", ("oci",)), ("nebius", ("nebius",)),
+    ("minio", ("minio",)), ("hf", ("hf",)))
 
 
 def names() -> list[str]:

@@ -351,8 +351,11 @@ def _machines_up(conn: Any, task: Task, name: str, record: ClusterRecord | None,
         say(f"warning: {warning}")
 
     if record is None:
+        from stix.remote import keyed
+
         record = machines.allocate(conn, task, name, say, avoid)
         node_phase.write_ssh_config(conn)
+        keyed.create_missing(record.placement, keyed.before_up(record.placement), say)
     elif task.num_nodes != len(record.nodes):
         raise StixError(f"cluster {name!r} has {len(record.nodes)} node(s) but the task "
                         f"wants {task.num_nodes}", hint=f"`stix down {name}` first")

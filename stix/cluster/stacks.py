@@ -157,6 +157,9 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
     from stix import budget
 
     budget.check(placement, task.resources.max_hourly_cost, config, conn)
+    from stix.remote import keyed
+
+    keyed_access = keyed.before_up(placement)  # the user's keys, before anything is made
     plan = plan_placement(placement, project, catalog=catalog, task=ref,
                           baseline=_deployed(cluster, record))
     _exposure_gate(plan, config.policy, say)
@@ -175,6 +178,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             "(kept when clusters go)")
     if confirm is not None and not confirm(f"Create/update cluster {cluster}?"):
         raise StixError("cancelled; nothing was changed (the stack files were written)")
+    keyed.create_missing(placement, keyed_access, say)
     storage.ensure(conn, buckets, engine, project, on_event=on_event, say=say)
     now = time.time()
     if record is None:
@@ -217,6 +221,7 @@ def provision(task: Task, cluster: str, *, engine_name: str | None = None,
             plan = plan_placement(placement, project, catalog=catalog, task=ref)
             try:
                 budget.check(placement, task.resources.max_hourly_cost, config, conn)
+                keyed.create_missing(placement, keyed.before_up(placement), say)
                 _exposure_gate(plan, config.policy, say)
             except UsageError:
                 record.status = ClusterStatus.FAILED

@@ -50,21 +50,28 @@ def plan_clouds(task: Task, catalog_clouds: list[str]) -> tuple[list[str] | None
     return sorted(set(clouds) | set(pinned)), note
 
 
-def bucket_cloud(task: Task) -> str | None:
-    """The cloud the task's buckets pin it to (the one whose nodes reach that store with
-    their own identity, no keys on nodes), if any; buckets on two clouds are an error."""
+def bucket_cloud(task: Task) -> tuple[str | None, bool]:
+    """(the cloud the task's buckets pin it to, whether the pin is firm). A bucket stix
+    creates in a cloud's store pins firmly (that cloud's stack makes it; two such clouds
+    are an error). Existing buckets of one cloud only prefer it (its nodes reach them with
+    their own identity); elsewhere nodes reach them with the user's keys
+    (`stix.clouds.keyed`), as they reach buckets of several clouds or of keyed stores."""
     from stix.clouds import registry
 
     owners = registry.stores()
-    clouds: dict[str, str] = {}
+    made: dict[str, str] = {}
+    used: dict[str, str] = {}
     for target, mount in task.storage_mounts().items():
         ref = mount.bucket()
         store = mount.store or (ref.store if ref else None)
         owner = owners.get(store or "", (None, ()))[0]
         if owner is not None:
-            clouds.setdefault(owner, target)
-    if len(clouds) > 1:
-        where = ", ".join(f"{t} on {c}" for c, t in sorted(clouds.items()))
-        raise UsageError(f"the task's buckets live on different clouds ({where}); "
-                         "nodes reach buckets of their own cloud only")
-    return next(iter(clouds), None)
+            (used if ref is not None else made).setdefault(owner, target)
+    if len(made) > 1:
+        where = ", ".join(f"{t} on {c}" for c, t in sorted(made.items()))
+        raise UsageError(f"the task creates buckets on different clouds ({where}); each "
+                         "is made by its own cloud's stack, so one task can create buckets "
+                         "of one cloud only")
+    if made:
+        return next(iter(made)), True
+    return (next(iter(used)), False) if len(used) == 1 else (None, False)

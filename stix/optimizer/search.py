@@ -198,17 +198,22 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     enabled = _allowed(enabled, wants, asked, allowed)
     enabled = [c for c in enabled if not _only_examples(catalog, c, wants)]
     non_catalog = {c: not registry.get(c).capabilities.uses_catalog for c in enabled}
-    pinned_by_bucket = bucket_cloud(task)
+    pinned_by_bucket, firm = bucket_cloud(task)
+    wanted = {w.cloud for w in wants}
+    if pinned_by_bucket is not None and not firm and (
+            pinned_by_bucket not in enabled or not ({None, pinned_by_bucket} & wanted)):
+        pinned_by_bucket = None  # elsewhere, nodes reach them with the user's keys
     if pinned_by_bucket is not None:
         if pinned_by_bucket not in enabled:
-            raise UsageError(f"the task's buckets are on {pinned_by_bucket}, which is not among "
-                             f"the clouds considered ({', '.join(enabled)})")
-        # Provisioned nodes reach buckets with their own cloud's identity only.
+            raise UsageError(f"the task creates buckets on {pinned_by_bucket}, which is not "
+                             f"among the clouds considered ({', '.join(enabled)})")
+        # Nodes of that cloud reach its buckets with their own identity.
         enabled = [c for c in enabled if c == pinned_by_bucket or (
             non_catalog[c] and not registry.get(c).capabilities.provisions)]
-    elif task.storage_mounts():
-        # A bucket the stack makes goes in the store of the nodes' cloud: one without an
-        # object store cannot hold it (existing machines mount it as they can).
+    elif any(m.store is None and m.bucket() is None for m in task.storage_mounts().values()):
+        # A bucket the stack makes without a named store goes in the store of the nodes'
+        # cloud: one without an object store cannot hold it (existing machines mount it as
+        # they can).
         enabled = [c for c in enabled if getattr(registry.get(c), "store", None) is not None
                    or not registry.get(c).capabilities.provisions]
         if not enabled:

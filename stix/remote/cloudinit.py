@@ -41,6 +41,7 @@ from functools import lru_cache
 from typing import Any
 
 from stix.clouds.base import Cloud
+from stix.clouds.keyed import with_keys
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
 from stix.remote.agent_client import AGENT_FILE, STIX_DIR
@@ -135,7 +136,8 @@ def render_user_data(placement: Placement, node: NodeBootstrap) -> str:
     agent_path = f"{home}/{AGENT_FILE}"
     agent_home = f"{home}/{agent_home_of(placement.cluster)}"
     hostname = node_hostname(placement.cluster, node.rank)
-    buckets = [_bucket_context(placement, b, home) for b in placement.buckets]
+    buckets = [_bucket_context(placement, b, home) for b in placement.buckets
+               if not with_keys(placement.cloud, b.store)]  # those: stix.remote.keyed
     _check_distinct_paths(placement, buckets)
     tools = sorted({b["tool"] for b in buckets})
     store_dir = buckets[0]["store_dir"] if buckets else ""
@@ -275,13 +277,13 @@ def _bucket_context(placement: Placement, bucket: Bucket, home: str) -> dict[str
     store = registry.cloud(owner).store if owner is not None else None
     if store is None or owner is None:
         raise CloudInitError(
-            f"{where}: {bucket.store} buckets cannot be set up at boot (they need "
-            "credentials, and none go into user-data)",
+            f"{where}: stix cannot reach {bucket.store} buckets (neither with a node's "
+            "own identity nor with keys sent to it)",
             hint="mount it from the task's `setup`, with credentials passed as `secrets`")
     if owner != placement.cloud:
         raise CloudInitError(
-            f"{where}: a {bucket.store} bucket on a {placement.cloud} node; nodes reach "
-            f"buckets with their own cloud identity, so only {owner} nodes can use it")
+            f"{where}: a {bucket.store} bucket on a {placement.cloud} node; stix cannot "
+            f"send keys for it, so only {owner} nodes can use it")
     name = bucket.name
     if not name or name.startswith("-") or "/" in name or "\0" in name or any(
             c in name for c in store.bad_name_chars):

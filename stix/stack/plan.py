@@ -347,7 +347,7 @@ def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
     owner_check(project, chosen.cluster, ref)
     plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
                           write=write, task=ref)
-    plan.warnings = [*warnings, *plan.warnings]
+    plan.warnings = [*warnings, *plan.warnings, *_keyed_lines(chosen)]
     from stix.user_config import load_config
 
     plan.policy = load_config().policy
@@ -358,6 +358,22 @@ def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
         if spec.stack not in {p.cluster for p in [*done, *plans]}:
             plans.append(plan_bucket(spec, project, write=write))
     return plans
+
+
+def _keyed_lines(chosen: Placement) -> list[str]:
+    """The buckets the nodes reach with the user's keys, and how (no keys are read)."""
+    from stix.remote.keyed import planned
+
+    out = []
+    for p in planned(chosen):
+        b = p.bucket
+        made = ("; created from this machine at up if missing, kept when clusters go"
+                if b.create else "")
+        if b.create and not b.persistent:
+            made += " (persistent: false is not acted on for this store)"
+        out.append(f"file_mounts.{b.mount_path}: {b.store} bucket {b.name} ({b.mode}): "
+                   f"{p.how}{made}")
+    return out
 
 
 def _provisions(cloud: str) -> bool:

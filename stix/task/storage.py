@@ -57,10 +57,13 @@ def parse_bucket_uri(uri: str) -> BucketRef | None:
         if sep:
             raise ValueError(f"unsupported storage URI scheme {scheme + '://'!r} in {uri!r}")
         return None
-    bucket, _, path = rest.partition("/")
+    from stix.clouds.keyed import split_uri
+
+    store = schemes[scheme.lower()]
+    bucket, path = split_uri(store, rest)
     if not bucket:
         raise ValueError(f"storage URI {uri!r} names no bucket")
-    return BucketRef(schemes[scheme.lower()], bucket, path)
+    return BucketRef(store, bucket, path)
 
 
 class StorageMount(StrictModel):
@@ -97,8 +100,10 @@ class StorageMount(StrictModel):
     def _needs_something(self) -> StorageMount:
         if not self.name and not self.source:
             raise ValueError("a storage mount needs a name or a source")
-        if isinstance(self.source, str):
-            parse_bucket_uri(self.source)
+        if isinstance(self.source, str) and parse_bucket_uri(self.source) is None and (
+                not self.name):
+            raise ValueError(f"source {self.source!r} is a local path: a storage mount "
+                             "that uploads one needs a `name` for its bucket")
         return self
 
     def bucket(self) -> BucketRef | None:

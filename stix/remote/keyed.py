@@ -1,0 +1,271 @@
+"""Buckets set up after boot over SSH, with the user's keys (`stix.clouds.keyed`): the
+node's own cloud identity does not reach them, so cloud-init leaves them out.
+
+Before setup runs, on every node: the keys each store needs go to `~/.stix/bucket-keys/` (0600,
+over the SSH connection, never on a command line or in logs), then one bash script
+mounts (MOUNT, MOUNT_CACHED) or copies (COPY, once per node and bucket) each bucket with
+the FUSE tool or CLI of its kind, pointed at the store's endpoint. Every value in the
+script is shell-quoted here (shlex.quote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from shlex import quote
+from typing import TYPE_CHECKING
+
+from stix.clouds.keyed import Access, MissingKeys, access, with_keys
+from stix.errors import StixError
+from stix.placement import Bucket, Placement
+
+if TYPE_CHECKING:
+    from stix.remote.transport import NodeTransport
+
+KEYS_DIR = ".stix/bucket-keys"
+STATE_DIR = ".stix/keyed"
+
+
+class KeyedBucketError(StixError):
+    """A bucket reached with keys could not be set up on a node."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One bucket of a placement reached with keys, for `stix plan` and `stix up`."""
+
+    bucket: Bucket
+    how: str
+
+
+def buckets(placement: Placement) -> list[Bucket]:
+    """The placement's buckets that its nodes reach with the user's keys."""
+    return [b for b in placement.buckets if with_keys(placement.cloud, b.store)]
+
+
+def checked(placement: Placement) -> list[Bucket]:
+    """`buckets`, each with a name no tool could read as an option or a second word."""
+    out = buckets(placement)
+    for b in out:
+        segments = b.name.split("/")
+        if (not b.name or b.name.startswith("-") or any(c in b.name for c in ":\0\n\r ")
+                or len(segments) > (2 if b.store == "hf" else 1) or "" in segments):
+            raise KeyedBucketError(f"bucket {b.name!r} on {b.mount_path}: not a usable "
+                                   f"{b.store} bucket name")
+        node_path(b.mount_path)
+    return out
+
+
+def planned(placement: Placement) -> list[Planned]:
+    """What plan shows for them: where each goes and how it is reached (no keys read)."""
+    from stix.clouds.keyed import describe
+
+    return [Planned(b, describe(b.store, b.mode)) for b in checked(placement)]
+
+
+def check(placement: Placement) -> dict[str, Access]:
+    """The keys every keyed bucket needs, read on this machine (store → access); refuses,
+    naming the file or variable to set, when one is missing. Run before anything is made."""
+    out: dict[str, Access] = {}
+    for b in buckets(placement):
+        if b.store in out:
+            continue
+        try:
+            out[b.store] = access(b.store)
+        except MissingKeys as exc:
+            raise MissingKeys(f"bucket {b.name or '?'} on {b.mount_path}: {exc.message}",
+                              hint=exc.hint) from None
+    return out
+
+
+def before_up(placement: Placement) -> dict[str, Access]:
+    """`check`, plus: a bucket the task names in a keyed store that stix would create must
+    be creatable there (S3-compatible stores only). Run before anything is made."""
+    from stix.clouds.keyed import kind
+
+    found = check(placement)
+    for b in buckets(placement):
+        if b.create and kind(b.store) != "s3":
+            raise MissingKeys(f"bucket {b.name} on {b.mount_path}: stix creates {b.store} "
+                              "buckets only through its cloud's stack",
+                              hint="create it first, and name it as the mount's `source`")
+    return found
+
+
+def create_missing(placement: Placement, found: dict[str, Access],
+                   say: Callable[[str], None]) -> None:
+    """Make the keyed buckets the task names that do not exist yet (from this machine)."""
+    from stix.clouds.keyed import ensure_bucket
+
+    for b in buckets(placement):
+        if b.create and ensure_bucket(found[b.store], b.name):
+            where = found[b.store].endpoint or "its default endpoint"
+            say(f"bucket {b.name}: created in {b.store} ({where}); stix does not delete it")
+
+
+def node_path(path: str) -> str:
+    """`path` as a shell word on the node: `~` and relative paths under $HOME."""
+    if "\0" in path or "\n" in path:
+        raise KeyedBucketError(f"mount path {path!r} holds a control character")
+    rel = path[2:] if path.startswith("~/") else "" if path == "~" else path
+    if path.startswith("/"):
+        norm = "/" + posixpath.normpath(path).lstrip("/")
+        if norm == "/":
+            raise KeyedBucketError("cannot mount a bucket on /")
+        return quote(norm)
+    rel = posixpath.normpath(rel) if rel else ""
+    if rel.startswith(".."):
+        raise KeyedBucketError(f"mount path {path!r} leaves the home directory")
+    return '"$HOME"' + ("/" + quote(rel) if rel and rel != "." else "")
+
+
+def _key(a: Access, suffix: str) -> str:
+    return f'"$keys"/{quote(f"{a.store}.{suffix}")}'
+
+
+def _s3_env(a: Access) -> str:
+    env = f"AWS_SHARED_CREDENTIALS_FILE={_key(a, 'credentials')} AWS_CONFIG_FILE=/dev/null"
+    return env + (f" AWS_DEFAULT_REGION={quote(a.region)}" if a.region else "")
+
+
+def _uri(b: Bucket, scheme: str) -> str:
+    prefix = b.prefix.strip("/")
+    return f"{scheme}://{b.name}" + (f"/{prefix}" if prefix else "")
+
+
+def copy_command(b: Bucket, a: Access) -> str:
+    """The command that copies bucket `b` to "$dest" (COPY)."""
+    if a.kind == "s3":
+        endpoint = f" --endpoint-url {quote(a.endpoint)}" if a.endpoint else ""
+        return (f"{_s3_env(a)} aws s3 sync --only-show-errors --no-progress{endpoint} "
+                f"{quote(_uri(b, 's3'))} \"$dest\"")
+    if a.kind == "gcs":
+        return (f"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE={_key(a, 'json')} gcloud storage "
+                f"rsync --recursive {quote(_uri(b, 'gs'))} \"$dest\"")
+    return (f"HF_TOKEN=\"$(cat {_key(a, 'token')})\" hf buckets sync "
+            f"{quote(_uri(b, 'hf').replace('hf://', 'hf://buckets/', 1))} \"$dest\"")
+
+
+def mount_command(b: Bucket, a: Access, index: int) -> str:
+    """The command that mounts bucket `b` on "$dest" (MOUNT, MOUNT_CACHED)."""
+    prefix = b.prefix.strip("/")
+    if a.kind == "s3":
+        source = f"{b.name}:/{prefix}" if prefix else b.name  # s3fs's bucket[:/path]
+        opts = f" -o passwd_file={_key(a, 'passwd')}"
+        if a.endpoint:
+            opts += f" -o url={quote(a.endpoint)} -o use_path_request_style"
+        if a.region:
+            opts += f" -o endpoint={quote(a.region)}"
+        if b.mode == "MOUNT_CACHED":
+            opts += f' -o use_cache="$state"/cache-{index}'
+        return f"s3fs {quote(source)} \"$dest\"{opts} -o umask=0022 -o mp_umask=0022"
+    if a.kind == "gcs":
+        only = f" --only-dir {quote(prefix)}" if prefix else ""
+        cache = (f' --cache-dir "$state"/cache-{index} --file-cache-max-size-mb -1'
+                 if b.mode == "MOUNT_CACHED" else "")
+        return (f"GOOGLE_APPLICATION_CREDENTIALS={_key(a, 'json')} gcsfuse --implicit-dirs"
+                f"{only}{cache} {quote(b.name)} \"$dest\"")
+    target = f"{b.name}/{prefix}" if prefix else b.name
+    return (f"HF_TOKEN=\"$(cat {_key(a, 'token')})\" hf-mount start bucket "
+            f"{quote(target)} \"$dest\"")
+
+
+_INSTALL = {
+    "s3fs": "priv apt-get install -y -q s3fs",
+    "aws": ("rm -rf /tmp/stix-awscli && mkdir -p /tmp/stix-awscli && curl -fsSL -o "
+            "/tmp/stix-awscli/awscli.zip \"https://awscli.amazonaws.com/awscli-exe-linux-"
+            "$(uname -m).zip\" && unzip -q /tmp/stix-awscli/awscli.zip -d /tmp/stix-awscli && "
+            "priv /tmp/stix-awscli/aws/install --update"),
+    "hf-mount": ("curl -fsSL https://raw.githubusercontent.com/huggingface/hf-mount/main/"
+                 "install.sh | sh"),
+    "hf": "python3 -m pip install --user -q 'huggingface_hub[cli]'",
+    "gcsfuse": "false",
+    "gcloud": "false",
+}
+_TOOL = {("s3", "COPY"): "aws", ("s3", "MOUNT"): "s3fs", ("gcs", "COPY"): "gcloud",
+         ("gcs", "MOUNT"): "gcsfuse", ("hf", "COPY"): "hf", ("hf", "MOUNT"): "hf-mount"}
+
+
+def _mode(b: Bucket) -> str:
+    return "COPY" if b.mode == "COPY" else "MOUNT"
+
+
+def script(placement: Placement, accesses: dict[str, Access]) -> str:
+    """The bash script that sets up every keyed bucket of `placement` on one node."""
+    chosen = checked(placement)
+    tools = sorted({_TOOL[(accesses[b.store].kind, _mode(b))] for b in chosen})
+    lines = [
+        "set -u",
+        'export PATH="$HOME/.local/bin:$PATH"',
+        f'keys="$HOME"/{quote(KEYS_DIR)}',
+        f'state="$HOME"/{quote(STATE_DIR)}',
+        'mkdir -p -m 0700 -- "$state"',
+        "failed=0",
+        'say() { echo "stix-buckets: $*" >&2; }',
+        'have() { command -v "$1" >/dev/null 2>&1; }',
+        'priv() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }',
+        'own_dir() { mkdir -p -- "$1" 2>/dev/null || { priv mkdir -p -- "$1" && '
+        'priv chown "$(id -u):$(id -g)" -- "$1"; }; }',
+    ]
+    for tool in tools:
+        lines.append(f"have {quote(tool)} || {{ {_INSTALL[tool]}; }} >/dev/null 2>&1 || "
+                     f"say {quote(f'{tool} is not installed and could not be installed')}")
+    for i, b in enumerate(chosen):
+        a = accesses[b.store]
+        what = f"{b.store} bucket {b.name}"
+        lines += ["", f"# {i}: {what}".replace("\n", " "), f"dest={node_path(b.mount_path)}"]
+        if _mode(b) == "COPY":
+            mark = hashlib.sha256(f"{b.store}\0{b.name}\0{b.prefix}\0{b.mount_path}".encode()
+                                  ).hexdigest()[:16]
+            lines += [
+                f'if [ ! -e "$state"/copied-{mark} ]; then',
+                f'    if own_dir "$dest" && {copy_command(b, a)}; then',
+                f'        touch "$state"/copied-{mark}',
+                f"    else say {quote(f'copying {what} to')} \"$dest\" failed; failed=1; fi",
+                "fi",
+            ]
+        else:
+            cache = (f'mkdir -p -m 0700 -- "$state"/cache-{i} && '
+                     if b.mode == "MOUNT_CACHED" else "")
+            lines += [
+                'if ! mountpoint -q -- "$dest"; then',
+                f'    if ! {{ own_dir "$dest" && {cache}{mount_command(b, a, i)}; }}; then',
+                f"        say {quote(f'mounting {what} on')} \"$dest\" failed; failed=1",
+                "    fi",
+                "fi",
+            ]
+    lines.append('exit "$failed"')
+    return "\n".join(lines) + "\n"
+
+
+async def setup(transports: list[NodeTransport], placement: Placement,
+                say: Callable[[str], None] | None = None) -> None:
+    """Keys, then the script, on every node; raises naming the nodes where it failed."""
+    if not buckets(placement):
+        return
+    accesses = check(placement)
+    text = script(placement, accesses)
+    if say is not None:
+        say(f"setting up {len(buckets(placement))} bucket(s) with keys on "
+            f"{len(transports)} node(s)")
+
+    async def one(t: NodeTransport) -> str | None:
+        for a in accesses.values():
+            for name, data in sorted(a.files.items()):
+                await t.write_file(f"{KEYS_DIR}/{name}", data, 0o600)
+        result = await t.run(f"bash -c {quote(text)}")
+        if result.ok:
+            return None
+        said = [ln for ln in result.stderr.decode("utf-8", "replace").splitlines()
+                if ln.strip()]
+        return f"  ({t.label}) " + ("; ".join(said[-3:]) or f"exit {result.exit_status}")
+
+    failed = [f for f in await asyncio.gather(*(one(t) for t in transports)) if f]
+    if failed:
+        raise KeyedBucketError(f"buckets: not set up on {len(failed)} of {len(transports)} "
+                               "node(s):\n" + "\n".join(failed),
+                               hint="the nodes need the tools named above, and the keys "
+                                    "must reach the bucket")
