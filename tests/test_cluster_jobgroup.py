@@ -70,6 +70,17 @@ def test_a_failing_task_is_named_and_stops_the_others(tmp_path: Path, stix_home:
     assert stix("down", str(path), "--yes", cwd=tmp_path).returncode == 0
 
 
+def test_a_group_placed_where_tasks_cannot_run_is_refused_before_anything_is_made(
+        tmp_path: Path, stix_home: Path) -> None:
+    path = _group(tmp_path, "name: kg\nexecution: parallel\n",
+                  "name: one\nresources: {infra: kubernetes, cpus: 1}\nrun: echo\n",
+                  "name: two\nresources: {infra: kubernetes, cpus: 1}\nrun: echo\n")
+    up = stix("up", str(path), "--yes", cwd=tmp_path)
+    assert up.returncode == 2, up.stderr
+    assert "job group task one is placed on kubernetes, where stix does not run" in up.stderr
+    assert json.loads(stix("status", "--json", cwd=tmp_path).stdout) == []
+
+
 @pytest.mark.sshd
 def test_a_task_reaches_another_by_its_skypilot_name(
         sshd_nodes: Callable[[int], list[Any]], sshd_hosts: Any, stix_home: Path,

@@ -30,8 +30,9 @@ def test_every_task_gets_its_own_cluster_in_one_region() -> None:
     where = {(s.chosen.cloud, s.chosen.region) for s in placed.stages}
     assert len(where) == 1 and next(iter(where))[0] == "gcp"
     region = next(iter(where))[1]
-    assert placed.notes == [f"the group's tasks are placed together in gcp/{region}: the "
-                            "cheapest region that fits every one of them"]
+    assert placed.notes[0] == (f"the group's tasks are placed together in gcp/{region}: "
+                               "the cheapest region that fits every one of them")
+    assert "on the ports it opens (resources.ports), admitted from ssh_cidrs" in placed.notes[1]
     assert placed.to_dict()["job_group"] == "grp"
 
 

@@ -148,6 +148,7 @@ def run_group(pipeline: Pipeline, *, secrets: dict[str, str] | None = None,
     for note in out.notes:
         say(f"warning: {note}")
     chosen = _placements(pipeline, names)
+    _runnable(chosen, labels)
     say(f"job group {group}: {len(tasks)} tasks at once on clusters {', '.join(names)}")
     records = _make_clusters(tasks, names, labels, chosen, say=say, engine=engine,
                              confirm=confirm, on_event=on_event)
@@ -178,6 +179,20 @@ def _placements(pipeline: Pipeline, names: list[str]) -> dict[int, Placement]:
         return {}
     placed = place_pipeline(tasks, name=pipeline.name, parallel=True)
     return {i: placed.stage_of(i).chosen for i in range(len(tasks))}
+
+
+def _runnable(chosen: dict[int, Placement], labels: list[str]) -> None:
+    """Refuse, before anything is made, a group whose task would land where stix cannot
+    run setup and run yet (its clusters would be made, its tasks never started)."""
+    from stix.clouds import registry
+
+    for i, placement in sorted(chosen.items()):
+        if registry.get(placement.cloud).capabilities.node_access is None:
+            raise UsageError(f"job group task {labels[i]} is placed on {placement.cloud}, "
+                             "where stix does not run setup and run on the nodes yet; the "
+                             "group's tasks could not start",
+                             hint="pin the group's tasks to a cloud with SSH nodes "
+                                  "(--infra or each task's resources.infra)")
 
 
 def _serialized(call: Callable[[Any], Any] | None, lock: threading.Lock

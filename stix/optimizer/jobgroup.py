@@ -50,6 +50,7 @@ def place_group(tasks: Sequence[Task], *, name: str, catalog: Catalog | None = N
     there). When no region fits every task, each keeps its own cheapest and a note says
     the group is split."""
     from stix.catalog import load_catalog
+    from stix.clouds import registry
     from stix.errors import UsageError
     from stix.optimizer.search import optimize
     from stix.user_config import for_task as config_for
@@ -72,6 +73,12 @@ def place_group(tasks: Sequence[Task], *, name: str, catalog: Catalog | None = N
     out = PipelinePlacement(name, labels, found, target, parallel=True)
     if len(found) > 1:
         out.notes.append(_colocate(found, target))
+        if any(registry.get(s.chosen.cloud).capabilities.provisions for s in found
+               if registry.served(s.chosen.cloud)):
+            out.notes.append("each task's cluster is a stack with a network of its own: the "
+                             "others reach it by <task>-<node>.<group> at its nodes' public "
+                             "addresses, on the ports it opens (resources.ports), admitted "
+                             "from ssh_cidrs")
     for i in range(len(tasks)):
         here = Location.of(found[i].chosen)
         out.transfers += flows_into(tasks, i, here, None, labels)
