@@ -228,6 +228,15 @@ def test_gcp_reprices_the_catalog_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(o.price_source == "observed" for o in result.offers)
 
 
+def test_gcp_says_it_drops_the_tpu_rows_it_cannot_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_API_KEY", "k-123")
+    tpu = _o("gcp", "tpu-v2-8", 96, 335, "us-central1", "us-central1-b", 4.5, 1.35,
+             "tpu-v2-8", 1, 64)
+    result = gcp.fetch(FixtureOpener(), Catalog([*BASE.offers, tpu]))
+    assert not [o for o in result.offers if o.instance_type == "tpu-v2-8"]
+    assert [n for reason, n in result.skipped.items() if "Cloud TPU VM" in reason] == [1]
+
+
 def test_gcp_writes_every_published_type_its_skus_price(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_API_KEY", "k-123")
     result = gcp.fetch(FixtureOpener(), BASE)

@@ -4,6 +4,7 @@ mocks (golden graphs), notes, costs, failover and the Terraform refusal."""
 from __future__ import annotations
 
 import pytest
+from http_support import StandIn
 from stack_support import bucket, check_golden, inputs, placement, ref, synth
 
 from stix.clouds.gcp import tpu
@@ -150,7 +151,10 @@ def test_moot_fields_of_a_tpu_task_are_noted_with_their_lines() -> None:
     assert "n1-highmem-8 is not made" in got[("resources.instance_type", 2)]
     assert "default boot disk" in got[("resources.disk_size", 4)]
     assert "TPU arguments" in got[("resources.accelerator_args.tf_version", 8)]
-    assert not any("runtime_version" in f for f, _ in got)
+    assert "TPU Node version" in got[("resources.accelerator_args.runtime_version", 6)]
+    assert tpu.runtime_version("tpu-v6e-8", {"runtime_version": "2.12.0"}) == "v2-alpha-tpuv6e"
+    assert tpu.runtime_version("tpu-v2-8", {"runtime_version": "tpu-vm-tf-2.16.1"}) == \
+        "tpu-vm-tf-2.16.1"
     gpu = _task("resources:\n  accelerators: A100\n  accelerator_args: {x: 1}\nrun: x\n")
     assert [n.field for n in notes(gpu)] == ["resources.accelerator_args"]  # type: ignore[arg-type]
 
@@ -163,6 +167,8 @@ def test_a_tpu_vm_is_charged_its_address_only_and_refuses_autostop() -> None:
     assert [c.kind for c in cloud.node_charges(p)] == ["address"]  # type: ignore[arg-type]
     assert "boot disk" in cloud.not_counted(p)[-1]  # type: ignore[arg-type]
     assert "stix down" in (cloud.autostop_problem(p, down=False) or "")  # type: ignore[arg-type]
+    assert "runtime version tpu-vm-base" in (cloud.plan_note(p) or "")  # type: ignore[arg-type]
+    assert cloud.plan_note(placement("gcp", "n2-standard-8", region="us-central1")) is None
 
 
 def test_shipped_tpu_rows_match_their_vm_and_bad_ones_are_named() -> None:
@@ -178,3 +184,52 @@ def test_shipped_tpu_rows_match_their_vm_and_bad_ones_are_named() -> None:
     assert tpu.check_offer("tpu-v2-8", 96, 335, "tpu-v2-8", 1) == ""
     assert "96 vCPUs" in tpu.check_offer("tpu-v2-8", 8, 335, "tpu-v2-8", 1)
     assert "not a single-host" in tpu.check_offer("tpu-v2-32", 96, 335, "tpu-v2-32", 1)
+
+
+def test_tpu_vm_states_come_from_the_tpu_api(stand_in: StandIn) -> None:
+    from stix.clouds.gcp.nodes import list_tpu_states
+
+    def node(name: str, state: str, cluster: str, external: str | None) -> dict[str, object]:
+        endpoint: dict[str, object] = {"ipAddress": "10.0.0.5", "port": 8470}
+        if external:
+            endpoint["accessConfig"] = {"externalIp": external}
+        return {"name": f"projects/p1/locations/us-central1-b/nodes/{name}", "state": state,
+                "labels": {"stix-cluster": cluster}, "networkEndpoints": [endpoint], "id": "7"}
+
+    path = "/projects/p1/locations/us-central1-b/nodes"
+    pages = iter([
+        (200, {}, {"nodes": [node("c-0", "READY", "c", "34.1.2.3"),
+                             node("other-0", "READY", "other", None)], "nextPageToken": "t2"}),
+        (200, {}, {"nodes": [node("c-1", "PREEMPTED", "c", None)]}),
+    ])
+    stand_in.routes[("GET", path)] = lambda _p, _q: next(pages)
+    found = list_tpu_states(stand_in.url, "tok", "p1", "us-central1-b", "c")
+    assert sorted(found) == ["c-0", "c-1"]
+    assert (found["c-0"].power, found["c-0"].public_ip, found["c-0"].private_ip) == (
+        "running", "34.1.2.3", "10.0.0.5")
+    assert found["c-1"].power == "terminated" and found["c-1"].public_ip is None
+    assert stand_in.calls[1][2]["pageToken"] == ["t2"]
+
+
+def test_a_tpu_vms_host_keys_are_its_guest_attributes(stand_in: StandIn) -> None:
+    from stix.clouds.gcp.hostkeys import guest_host_keys, source
+    from stix.errors import StixError
+    from stix.remote.transport import NodeAddress
+
+    assert source(_tpu("tpu-v2-8"), None) == "gcp/us-central1/us-central1-b//tpu"  # type: ignore[arg-type]
+    node_path = "/projects/p1/locations/us-central1-b/nodes/c-0"
+    states = iter(["CREATING", "READY", "READY"])
+    stand_in.routes[("GET", node_path)] = lambda _p, _q: (200, {}, {
+        "state": next(states), "networkEndpoints": [
+            {"ipAddress": "10.0.0.5", "accessConfig": {"externalIp": "34.1.2.3"}}]})
+    stand_in.routes[("POST", node_path + ":getGuestAttributes")] = lambda _p, _q: (200, {}, {
+        "guestAttributes": [{"queryPath": "hostkeys/", "workerId": "0", "queryValue": {
+            "items": [{"namespace": "hostkeys", "key": "ssh-ed25519", "value": "AAAAC3Nz"},
+                      {"namespace": "other", "key": "x", "value": "y"}]}}]})
+    node = NodeAddress("c-0", "34.1.2.3", host_key_source="gcp/us-central1/us-central1-b/p1/tpu")
+    assert guest_host_keys(stand_in.url, "tok", "p1", "us-central1-b", node) == []  # creating
+    assert guest_host_keys(stand_in.url, "tok", "p1", "us-central1-b", node) == [
+        "ssh-ed25519 AAAAC3Nz"]
+    with pytest.raises(StixError, match=r"holds 10\.0\.0\.5, 34\.1\.2\.3, not 34\.9\.9\.9"):
+        guest_host_keys(stand_in.url, "tok", "p1", "us-central1-b",
+                        NodeAddress("c-0", "34.9.9.9"))

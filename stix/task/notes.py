@@ -156,7 +156,7 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
 def _tpu_notes(block: Resources) -> Iterator[tuple[tuple[str, ...], str]]:
     """What a block's Cloud TPU makes moot: a TPU VM is its own host, boots its runtime
     version and keeps GCP's boot disk; `accelerator_args` act on TPUs only."""
-    from stix.task.values import is_tpu
+    from stix.task.values import is_tpu, is_tpu_node_version
 
     names = [a.name for a in block.accelerators.options] if block.accelerators else []
     tpus = [n for n in names if is_tpu(n)]
@@ -168,7 +168,11 @@ def _tpu_notes(block: Resources) -> Iterator[tuple[tuple[str, ...], str]]:
         return
     what = ", ".join(tpus)
     for key, value in args.items():
-        if key == "tpu_vm" and value is False:
+        if key == "runtime_version" and is_tpu_node_version(str(value)):
+            yield (("accelerator_args", "runtime_version"), f"{value} is a TPU Node version, "
+                   "which no TPU VM boots: the TPU VM gets its generation's default runtime "
+                   "(the plan names it)")
+        elif key == "tpu_vm" and value is False:
             yield (("accelerator_args", "tpu_vm"), "TPU Nodes (a host VM driving a TPU) are "
                    f"retired by Google: {what} is made as a TPU VM")
         elif key == "tpu_name":

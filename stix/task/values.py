@@ -26,6 +26,15 @@ def is_tpu(name: str) -> bool:
     return name.strip().lower().startswith("tpu-")
 
 
+_TPU_NODE_VERSION = re.compile(r"[0-9]+\.[0-9]+(?:\.[0-9]+)?|pytorch-.*|nightly.*")
+
+
+def is_tpu_node_version(version: str) -> bool:
+    """A retired TPU Node's software version (TensorFlow `2.12.0`, `pytorch-1.13`), which
+    no TPU VM boots (their runtimes are `tpu-vm-base`, `tpu-ubuntu2204-base`, ...)."""
+    return bool(_TPU_NODE_VERSION.fullmatch(str(version).strip()))
+
+
 def canonical_accelerator(name: str) -> str:
     name = name.strip()
     if not name:

@@ -126,6 +126,18 @@ class GcpCloud(Cloud):
 
         return node_states(placement, options(placement, GcpOptions).project)
 
+    def plan_note(self, placement: Placement) -> str | None:
+        """A TPU placement is a TPU VM: say what it boots and that it keeps GCP's disk."""
+        from stix.clouds.gcp import tpu
+
+        acc = placement.accelerator
+        if acc is None or not tpu.is_tpu(acc.name):
+            return None
+        version = tpu.runtime_version(acc.name, placement.extra.set_fields().get(
+            "accelerator_args"))
+        return (f"{acc.name}: {placement.num_nodes} TPU VM(s), runtime version {version}, "
+                "GCP's default boot disk (stix:disk_size and the image are not used)")
+
     def autostop_problem(self, placement: Placement, down: bool) -> str | None:
         from stix.clouds.gcp import tpu
         from stix.clouds.gcp.program import self_deleting

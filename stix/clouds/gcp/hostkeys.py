@@ -1,4 +1,5 @@
-"""A node's SSH host keys from Compute Engine's serial port output (port 1).
+"""A node's SSH host keys from Compute Engine's serial port output (port 1), or a TPU
+VM's from its guest attributes (`guest_host_keys`).
 
 cloud-init prints the keys the instance made at first boot between `-----BEGIN SSH HOST
 KEY KEYS-----` and `-----END ...-----` on ttyS0, which is serial port 1; Compute Engine
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from stix.clouds import rest
-from stix.clouds.gcp.nodes import API
+from stix.clouds.gcp.nodes import API, TPU_API
 from stix.errors import StixError
 
 if TYPE_CHECKING:
@@ -30,12 +31,17 @@ _MAX_PAGES = 32  # the API keeps 1 MB; this bounds a misbehaving `next`
 
 def source(placement: Placement, project: str | None) -> str:
     """`gcp/<region>/<zone>[/<project>]`: the project only when the stack names one (else
-    the credentials' project, as for the node states)."""
+    the credentials' project, as for the node states); `/tpu` after it for a TPU VM."""
+    from stix.clouds.gcp.tpu import is_tpu
+
     parts = ["gcp", placement.region, placement.zone or "", project or ""]
+    if placement.accelerator is not None and is_tpu(placement.accelerator.name):
+        return "/".join([*parts, "tpu"])
     return "/".join(parts).rstrip("/")
 
 
-def console_host_keys(region: str, node: NodeAddress, *, base: str = API) -> list[str]:
+def console_host_keys(region: str, node: NodeAddress, *, base: str = API,
+                      tpu_base: str = TPU_API) -> list[str]:
     """Keys in the serial port output of the instance named `node.name` holding
     `node.host`; [] while not printed. Raises NoConsoleReader without google-auth."""
     from stix.clouds.gcp.credentials import find_sources
@@ -47,10 +53,57 @@ def console_host_keys(region: str, node: NodeAddress, *, base: str = API) -> lis
         raise StixError(f"({node.name}, {node.host}) no GCP project to read the instance's "
                         "serial port output from, to verify its host key",
                         hint="set GOOGLE_CLOUD_PROJECT")
+    if len(parts) > 4 and parts[4] == "tpu":
+        return guest_host_keys(tpu_base,
+                               _bearer("https://www.googleapis.com/auth/cloud-platform"),
+                               project, zone, node)
     return serial_host_keys(base, _bearer(), project, region, zone, node)
 
 
-def _bearer() -> str:
+def guest_host_keys(base: str, bearer: str, project: str, zone: str,
+                    node: NodeAddress) -> list[str]:
+    """A TPU VM's keys, which its guest agent publishes as guest attributes (`hostkeys/`),
+    read through the TPU API (`base`) once the VM is READY and holds the node's address
+    ([] before). A TPU VM has no serial port output stix can read."""
+    url = f"{base}/projects/{quote(project)}/locations/{quote(zone)}/nodes/{quote(node.name)}"
+    try:
+        try:
+            _, _, item = rest.call("GET", url, bearer, what=f"get TPU VM {node.name}")
+        except rest.ApiError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        item = item or {}
+        if item.get("state") != "READY":
+            return []
+        held = [str(e.get("ipAddress")) for e in item.get("networkEndpoints") or []] + [
+            str((e.get("accessConfig") or {}).get("externalIp"))
+            for e in item.get("networkEndpoints") or []]
+        if node.host not in held:
+            raise StixError(f"({node.name}) TPU VM {node.name} holds "
+                            f"{', '.join(h for h in held if h != 'None') or 'no address'}, "
+                            f"not {node.host}: stix trusts no host key there",
+                            hint=f"`stix refresh {node.cluster or '<cluster>'}` reads the "
+                            "nodes' addresses again")
+        _, _, got = rest.call("POST", f"{url}:getGuestAttributes", bearer,
+                              {"queryPath": "hostkeys/"},
+                              what=f"read the guest attributes of {node.name}")
+    except rest.ApiError as exc:
+        raise rest.ApiError(f"({node.name}, {node.host}) cannot read the TPU VM's guest "
+                            f"attributes to verify its host key: {exc.message}", exc.status,
+                            hint="stix needs tpu.nodes.get and tpu.nodes.getGuestAttributes "
+                            f"in project {project}") from None
+    keys = []
+    for attrs in (got or {}).get("guestAttributes") or []:
+        if str(attrs.get("workerId", "0")) != "0":
+            continue
+        for entry in (attrs.get("queryValue") or {}).get("items") or []:
+            if entry.get("namespace") == "hostkeys" and entry.get("key") and entry.get("value"):
+                keys.append(f"{entry['key']} {entry['value']}")
+    return keys
+
+
+def _bearer(scope: str = "https://www.googleapis.com/auth/compute") -> str:
     from stix.clouds.gcp.nodes import token
     from stix.remote.hostkeys import NoConsoleReader
 
@@ -60,7 +113,7 @@ def _bearer() -> str:
         raise NoConsoleReader("stix reads GCP host keys from the serial port output with "
                               "google-auth, which is not installed",
                               hint="pip install google-auth requests") from None
-    return token()
+    return token(scope)
 
 
 def serial_host_keys(base: str, bearer: str, project: str, region: str, zone: str,

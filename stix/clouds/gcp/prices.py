@@ -199,6 +199,8 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
           regions: list[str] | None = None, api: str = API) -> FetchResult:  # fmt: skip
     from datetime import datetime, timezone
 
+    from stix.clouds.gcp.tpu import is_tpu
+
     key = resolve_api_key(api_key)
     result = FetchResult("gcp", f"Cloud Billing Catalog API ({api}, service {COMPUTE_SERVICE})")
     today = datetime.now(timezone.utc).date().isoformat()
@@ -212,6 +214,10 @@ def fetch(opener: Opener, base: Catalog, *, api_key: str | None = None,
                          hint="its answer held no Compute Engine core/RAM SKUs for the regions "
                               "asked")
     for offer in rows.values():
+        if offer.accelerator and is_tpu(offer.accelerator):
+            result.skipped["Cloud TPU VM: this fetcher reads no TPU SKUs (the shipped snapshot "
+                           "prices them; a catalog written by this update offers no TPU)"] += 1
+            continue
         price = reprice(offer, book, spot=False)
         if price is None:
             what = f"{offer.instance_type.split('-', 1)[0]}" + (

@@ -115,8 +115,13 @@ def default_runtime(accelerator: str) -> str:
 
 
 def runtime_version(accelerator: str, args: dict[str, object] | None) -> str:
+    """The task's runtime version, unless it is none or a TPU Node's (said in its notes)."""
+    from stix.task.values import is_tpu_node_version
+
     given = (args or {}).get("runtime_version")
-    return str(given) if given else default_runtime(accelerator)
+    if not given or is_tpu_node_version(str(given)):
+        return default_runtime(accelerator)
+    return str(given)
 
 
 def check_offer(instance_type: str, vcpus: float, memory_gib: float, accelerator: str | None,
