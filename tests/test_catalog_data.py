@@ -32,7 +32,7 @@ GPUS_SOLD = {
             # Single-host Cloud TPU VMs.
             "tpu-v2-8", "tpu-v3-8", "tpu-v4-8", "tpu-v5litepod-1", "tpu-v5litepod-4",
             "tpu-v5litepod-8", "tpu-v5p-8", "tpu-v6e-1", "tpu-v6e-4", "tpu-v6e-8"},
-    "azure": {"T4", "A10", "V100", "A100", "A100-80GB", "H100", "H100-NVL", "H200"},
+    "azure": {"T4", "A10", "A100", "A100-80GB", "H100", "H100-NVL", "H200"},
 }  # fmt: skip
 # Memory per accelerator, GiB: one name always means one memory size (the hardware table).
 GPU_MEMORY = ACCELERATOR_MEMORY_GIB

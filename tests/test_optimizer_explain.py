@@ -277,7 +277,7 @@ def test_v100_on_aws_is_refused_with_the_p3_retirement_and_what_aws_sells(
     # Nearest first, at the asked count where the cloud has it; then where V100 still is.
     assert ("nearest offered: V100-32GB:8 from $31.21/h in aws us-east-1 us-east-1a "
             "(p3dn.24xlarge), T4:4 from $3.91/h in aws us-east-1 us-east-1a (g4dn.12xlarge); "
-            "elsewhere it is in azure eastus (Standard_NC24rs_v3) from $13.46/h") in text
+            "elsewhere it is in oci uk-london-1 (VM.GPU3.4) from $11.80/h") in text
 
 
 def test_a_retired_instance_type_is_refused_with_its_retirement(
@@ -307,7 +307,9 @@ def test_the_retired_facts_match_names_and_types_only() -> None:
     aws = registry.cloud("aws")
     assert aws.retired_fact("v100") is aws.retired_fact("p3.16xlarge") is not None
     assert aws.retired_fact("p3dn.24xlarge") is None and aws.retired_fact("V100-32GB") is None
-    assert registry.cloud("azure").retired_fact("Standard_NC24rs_v3") is None
+    azure = registry.cloud("azure")
+    assert azure.retired_fact("Standard_NC24rs_v3") is azure.retired_fact("V100") is not None
+    assert azure.retired_fact("Standard_NC4as_T4_v3") is None
 
 
 def test_inferentia_means_either_generation_and_the_plan_says_which(

@@ -74,14 +74,8 @@ AZURE: tuple[Family, ...] = (
         "eastus", "eastus2", "southcentralus", "westus2", "westus3", "westeurope",
         "northeurope", "uksouth", "swedencentral", "japaneast", "southeastasia",
         "centralindia")),
-    # NCv3: NVIDIA V100 16 GB. Azure retired NC6s_v3, NC12s_v3 and NC24s_v3 on 30 Sep 2025
-    # (`AzureCloud.retired`); NC24rs_v3 has a retirement of its own and is still listed.
-    Family((
-        Shape("Standard_NC24rs_v3", 24, 448, 13.464, "V100", 4),
-    ), spot=(0.6, 0.8), gpu=True, where=regions(
-        "eastus", "westus2", "southcentralus", "northcentralus", "westeurope",
-        "northeurope", "uksouth", "japaneast", "koreacentral", "southeastasia",
-        "centralindia", "australiaeast")),
+    # No NCv3 (V100 16 GB): Azure retired NC24rs_v3 on 31 Mar 2025 and NC6s_v3, NC12s_v3
+    # and NC24s_v3 on 30 Sep 2025 (`AzureCloud.retired`).
     # NC A100 v4: NVIDIA A100 80 GB PCIe.
     Family((
         Shape("Standard_NC24ads_A100_v4", 24, 220, 3.673, "A100-80GB", 1),
