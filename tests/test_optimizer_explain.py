@@ -307,6 +307,7 @@ def test_the_retired_facts_match_names_and_types_only() -> None:
     aws = registry.cloud("aws")
     assert aws.retired_fact("v100") is aws.retired_fact("p3.16xlarge") is not None
     assert aws.retired_fact("p3dn.24xlarge") is None and aws.retired_fact("V100-32GB") is None
+    assert aws.retired_fact("g3s.xlarge") is aws.retired_fact("M60") is not None
     azure = registry.cloud("azure")
     assert azure.retired_fact("Standard_NC24rs_v3") is azure.retired_fact("V100") is not None
     assert azure.retired_fact("Standard_NC4as_T4_v3") is None

@@ -142,6 +142,8 @@ class AwsCloud(Cloud):
         Retired("K80", r"p2\.(x|8x|16x)large",
                 "AWS retired its P2 instances (K80, announced 2024), and NVIDIA's drivers "
                 "after the 470 branch do not support the K80", ("T4", "L4")),
+        Retired("M60", r"g3s?\.(x|4x|8x|16x)large",
+                "AWS retired its G3 instances (M60) on 31 Oct 2025", ("T4", "A10G", "L4")),
     )
 
     snapshot = "stix.clouds.aws.snapshot"

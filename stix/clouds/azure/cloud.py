@@ -145,6 +145,10 @@ class AzureCloud(Cloud):
     retired = (
         Retired("K80", r"Standard_NC(6|12|24|24r)(_Promo)?",
                 "Azure retired its NC-series (K80) on 6 Sep 2023", ("T4", "A10")),
+        Retired("P100", r"Standard_NC(6|12|24|24r)s_v2",
+                "Azure retired its NCv2-series (P100) on 6 Sep 2023", ("T4", "A100-80GB")),
+        Retired("M60", r"Standard_NV(6|12|24)(_Promo)?",
+                "Azure retired its NV-series (M60) on 6 Sep 2023", ("A10", "T4")),
         Retired("V100", r"Standard_NC(6s|12s|24s|24rs)_v3",
                 "Azure retired its NCv3-series (V100): Standard_NC24rs_v3 on 31 Mar 2025, "
                 "NC6s_v3, NC12s_v3 and NC24s_v3 on 30 Sep 2025", ("A100-80GB", "T4")),
