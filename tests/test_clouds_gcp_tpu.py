@@ -96,6 +96,13 @@ def test_a_stopped_tpu_vm_is_refused_saying_down() -> None:
         synth(_tpu("tpu-v2-8", power="stopped"))
 
 
+def test_autostop_on_a_tpu_vm_is_refused_saying_why() -> None:
+    from stix.errors import StixError
+
+    with pytest.raises(StixError, match="cannot stop or delete itself when idle"):
+        synth(_tpu("tpu-v2-8", autostop_minutes=10))
+
+
 def test_the_terraform_back_end_refuses_a_tpu_stack_by_its_type() -> None:
     from stix.engine.terraform.translate import TranslationError, to_terraform
 

@@ -139,6 +139,12 @@ def _tpu_vms(p: Placement, zone: str, network: Any, subnetwork: Any, labels: dic
     if p.power == "stopped":
         raise c.ProgramError(f"placement {p.cluster}: a TPU VM cannot be kept stopped by stix",
                              hint=f"`stix down {p.cluster}` deletes it")
+    if p.autostop_minutes is not None:
+        # Its idle action (a shutdown from inside, or deleting itself through the Compute
+        # API) does not stop or delete a TPU VM: billing would go on.
+        raise c.ProgramError(f"placement {p.cluster}: a TPU VM cannot stop or delete itself "
+                             "when idle (resources.autostop)",
+                             hint="drop resources.autostop; `stix down` deletes the TPU VM")
     kind = tpu.accelerator_type(p.accelerator.name)
     version = tpu.runtime_version(p.accelerator.name, p.extra.set_fields().get(
         "accelerator_args"))
