@@ -371,7 +371,8 @@ def _kind(data: dict[str, Any]) -> str:
 def test_yaml_block_loads(block: Block, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    data = yaml.safe_load(block.text)
+    docs = [d for d in yaml.safe_load_all(block.text) if d is not None]
+    data = docs[-1]  # a pipeline's or a job group's last document is a task
     assert isinstance(data, dict), block.where
     kind = _kind(data)
     if kind == "task":
