@@ -1,5 +1,5 @@
 """Cloud TPU VMs as stix knows them: the TPU types it can make, where Google sells them,
-their host, price, and SkyPilot's default runtime version.
+their host, price, and the runtime version each boots by default.
 
 A TPU VM is its own host: `tpu-v2-8` in a task (SkyPilot's name: `tpu-` + GCP's
 accelerator type) is one TPU VM whose price covers the host; there is no machine type to
@@ -40,7 +40,10 @@ class Generation:
     hbm_gib_per_chip: float
     hosts: tuple[Host, ...]
     where: dict[str, str]  # region -> zone suffixes
-    runtime: str  # SkyPilot's default runtime version for this generation
+    # The runtime version when the task gives none: SkyPilot's default, except where Google
+    # documents another for the generation (v4: tpu-ubuntu2204-base, v5e: the -lite
+    # runtime), since SkyPilot's would not boot there.
+    runtime: str
     # The name counts TensorCores (2 per chip) rather than chips: v2, v3, v4, v5p.
     counts_cores: bool = True
     chips_per_host: int = 4
@@ -52,7 +55,7 @@ GENERATIONS: tuple[Generation, ...] = (
     Generation("v3", 2.00, (0.7, 0.7), 32, (Host("v3-8", 4, 96, 335),),
                {"us-central1": "abf", "europe-west4": "a"}, "tpu-vm-base"),
     Generation("v4", 3.22, (0.6, 0.7), 32, (Host("v4-8", 4, 240, 407),),
-               {"us-central2": "b"}, "tpu-vm-base"),
+               {"us-central2": "b"}, "tpu-ubuntu2204-base"),
     Generation("v5litepod", 1.20, (0.55, 0.65), 16, (
         Host("v5litepod-1", 1, 24, 48), Host("v5litepod-4", 4, 112, 192),
         Host("v5litepod-8", 8, 224, 384)),
