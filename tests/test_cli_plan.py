@@ -266,3 +266,14 @@ def test_allowed_clouds_bound_the_choice(project: Path, stix_home: Path) -> None
     (stix_home / "config.yaml").write_text("allowed_clouds: [aws, nimbus]\n")
     code, _, err = run("plan", "any.yaml")
     assert code == 2 and "'nimbus' is not a cloud stix serves" in err
+
+
+def test_the_plan_says_when_inferentia_is_read_as_inferentia2(project: Path) -> None:
+    # SkyPilot's catalogs once named inf2's chips Inferentia: only an inf2.24xlarge has six.
+    (project / "neuron.yaml").write_text("resources:\n  accelerators: Inferentia:6\n"
+                                         "run: echo hi\n")
+    code, out, err = run("plan", "neuron.yaml")
+    assert code == 0, out + err
+    assert "inf2.24xlarge on aws" in out
+    assert ("neuron.yaml:2: resources.accelerators: Inferentia:6 is read as Inferentia or "
+            "Inferentia2") in out + err

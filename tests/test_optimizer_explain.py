@@ -315,11 +315,12 @@ def test_the_retired_facts_match_names_and_types_only() -> None:
 
 def test_inferentia_means_either_generation_and_the_plan_says_which(
         retired_catalog: Catalog) -> None:
-    six = optimize(task("resources: {accelerators: Inferentia:6}"), retired_catalog)
+    asked = parse_tasks("resources:\n  accelerators: Inferentia:6\n", "t.yaml").tasks[0]
+    six = optimize(asked, retired_catalog)
     assert six.chosen.instance_type == "inf2.24xlarge"
-    assert ("resources.accelerators: Inferentia:6 is read as Inferentia or Inferentia2 "
-            "(SkyPilot's catalogs once named Inferentia2 chips Inferentia too): chose "
-            "Inferentia2:6") in six.notes
+    assert ("t.yaml:2: resources.accelerators: Inferentia:6 is read as Inferentia or "
+            "Inferentia2 (SkyPilot's catalogs once named Inferentia2 chips Inferentia too): "
+            "chose Inferentia2:6") in six.notes
     one = optimize(task("resources: {accelerators: Inferentia:1}"), retired_catalog)
     assert one.chosen.instance_type == "inf1.xlarge"
     assert not any("is read as" in n for n in one.notes)

@@ -239,7 +239,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     left_out = left_out_note(search.runs[top[0].want_index], top[0]) if target == "cost" else None
     if left_out:
         notes.append(left_out)
-    read_as = read_as_note(task, wants[top[0].want_index])
+    read_as = read_as_note(task, wants[top[0].want_index].accelerator)
     if read_as:
         notes.append(read_as)
     return OptimizeResult(chosen=placements[0], candidates=placements, best_per_cloud=per_cloud,

@@ -127,12 +127,12 @@ def _for_block(res: Resources, num_nodes: int, shared_core: bool) -> Want | Choi
                   bool(accs and accs.ordered))
 
 
-def read_as_note(task: Task, chosen: Want) -> str | None:
-    """What the plan says when the chosen accelerator is one a task's name also meant."""
+def read_as_note(task: Task, acc: AcceleratorReq | None) -> str | None:
+    """What optimize and plan say when the chosen accelerator is one the name a task asked
+    for also meant."""
     from stix.catalog.hardware import ALSO_MEANT
     from stix.task.values import fmt_number
 
-    acc = chosen.accelerator
     if acc is None:
         return None
     asked = {a.name for b in task.resources.candidates() if b.accelerators
@@ -142,7 +142,11 @@ def read_as_note(task: Task, chosen: Want) -> str | None:
     named = next((n for n in sorted(asked) if acc.name in ALSO_MEANT.get(n, ())), None)
     if named is None:
         return None
-    return (f"resources.accelerators: {named}:{fmt_number(acc.count)} is read as {named} or "
+    origin = task.origin
+    line = origin.line("resources", "accelerators") if origin is not None else None
+    where = f"{origin.source}{f':{line}' if line else ''}: " if origin is not None else ""
+    return (f"{where}resources.accelerators: {named}:{fmt_number(acc.count)} is read as "
+            f"{named} or "
             f"{acc.name} (SkyPilot's catalogs once named {acc.name} chips {named} too): "
             f"chose {acc}")
 

@@ -347,7 +347,7 @@ def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
     owner_check(project, chosen.cluster, ref)
     plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
                           write=write, task=ref)
-    plan.warnings = [*warnings, *plan.warnings, *_keyed_lines(chosen)]
+    plan.warnings = [*warnings, *_read_as(task, chosen), *plan.warnings, *_keyed_lines(chosen)]
     from stix.user_config import load_config
 
     plan.policy = load_config().policy
@@ -358,6 +358,16 @@ def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
         if spec.stack not in {p.cluster for p in [*done, *plans]}:
             plans.append(plan_bucket(spec, project, write=write))
     return plans
+
+
+def _read_as(task: Task, chosen: Placement) -> list[str]:
+    """The chosen accelerator, when it is one the task's accelerator name also meant."""
+    from stix.optimizer.wants import read_as_note
+    from stix.task import AcceleratorReq
+
+    acc = chosen.accelerator
+    note = read_as_note(task, AcceleratorReq(acc.name, acc.count)) if acc else None
+    return [note] if note else []
 
 
 def _keyed_lines(chosen: Placement) -> list[str]:
