@@ -240,9 +240,10 @@ def _make_one(task: Task, name: str, placement: Placement | None, *, engine: str
     """The task's cluster (a stack, or machines), as `up` makes it, without the node
     phase."""
     from stix.cluster.lifecycle import _machines_up, _on_machines
+    from stix.user_config import for_task as config_for
 
     conn = state.connect()
-    with state.cluster_lock(conn, name, "up"):
+    with config_for(task), state.cluster_lock(conn, name, "up"):  # its `config:`, as in up
         record = state.get_cluster(conn, name)
         if _on_machines(task, record):
             return _machines_up(conn, task, name, record, say)
