@@ -16,6 +16,7 @@ from stix.clouds.base import (
     InfraOptions,
     MachineType,
     NodeState,
+    Retired,
     Store,
     StoreTool,
 )
@@ -192,6 +193,8 @@ class GcpCloud(Cloud):
             return f"{name} is written {alias} (GCP's name for that TPU type)"
         return f"{name} is not a Cloud TPU type stix makes; it makes {made}"
 
+    # K80s were attached to N1 hosts, so no machine type name is retired with them.
+    retired = (Retired("K80", r"(?!)", "Google Cloud ended K80 GPUs on 1 May 2024", ("T4",)),)
     snapshot = "stix.clouds.gcp.snapshot"
     price_source = "the Cloud Billing Catalog API (needs GOOGLE_API_KEY; Spot SKUs included)"
     type_list_source = "stix.clouds.gcp.machines"
