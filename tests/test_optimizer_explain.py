@@ -297,8 +297,8 @@ def test_k80_is_refused_with_every_cloud_that_retired_it_and_the_nearest_gpu(
     assert text == (
         "nothing fits: K80 is not offered: AWS retired its P2 instances (K80, announced "
         "2024), and NVIDIA's drivers after the 470 branch do not support the K80; Azure "
-        "retired its NC-series (K80) on 6 Sep 2023; nearest offered: T4:1 from $0.526/h in "
-        "aws us-east-1 us-east-1a (g4dn.xlarge)")
+        "retired its NC-series (K80) on 6 Sep 2023; Google Cloud ended K80 GPUs on 1 May 2024; "
+        "nearest offered: T4:1 from $0.526/h in aws us-east-1 us-east-1a (g4dn.xlarge)")
 
 
 def test_the_retired_facts_match_names_and_types_only() -> None:
