@@ -283,6 +283,14 @@ def test_buckets_pin_the_cloud_of_their_store(catalog: Catalog) -> None:
                        "t.yaml").tasks[0]
     with pytest.raises(UsageError, match="creates buckets on different clouds"):
         optimize(made, catalog)
+    # An S3 bucket to create can be made from this machine: another cloud may run the task.
+    task = parse_tasks("resources: {cloud: gcp, cpus: 2+}\nfile_mounts:\n  /d: {name: b, store: s3}\n",
+                       "t.yaml").tasks[0]
+    assert optimize(task, catalog).chosen.cloud == "gcp"
+    task = parse_tasks("resources: {cloud: aws, cpus: 2+}\nfile_mounts:\n  /d: {name: b, store: gcs}\n",
+                       "t.yaml").tasks[0]
+    with pytest.raises(UsageError, match="creates buckets on gcp"):
+        optimize(task, catalog)
 
 
 def test_kubernetes_pod_is_sized_to_the_request(catalog: Catalog) -> None:

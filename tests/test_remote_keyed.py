@@ -69,6 +69,9 @@ def test_the_script_hands_the_tools_exactly_the_task_s_values(user_home: Path,
         stub = node / ".local/bin" / tool
         stub.write_text(STUB.format(python=sys.executable, log=log))
         stub.chmod(0o755)
+    sudo = node / ".local/bin/sudo"  # a login that may use sudo (as on cloud nodes)
+    sudo.write_text('#!/bin/sh\n[ "$1" = -n ] && shift\nexec "$@"\n')
+    sudo.chmod(0o755)
     p = placement(Bucket(store="minio", name="data", mount_path=f"~/in {HOSTILE}", mode="COPY",
                          create=False, prefix=HOSTILE),
                   Bucket(store="minio", name="out", mount_path="out", mode="MOUNT",
@@ -90,7 +93,8 @@ def test_the_script_hands_the_tools_exactly_the_task_s_values(user_home: Path,
     assert calls[1]["argv"] == [
         "s3fs", "out", f"{node}/out", "-o", f"passwd_file={keys}/minio.passwd", "-o",
         "url=http://10.0.0.5:9000", "-o", "use_path_request_style", "-o", "endpoint=us-east-1",
-        "-o", "umask=0022", "-o", "mp_umask=0022"]
+        "-o", "umask=0022", "-o", "mp_umask=0022", "-o", "allow_other",
+        "-o", f"uid={os.getuid()}", "-o", f"gid={os.getgid()}"]
     assert not list(tmp_path.rglob("pwned")) and (node / f"in {HOSTILE}").is_dir()
     # A copy runs once per node and bucket; a second `up` leaves it alone.
     subprocess.run(["bash", "-c", text], env=env, cwd=node, check=True, timeout=30)

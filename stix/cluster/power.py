@@ -186,12 +186,20 @@ def current_addresses(record: ClusterRecord, say: Say) -> list[Any]:
 
 async def _after_boot(conn: Any, record: ClusterRecord, say: Say) -> None:
     """The nodes answer again: their agent's jobs of before the stop are over (reconcile
-    marks them), buckets come back from the per-boot script, and the cluster is UP."""
+    marks them), buckets come back from the per-boot script (and those reached with keys from
+    `stix.remote.keyed`), and the cluster is UP."""
     from stix.remote import launch
 
     say(f"waiting for {len(record.nodes)} node(s) to boot")
     transports = await launch.connect_nodes(record.nodes, 600.0)
-    await launch.close_all(transports)
+    try:
+        from stix.remote import keyed
+
+        await keyed.setup(transports, record.placement, say)  # mounts with keys, again
+    except StixError as exc:
+        say(f"warning: {exc}")
+    finally:
+        await launch.close_all(transports)
     state.reconcile(conn, record.name)
     record.status = ClusterStatus.UP
     state.put_cluster(conn, record)

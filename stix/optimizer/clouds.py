@@ -75,3 +75,12 @@ def bucket_cloud(task: Task) -> tuple[str | None, bool]:
     if made:
         return next(iter(made)), True
     return (next(iter(used)), False) if len(used) == 1 else (None, False)
+
+
+def keyed_creatable(task: Task) -> bool:
+    """Whether every bucket the task creates could be made from this machine with the
+    user's keys (S3-compatible stores), so that nodes of any cloud can use them."""
+    from stix.clouds import keyed
+
+    made = [m.store for m in task.storage_mounts().values() if m.bucket() is None]
+    return all(s is not None and keyed.supported(s) and keyed.kind(s) == "s3" for s in made)

@@ -168,7 +168,7 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     `per_region`: also the best placement of every cloud/region (`best_per_region`)."""
     from stix.catalog import load_catalog
     from stix.clouds import registry
-    from stix.optimizer.clouds import bucket_cloud
+    from stix.optimizer.clouds import bucket_cloud, keyed_creatable
 
     if target not in ("cost", "time"):
         raise UsageError(f"target must be 'cost' or 'time', got {target!r}")
@@ -200,10 +200,20 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     non_catalog = {c: not registry.get(c).capabilities.uses_catalog for c in enabled}
     pinned_by_bucket, firm = bucket_cloud(task)
     wanted = {w.cloud for w in wants}
-    if pinned_by_bucket is not None and not firm and (
+    # A bucket stix creates in an S3-compatible store can also be made from this machine
+    # (`stix.clouds.keyed`): its cloud is then preferred, not required.
+    relaxable = not firm or keyed_creatable(task)
+    if pinned_by_bucket is not None and relaxable and (
             pinned_by_bucket not in enabled or not ({None, pinned_by_bucket} & wanted)):
         pinned_by_bucket = None  # elsewhere, nodes reach them with the user's keys
+    unpinned = list(enabled)
     if pinned_by_bucket is not None:
+        if not ({None, pinned_by_bucket} & wanted):
+            asked_for = ", ".join(sorted(c for c in wanted if c))
+            raise UsageError(f"the task creates buckets on {pinned_by_bucket} (its stack makes "
+                             f"them) but asks for machines on {asked_for}",
+                             hint="create the bucket first and name it as the mount's `source` "
+                                  "(nodes elsewhere reach it with your keys)")
         if pinned_by_bucket not in enabled:
             raise UsageError(f"the task creates buckets on {pinned_by_bucket}, which is not "
                              f"among the clouds considered ({', '.join(enabled)})")
@@ -222,6 +232,10 @@ def optimize(task: Task, catalog: Catalog | None = None, clouds: Iterable[str] |
     search = _Search(catalog, enabled, non_catalog, wants)
     numbering = {id(w): i for i, w in enumerate(wants)}
     feasible = search.evaluate(tree, numbering)
+    if not feasible and pinned_by_bucket is not None and relaxable:
+        # No machine of the buckets' cloud fits: nodes elsewhere reach them with keys.
+        search = _Search(catalog, unpinned, non_catalog, wants)
+        feasible = search.evaluate(tree, numbering)
     if not feasible:
         _explain(search, wants, served, catalog)
     stream, best = ranked(feasible, target)

@@ -161,13 +161,15 @@ def mount_command(b: Bucket, a: Access, index: int) -> str:
             opts += f" -o endpoint={quote(a.region)}"
         if b.mode == "MOUNT_CACHED":
             opts += f' -o use_cache="$state"/cache-{index}'
-        return f"s3fs {quote(source)} \"$dest\"{opts} -o umask=0022 -o mp_umask=0022"
+        return f"fuse s3fs {quote(source)} \"$dest\"{opts} -o umask=0022 -o mp_umask=0022"
     if a.kind == "gcs":
         only = f" --only-dir {quote(prefix)}" if prefix else ""
         cache = (f' --cache-dir "$state"/cache-{index} --file-cache-max-size-mb -1'
                  if b.mode == "MOUNT_CACHED" else "")
-        return (f"GOOGLE_APPLICATION_CREDENTIALS={_key(a, 'json')} gcsfuse --implicit-dirs"
-                f"{only}{cache} {quote(b.name)} \"$dest\"")
+        flags = f"--key-file {_key(a, 'json')} --implicit-dirs{only}{cache}"
+        return (f'if priv true >/dev/null 2>&1; then priv gcsfuse -o allow_other --uid '
+                f'"$(id -u)" --gid "$(id -g)" {flags} {quote(b.name)} "$dest"; '
+                f'else gcsfuse {flags} {quote(b.name)} "$dest"; fi')
     target = f"{b.name}/{prefix}" if prefix else b.name
     return (f"HF_TOKEN=\"$(cat {_key(a, 'token')})\" hf-mount start bucket "
             f"{quote(target)} \"$dest\"")
@@ -209,6 +211,10 @@ def script(placement: Placement, accesses: dict[str, Access]) -> str:
         'priv() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }',
         'own_dir() { mkdir -p -- "$1" 2>/dev/null || { priv mkdir -p -- "$1" && '
         'priv chown "$(id -u):$(id -g)" -- "$1"; }; }',
+        # As root where the login may (as the boot script mounts): the task's container
+        # and other users then see the files, owned by the login.
+        'fuse() { if priv true >/dev/null 2>&1; then priv "$@" -o allow_other '
+        '-o uid="$(id -u)" -o gid="$(id -g)"; else "$@"; fi; }',
     ]
     for tool in tools:
         lines.append(f"have {quote(tool)} || {{ {_INSTALL[tool]}; }} >/dev/null 2>&1 || "
