@@ -62,6 +62,18 @@ def test_minio_endpoint_comes_from_skypilots_config(tmp_path: Path) -> None:
     assert access("minio", tmp_path, {}).endpoint == "http://10.0.0.5:9000"
 
 
+def test_oci_through_its_s3_compatibility_api(tmp_path: Path) -> None:
+    _write(tmp_path / ".oci/s3.credentials",
+           "[oci]\naws_access_key_id = OK\naws_secret_access_key = os\n")
+    _write(tmp_path / ".oci/s3.config", "[profile oci]\nendpoint_url = https://ns.compat."
+           "objectstorage.us-sanjose-1.oci.customer-oci.com\nregion = us-sanjose-1\n")
+    got = access("oci", tmp_path, {})
+    assert (got.endpoint, got.region) == (
+        "https://ns.compat.objectstorage.us-sanjose-1.oci.customer-oci.com", "us-sanjose-1")
+    ref = parse_bucket_uri("oci://skybucket@us-sanjose-1/data")
+    assert ref is not None and (ref.store, ref.bucket, ref.path) == ("oci", "skybucket", "data")
+
+
 def test_aws_keys_from_the_environment_or_the_named_profile(tmp_path: Path) -> None:
     got = access("s3", tmp_path, {"AWS_ACCESS_KEY_ID": "EK", "AWS_SECRET_ACCESS_KEY": "es",
                                   "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
@@ -82,7 +94,7 @@ def test_gcs_and_hugging_face(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("store", "named"), [
     ("r2", "~/.cloudflare/r2.credentials"), ("minio", "~/.minio/minio.credentials"),
-    ("nebius", "profile nebius"), ("s3", "AWS_ACCESS_KEY_ID"),
+    ("nebius", "profile nebius"), ("s3", "AWS_ACCESS_KEY_ID"), ("oci", "~/.oci/s3.config"),
     ("gcs", "GOOGLE_APPLICATION_CREDENTIALS"), ("hf", "HF_TOKEN")])  # fmt: skip
 def test_missing_keys_name_what_to_set(tmp_path: Path, store: str, named: str) -> None:
     with pytest.raises(MissingKeys) as info:
@@ -92,7 +104,8 @@ def test_missing_keys_name_what_to_set(tmp_path: Path, store: str, named: str) -
 
 def test_which_buckets_need_keys() -> None:
     assert not with_keys("aws", "s3") and with_keys("gcp", "s3") and with_keys("aws", "r2")
-    assert with_keys("kubernetes", "minio") and not with_keys("aws", "ibm")
+    assert with_keys("kubernetes", "minio") and with_keys("oci", "oci")
+    assert not with_keys("aws", "ibm") and not with_keys("gcp", "azure")
     assert "s3fs" in describe("r2", "MOUNT") and "aws s3 sync" in describe("r2", "COPY")
 
 

@@ -143,3 +143,16 @@ def test_a_git_workdir_is_acted_on(tmp_path: Path) -> None:
 def test_real_images_pass(tmp_path: Path, image: str) -> None:
     task = _task(tmp_path, f"resources: {{infra: aws, image_id: '{image}'}}\nrun: echo\n")
     assert task_notes(task) == []
+
+
+def test_a_local_source_of_a_bucket_is_said_to_stay_here(tmp_path: Path) -> None:
+    task = _task(tmp_path, """\
+file_mounts:
+  /datasets:
+    name: my-bucket
+    source: ~/datasets
+    mode: COPY
+run: echo
+""")
+    [said] = [n for n in notes(task) if "uploaded" in n.message]
+    assert (said.field, said.line) == ("file_mounts./datasets.source", 4)

@@ -68,6 +68,13 @@ _SPECS: dict[str, _Spec] = {
                           "default eu-north1)",
                     "run `aws configure --profile nebius` with a Nebius object storage "
                     "access key"),
+    "oci": _Spec("s3", "profile oci of ~/.oci/s3.credentials and endpoint_url (with region) "
+                       "of [profile oci] in ~/.oci/s3.config (OCI's S3 compatibility API)",
+                 "make a Customer Secret Key in the OCI console, run "
+                 "`AWS_SHARED_CREDENTIALS_FILE=~/.oci/s3.credentials aws configure --profile "
+                 "oci` and put endpoint_url = https://<namespace>.compat.objectstorage."
+                 "<region>.oci.customer-oci.com and region under [profile oci] in "
+                 "~/.oci/s3.config"),
     "gcs": _Spec("gcs", "application default credentials ($GOOGLE_APPLICATION_CREDENTIALS "
                         "or ~/.config/gcloud/application_default_credentials.json)",
                  "run `gcloud auth application-default login`, or set "
@@ -111,6 +118,8 @@ def split_uri(store: str, rest: str) -> tuple[str, str]:
                              "hf://buckets/<owner>/<name>[/<path>]")
         return f"{parts[0]}/{parts[1]}", parts[2] if len(parts) > 2 else ""
     bucket, _, path = rest.partition("/")
+    if store == "oci":  # oci://<bucket>@<region>: the region is the endpoint's
+        bucket = bucket.partition("@")[0]
     return bucket, path
 
 
@@ -123,8 +132,8 @@ def access(store: str, home: Path | None = None,
     spec = _SPECS.get(store)
     if spec is None:
         raise MissingKeys(f"{store} buckets cannot be reached with keys from this machine")
-    readers = {"s3": _aws, "r2": _r2, "minio": _minio, "nebius": _nebius, "gcs": _gcs,
-               "hf": _hf}
+    readers = {"s3": _aws, "r2": _r2, "minio": _minio, "nebius": _nebius, "oci": _oci,
+               "gcs": _gcs, "hf": _hf}
     found = readers[store](home, env)
     if found is None:
         raise MissingKeys(f"{store} buckets need {spec.keys}, and this machine has none",
@@ -215,6 +224,17 @@ def _nebius(home: Path, env: dict[str, str]) -> Access | None:
         return None
     endpoint = (conf or {}).get("endpoint_url") or f"https://storage.{region}.nebius.cloud:443"
     return Access("nebius", "s3", endpoint, files, f"{path} [nebius]", region)
+
+
+def _oci(home: Path, env: dict[str, str]) -> Access | None:
+    path = home / ".oci" / "s3.credentials"
+    files = _s3_files("oci", _profile(path, "oci") or {})
+    conf = _profile(home / ".oci" / "s3.config", "oci") or {}
+    endpoint, region = conf.get("endpoint_url", ""), conf.get("region") or None
+    if files is None or not re.fullmatch(r"https://[^\s]+", endpoint) or (
+            region is not None and not _REGION.fullmatch(region)):
+        return None
+    return Access("oci", "s3", endpoint.rstrip("/"), files, f"{path} [oci]", region)
 
 
 def _gcs(home: Path, env: dict[str, str]) -> Access | None:

@@ -121,6 +121,11 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         for path, message in service_notes(task):
             out.append(note(path, message))
     for target, mount in task.storage_mounts().items():
+        if mount.source and mount.bucket() is None:
+            out.append(note(("file_mounts", target, "source"),
+                            "local files are not uploaded into the bucket (stix creates it "
+                            "empty or uses it as it is); sync them to the nodes with "
+                            "`file_mounts: {PATH: LOCAL_DIR}`, or upload them yourself"))
         if mount.force_managed:
             out.append(note(("file_mounts", target, "force_managed"),
                             "an existing bucket is never taken over: it stays yours, and "
