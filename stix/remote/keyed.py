@@ -140,13 +140,24 @@ def copy_command(b: Bucket, a: Access) -> str:
     """The command that copies bucket `b` to "$dest" (COPY)."""
     if a.kind == "s3":
         endpoint = f" --endpoint-url {quote(a.endpoint)}" if a.endpoint else ""
-        return (f"{_s3_env(a)} aws s3 sync --only-show-errors --no-progress{endpoint} "
-                f"{quote(_uri(b, 's3'))} \"$dest\"")
+        cli = f"{_s3_env(a)} aws s3"
+        flags = f"--only-show-errors --no-progress{endpoint} {quote(_uri(b, 's3'))} \"$dest\""
+        return _or_object(f"{cli} sync {flags}", f"{cli} cp {flags}", b)
     if a.kind == "gcs":
-        return (f"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE={_key(a, 'json')} gcloud storage "
-                f"rsync --recursive {quote(_uri(b, 'gs'))} \"$dest\"")
+        cli = f"CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE={_key(a, 'json')} gcloud storage"
+        src = f"{quote(_uri(b, 'gs'))} \"$dest\""
+        return _or_object(f"{cli} rsync --recursive {src}", f"{cli} cp {src}", b)
     return (f"HF_TOKEN=\"$(cat {_key(a, 'token')})\" hf buckets sync "
             f"{quote(_uri(b, 'hf').replace('hf://', 'hf://buckets/', 1))} \"$dest\"")
+
+
+def _or_object(sync: str, cp: str, b: Bucket) -> str:
+    """`sync` of a prefix; when it brought nothing and the path names one object (SkyPilot's
+    `/file: s3://bucket/key`), that object copied to the path instead."""
+    if not b.prefix.strip("/"):
+        return sync
+    return (f'{sync} && {{ [ -n "$(ls -A -- "$dest")" ] || {{ rmdir -- "$dest" && {cp}; }} '
+            f'|| own_dir "$dest"; }}')
 
 
 def mount_command(b: Bucket, a: Access, index: int) -> str:
