@@ -103,6 +103,27 @@ def test_the_script_hands_the_tools_exactly_the_task_s_values(user_home: Path,
     assert sum("sync" in c["argv"] for c in map(json.loads, log.read_text().splitlines())) == 1
 
 
+def test_a_local_node_gets_the_keys_in_its_own_home(user_home: Path, tmp_path: Path) -> None:
+    from stix.remote.transport import LocalTransport, NodeAddress
+
+    _minio_keys(user_home, "http://10.0.0.5:9000")
+    (user_home / ".local/bin").mkdir(parents=True)
+    log = tmp_path / "calls.jsonl"
+    stub = user_home / ".local/bin/aws"
+    stub.write_text(STUB.format(python=sys.executable, log=log))
+    stub.chmod(0o755)
+    node = tmp_path / "node"
+    t = LocalTransport(NodeAddress(name="local-0", host="localhost", local_home=str(node)))
+    p = placement(Bucket(store="minio", name="data", mount_path="~/d", mode="COPY",
+                         create=False), cloud="local")
+    asyncio.run(keyed.setup([t], p))
+    [call] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert call["argv"][-1] == f"{node}/d"
+    assert call["env"]["AWS_SHARED_CREDENTIALS_FILE"] == f"{node}/.stix/bucket-keys/minio.credentials"
+    assert (node / ".stix/bucket-keys/minio.credentials").stat().st_mode & 0o077 == 0
+    assert not (user_home / ".stix").exists()
+
+
 @pytest.mark.parametrize("name", ["-o allow_other", "a b", "a:b", "x/y", ""])
 def test_names_a_tool_would_misread_are_refused(name: str) -> None:
     p = placement(Bucket(store="r2", name=name, mount_path="/d", create=False))

@@ -107,7 +107,7 @@ def create_missing(placement: Placement, found: dict[str, Access],
 
 
 def node_path(path: str) -> str:
-    """`path` as a shell word on the node: `~` and relative paths under $HOME."""
+    """`path` as a shell word on the node: `~` and relative paths under the node's home."""
     if "\0" in path or "\n" in path:
         raise KeyedBucketError(f"mount path {path!r} holds a control character")
     rel = path[2:] if path.startswith("~/") else "" if path == "~" else path
@@ -119,7 +119,7 @@ def node_path(path: str) -> str:
     rel = posixpath.normpath(rel) if rel else ""
     if rel.startswith(".."):
         raise KeyedBucketError(f"mount path {path!r} leaves the home directory")
-    return '"$HOME"' + ("/" + quote(rel) if rel and rel != "." else "")
+    return '"$node_home"' + ("/" + quote(rel) if rel and rel != "." else "")
 
 
 def _key(a: Access, suffix: str) -> str:
@@ -212,9 +212,10 @@ def script(placement: Placement, accesses: dict[str, Access]) -> str:
     tools = sorted({_TOOL[(accesses[b.store].kind, _mode(b))] for b in chosen})
     lines = [
         "set -u",
+        "node_home=$PWD",  # commands start in the node's home (a local node's own too)
         'export PATH="$HOME/.local/bin:$PATH"',
-        f'keys="$HOME"/{quote(KEYS_DIR)}',
-        f'state="$HOME"/{quote(STATE_DIR)}',
+        f'keys="$node_home"/{quote(KEYS_DIR)}',
+        f'state="$node_home"/{quote(STATE_DIR)}',
         'mkdir -p -m 0700 -- "$state"',
         "failed=0",
         'say() { echo "stix-buckets: $*" >&2; }',
