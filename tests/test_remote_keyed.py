@@ -131,6 +131,14 @@ def test_names_a_tool_would_misread_are_refused(name: str) -> None:
         keyed.planned(p)
 
 
+@pytest.mark.parametrize("path", ["~", "~/", "~/a/../..", "../x", "/", "/a/.."])
+def test_a_bucket_is_never_mounted_on_the_home_or_above_it(path: str) -> None:
+    p = placement(Bucket(store="r2", name="b", mount_path=path, create=False))
+    with pytest.raises(keyed.KeyedBucketError, match=r"not on it or above it|on /"):
+        keyed.planned(p)
+    assert keyed.node_path("~/..data") == '"$node_home"/..data'
+
+
 def test_only_buckets_the_node_cannot_reach_itself_are_keyed() -> None:
     from stix.keys import ensure_key_pair
     from stix.remote.cloudinit import NodeBootstrap, render_user_data

@@ -116,10 +116,11 @@ def node_path(path: str) -> str:
         if norm == "/":
             raise KeyedBucketError("cannot mount a bucket on /")
         return quote(norm)
-    rel = posixpath.normpath(rel) if rel else ""
-    if rel.startswith(".."):
-        raise KeyedBucketError(f"mount path {path!r} leaves the home directory")
-    return '"$node_home"' + ("/" + quote(rel) if rel and rel != "." else "")
+    rel = posixpath.normpath(rel) if rel else "."
+    if rel in (".", "..") or rel.startswith("../"):
+        raise KeyedBucketError(f"mount path {path!r}: a bucket goes in a directory of its "
+                               "own inside the home directory, not on it or above it")
+    return f'"$node_home"/{quote(rel)}'
 
 
 def _key(a: Access, suffix: str) -> str:
