@@ -182,6 +182,7 @@ def test_plan_shows_how_keyed_buckets_are_reached_and_needs_no_keys(project: Pat
     assert lines[0].startswith("file_mounts./data: r2 bucket lmsys (MOUNT): set up after boot")
     assert "s3fs" in lines[0] and "~/.cloudflare/r2.credentials" in lines[0]
     assert "created from this machine at up if missing" in lines[0]
+    assert "uploaded" not in lines[0]
     assert "gcs bucket some-public" in lines[1] and "application default" in lines[1]
     assert not (Path.home() / ".cloudflare").exists()  # planned with no keys anywhere
 
@@ -240,10 +241,19 @@ def _aws_cli_tree(dest: Path) -> Path | None:
 @pytest.fixture
 def moto_at(sshd_hosts: Any) -> Iterator[str]:
     """A moto server the nodes can reach (on the bridge when nodes have namespaces)."""
+    yield from _moto(sshd_hosts.gateway if sshd_hosts.netns_ok else "127.0.0.1")
+
+
+@pytest.fixture
+def moto_here() -> Iterator[str]:
+    """A moto server on loopback (this machine's side only)."""
+    yield from _moto("127.0.0.1")
+
+
+def _moto(host: str) -> Iterator[str]:
     exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
     if not Path(exe).exists():
         pytest.skip("moto_server is not installed (pip install 'moto[server]')")
-    host = sshd_hosts.gateway if sshd_hosts.netns_ok else "127.0.0.1"
     with socket.socket() as s:
         s.bind((host, 0))
         port = s.getsockname()[1]
@@ -263,6 +273,41 @@ def moto_at(sshd_hosts: Any) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_local_sources_are_uploaded_once_and_private_ones_stay(user_home: Path,
+                                                               tmp_path: Path,
+                                                               moto_here: str) -> None:
+    boto3 = pytest.importorskip("boto3")
+    from stix.remote.private import PrivateSourceError
+    from stix.task import parse_tasks
+
+    _minio_keys(user_home, moto_here)
+    data = tmp_path / "datasets"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_text("alpha")
+    (data / "sub/b.txt").write_text("beta")
+    task = parse_tasks(f"file_mounts:\n  /d: {{name: fresh, store: minio, source: {data}, "
+                       "mode: COPY}\nrun: echo\n", "t.yaml").tasks[0]
+    p = placement(Bucket(store="minio", name="fresh", mount_path="/d", mode="COPY"),
+                  cloud="kubernetes")
+    said: list[str] = []
+    found = keyed.before_up(p)
+    keyed.create_missing(p, found, said.append)
+    keyed.upload_sources(task, p, found, allow_private=False, say=said.append)
+    s3 = boto3.client("s3", endpoint_url=moto_here, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    got = {o["Key"] for o in s3.list_objects_v2(Bucket="fresh")["Contents"]}
+    assert got == {"a.txt", "sub/b.txt"}
+    keyed.upload_sources(task, p, found, allow_private=False, say=said.append)
+    assert said[0].startswith("bucket fresh: created in minio")
+    assert "2 of 2 file(s)" in said[1] and "0 of 2 file(s)" in said[2]
+    (user_home / ".ssh").mkdir()
+    (user_home / ".ssh/id_ed25519").write_text("PRIVATE")
+    private = parse_tasks(f"file_mounts:\n  /d: {{name: fresh, store: minio, source: "
+                          f"{user_home / '.ssh'}}}\nrun: echo\n", "t.yaml").tasks[0]
+    with pytest.raises(PrivateSourceError, match="credential store"):
+        keyed.upload_sources(private, p, found, allow_private=False, say=said.append)
 
 
 @pytest.mark.sshd

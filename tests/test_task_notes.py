@@ -156,3 +156,9 @@ run: echo
 """)
     [said] = [n for n in notes(task) if "uploaded" in n.message]
     assert (said.field, said.line) == ("file_mounts./datasets.source", 4)
+    # Into an S3-compatible bucket reached with keys, `up` uploads it (stix.remote.keyed).
+    keyed = _task(tmp_path, "file_mounts:\n  /d: {name: b, store: minio, source: ~/d}\n")
+    assert not [n for n in notes(keyed) if "uploaded" in n.message]
+    s3 = _task(tmp_path, "file_mounts:\n  /d: {name: b, store: s3, source: ~/d}\n")
+    assert not [n for n in notes(s3, "gcp") if "uploaded" in n.message]  # keyed there
+    assert [n for n in notes(s3, "aws") if "uploaded" in n.message]  # AWS's own stack

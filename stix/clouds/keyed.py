@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from stix.errors import UsageError
 
@@ -293,18 +293,9 @@ def ensure_bucket(found: Access, name: str) -> bool:
         raise MissingKeys(f"{found.store} bucket {name}: stix creates buckets of this store "
                           "only through its cloud's stack", hint="create it first, and name "
                           "it as the mount's `source`")
-    import configparser as cp
-
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    parser = cp.RawConfigParser()
-    parser.read_string(found.files[f"{found.store}.credentials"].decode())
-    keys = dict(parser.items("default"))
-    client = boto3.client("s3", endpoint_url=found.endpoint, region_name=found.region,
-                          aws_access_key_id=keys["aws_access_key_id"],
-                          aws_secret_access_key=keys["aws_secret_access_key"],
-                          aws_session_token=keys.get("aws_session_token") or None)
+    client = _client(found)
     try:
         client.head_bucket(Bucket=name)
         return False
@@ -322,3 +313,37 @@ def ensure_bucket(found: Access, name: str) -> bool:
     except (ClientError, BotoCoreError) as exc:
         raise MissingKeys(f"{found.store} bucket {name}: could not create it: {exc}") from None
     return True
+
+
+def _client(found: Access) -> Any:
+    """A boto3 S3 client with these keys at this endpoint."""
+    import boto3
+
+    parser = configparser.RawConfigParser()
+    parser.read_string(found.files[f"{found.store}.credentials"].decode())
+    keys = dict(parser.items("default"))
+    return boto3.client("s3", endpoint_url=found.endpoint, region_name=found.region,
+                        aws_access_key_id=keys["aws_access_key_id"],
+                        aws_secret_access_key=keys["aws_secret_access_key"],
+                        aws_session_token=keys.get("aws_session_token") or None)
+
+
+def upload(found: Access, name: str, files: list[tuple[str, Path]]) -> int:
+    """Put each (key, local file) into bucket `name` unless an object of that key and size
+    is there already (SkyPilot syncs a storage's local source at every launch); returns how
+    many were sent."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = _client(found)
+    try:
+        have: dict[str, int] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            have.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+        sent = 0
+        for key, path in files:
+            if have.get(key) != path.stat().st_size:
+                client.upload_file(str(path), name, key)
+                sent += 1
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise UsageError(f"{found.store} bucket {name}: could not upload: {exc}") from None
+    return sent

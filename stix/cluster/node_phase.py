@@ -140,7 +140,8 @@ async def start_on_nodes(conn: sqlite3.Connection, record: ClusterRecord, task: 
         transports = await launch.connect_nodes(addresses, NODE_WAIT_TIMEOUT)
         from stix.remote import keyed
 
-        await keyed.setup(transports, record.placement, say)  # buckets cloud-init cannot
+        await keyed.setup(transports, record.placement, say, task=task,  # what cloud-init
+                          allow_private=allow_private)  # cannot: buckets with keys
         job_id = state.next_job_id(conn, record.name, task.name, entry) if task.run else None
         spec = run_spec(task, record, job_id or "0", task_id=task_id)
         spec.allow_private = allow_private

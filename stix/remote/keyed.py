@@ -24,6 +24,7 @@ from stix.placement import Bucket, Placement
 
 if TYPE_CHECKING:
     from stix.remote.transport import NodeTransport
+    from stix.task import Task
 
 KEYS_DIR = ".stix/bucket-keys"
 STATE_DIR = ".stix/keyed"
@@ -104,6 +105,52 @@ def create_missing(placement: Placement, found: dict[str, Access],
         if b.create and ensure_bucket(found[b.store], b.name):
             where = found[b.store].endpoint or "its default endpoint"
             say(f"bucket {b.name}: created in {b.store} ({where}); stix does not delete it")
+
+
+def uploads(task: Task, placement: Placement) -> list[tuple[Bucket, list[str]]]:
+    """The keyed S3-compatible buckets whose mount names local files to upload into them
+    (`name:` with a local `source:`), with those sources."""
+    from stix.clouds.keyed import kind
+
+    mounts = task.storage_mounts()
+    out = []
+    for b in buckets(placement):
+        mount = mounts.get(b.mount_path)
+        if mount is None or not mount.source or mount.bucket() is not None:
+            continue
+        if kind(b.store) == "s3":
+            out.append((b, [mount.source] if isinstance(mount.source, str) else mount.source))
+    return out
+
+
+def upload_sources(task: Task, placement: Placement, found: dict[str, Access], *,
+                   allow_private: bool, say: Callable[[str], None]) -> None:
+    """Upload each keyed bucket's local source from this machine, as SkyPilot does: a
+    single directory's contents at the bucket's root, several sources each by its name.
+    Credential stores and private keys stay here (unless named and confirmed)."""
+    from pathlib import Path
+
+    from stix.clouds.keyed import upload
+    from stix.remote.private import check_source
+    from stix.remote.sync import collect
+
+    for b, sources in uploads(task, placement):
+        files: list[tuple[str, Path]] = []
+        for source in sources:
+            path = Path(source).expanduser().absolute()
+            what = f"file_mounts: {b.mount_path}: source"
+            confirmed = check_source(path, what, named_mount=True, allowed=allow_private)
+            base = "" if len(sources) == 1 else path.name + "/"
+            if path.is_dir():
+                found_files = collect(path, private_ok=confirmed).files
+                files += [(base + rel, path / rel) for rel in found_files]
+            elif path.is_file():
+                files.append((path.name, path))
+            else:
+                raise KeyedBucketError(f"{what} {source} does not exist")
+        sent = upload(found[b.store], b.name, files)
+        say(f"bucket {b.name}: {sent} of {len(files)} file(s) of {', '.join(sources)} "
+            "uploaded (the others were there already)")
 
 
 def node_path(path: str) -> str:
@@ -261,11 +308,16 @@ def script(placement: Placement, accesses: dict[str, Access]) -> str:
 
 
 async def setup(transports: list[NodeTransport], placement: Placement,
-                say: Callable[[str], None] | None = None) -> None:
-    """Keys, then the script, on every node; raises naming the nodes where it failed."""
+                say: Callable[[str], None] | None = None, *, task: Task | None = None,
+                allow_private: bool = False) -> None:
+    """`task`'s local sources into their buckets (when given), then on every node the keys
+    and the script; raises naming the nodes where it failed."""
     if not buckets(placement):
         return
     accesses = check(placement)
+    if task is not None:
+        upload_sources(task, placement, accesses, allow_private=allow_private,
+                       say=say or (lambda _: None))
     text = script(placement, accesses)
     if say is not None:
         say(f"setting up {len(buckets(placement))} bucket(s) with keys on "

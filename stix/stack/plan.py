@@ -347,7 +347,8 @@ def _plan_one(task: Task, chosen: Placement, task_file: Path, project: Project,
     owner_check(project, chosen.cluster, ref)
     plan = plan_placement(chosen, project, public_key=public_key, catalog=catalog,
                           write=write, task=ref)
-    plan.warnings = [*warnings, *_read_as(task, chosen), *plan.warnings, *_keyed_lines(chosen)]
+    plan.warnings = [*warnings, *_read_as(task, chosen), *plan.warnings,
+                     *_keyed_lines(task, chosen)]
     from stix.user_config import load_config
 
     plan.policy = load_config().policy
@@ -370,15 +371,19 @@ def _read_as(task: Task, chosen: Placement) -> list[str]:
     return [note] if note else []
 
 
-def _keyed_lines(chosen: Placement) -> list[str]:
+def _keyed_lines(task: Task, chosen: Placement) -> list[str]:
     """The buckets the nodes reach with the user's keys, and how (no keys are read)."""
-    from stix.remote.keyed import planned
+    from stix.remote.keyed import planned, uploads
 
+    sent = {b.mount_path: sources for b, sources in uploads(task, chosen)}
     out = []
     for p in planned(chosen):
         b = p.bucket
         made = ("; created from this machine at up if missing, kept when clusters go"
                 if b.create else "")
+        if b.mount_path in sent:
+            made += (f"; {', '.join(sent[b.mount_path])} uploaded into it from this machine "
+                     "at every up (files missing there or of another size)")
         if b.create and not b.persistent:
             made += " (persistent: false is not acted on for this store)"
         out.append(f"file_mounts.{b.mount_path}: {b.store} bucket {b.name} ({b.mode}): "

@@ -16,6 +16,7 @@ from stix.errors import Problem, TaskError
 
 if TYPE_CHECKING:
     from stix.task import Resources, Task
+    from stix.task.storage import StorageMount
 
 # Fields no provider acts on yet, and what happens instead.
 NOT_YET: dict[tuple[str, ...], str] = {
@@ -60,6 +61,18 @@ class Note:
     def render(self) -> str:
         where = self.source + (f":{self.line}" if self.line else "")
         return f"{where}: {self.field}: not acted on: {self.message}"
+
+
+def _uploaded(mount: StorageMount, provider: str | None) -> bool:
+    """Whether `up` uploads the mount's local source: into a bucket reached with keys in an
+    S3-compatible store (`stix.remote.keyed`), where stix knows that is where it goes."""
+    from stix.clouds import keyed, registry
+
+    store = mount.store or (registry.store_of(provider) if provider else None)
+    if store is None or not keyed.supported(store) or keyed.kind(store) != "s3":
+        return False
+    owner = registry.stores().get(store, (None, ()))[0]
+    return owner is None or (provider is not None and keyed.with_keys(provider, store))
 
 
 def _blocks(task: Task) -> Iterator[tuple[tuple[str | int, ...], Resources]]:
@@ -121,7 +134,7 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         for path, message in service_notes(task):
             out.append(note(path, message))
     for target, mount in task.storage_mounts().items():
-        if mount.source and mount.bucket() is None:
+        if mount.source and mount.bucket() is None and not _uploaded(mount, provider):
             out.append(note(("file_mounts", target, "source"),
                             "local files are not uploaded into the bucket (stix creates it "
                             "empty or uses it as it is); sync them to the nodes with "
