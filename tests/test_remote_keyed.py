@@ -308,6 +308,16 @@ def test_local_sources_are_uploaded_once_and_private_ones_stay(user_home: Path,
                           f"{user_home / '.ssh'}}}\nrun: echo\n", "t.yaml").tasks[0]
     with pytest.raises(PrivateSourceError, match="credential store"):
         keyed.upload_sources(private, p, found, allow_private=False, say=said.append)
+    # `up` checks them before it makes anything (with the task's other local files).
+    from stix.remote.sync import check_task_files
+
+    with pytest.raises(PrivateSourceError, match="credential store"):
+        check_task_files(private)
+    gone = parse_tasks("file_mounts:\n  /d: {name: b, store: r2, source: /nonexistent/x}\n",
+                       "t.yaml").tasks[0]
+    with pytest.raises(keyed.KeyedBucketError, match="does not exist"):
+        check_task_files(gone)
+    check_task_files(task)
 
 
 @pytest.mark.sshd

@@ -123,6 +123,25 @@ def uploads(task: Task, placement: Placement) -> list[tuple[Bucket, list[str]]]:
     return out
 
 
+def check_upload_sources(task: Task, *, allow_private: bool) -> None:
+    """Before anything is made: every local source `up` will upload into a keyed bucket
+    exists and is no credential store or private key (unless named and confirmed)."""
+    from pathlib import Path
+
+    from stix.remote.private import check_source
+    from stix.task.notes import uploaded
+
+    for target, mount in task.storage_mounts().items():
+        if not mount.source or mount.bucket() is not None or not uploaded(mount, None):
+            continue
+        for source in [mount.source] if isinstance(mount.source, str) else mount.source:
+            path = Path(source).expanduser().absolute()
+            what = f"file_mounts: {target}: source"
+            if not path.exists():
+                raise KeyedBucketError(f"{what} {source} does not exist")
+            check_source(path, what, named_mount=True, allowed=allow_private)
+
+
 def upload_sources(task: Task, placement: Placement, found: dict[str, Access], *,
                    allow_private: bool, say: Callable[[str], None]) -> None:
     """Upload each keyed bucket's local source from this machine, as SkyPilot does: a

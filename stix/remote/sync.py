@@ -245,6 +245,9 @@ def check_task_files(task: Task, *, allow_private: bool = False) -> None:
     creates or sends anything)."""
     workdir = Path(task.workdir).expanduser() if isinstance(task.workdir, str) else None
     check_sources(workdir, task.local_mounts(), allow_private=allow_private)
+    from stix.remote.keyed import check_upload_sources
+
+    check_upload_sources(task, allow_private=allow_private)
 
 
 async def sync_task_files(transports: list, workdir: Path | None,

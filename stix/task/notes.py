@@ -63,7 +63,7 @@ class Note:
         return f"{where}: {self.field}: not acted on: {self.message}"
 
 
-def _uploaded(mount: StorageMount, provider: str | None) -> bool:
+def uploaded(mount: StorageMount, provider: str | None) -> bool:
     """Whether `up` uploads the mount's local source: into a bucket reached with keys in an
     S3-compatible store (`stix.remote.keyed`), where stix knows that is where it goes."""
     from stix.clouds import keyed, registry
@@ -134,7 +134,7 @@ def notes(task: Task, provider: str | None = None) -> list[Note]:
         for path, message in service_notes(task):
             out.append(note(path, message))
     for target, mount in task.storage_mounts().items():
-        if mount.source and mount.bucket() is None and not _uploaded(mount, provider):
+        if mount.source and mount.bucket() is None and not uploaded(mount, provider):
             out.append(note(("file_mounts", target, "source"),
                             "local files are not uploaded into the bucket (stix creates it "
                             "empty or uses it as it is); sync them to the nodes with "
