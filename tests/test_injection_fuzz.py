@@ -226,7 +226,7 @@ def test_cloud_init_carries_values_as_data(region: str, zone: str, itype: str, v
 
 @FUZZ
 @given(key=hostile, value=hostile)
-def test_labels_load_only_in_the_strictest_form(key: str, value: str) -> None:
+def test_labels_load_only_as_label_syntax(key: str, value: str) -> None:
     from stix.task import parse_tasks
 
     text = yaml.safe_dump({"resources": {"labels": {key: value}}, "run": "x"})
@@ -237,8 +237,11 @@ def test_labels_load_only_in_the_strictest_form(key: str, value: str) -> None:
         assert exc.problems[0].line in (2, 3)  # the key's line (or its mapping's)
         return
     assert task.resources.labels == {key: value}
-    assert re.fullmatch(r"[a-z]([a-z0-9_-]{0,61}[a-z0-9])?", key)
-    assert re.fullmatch(r"([a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)?", value)
+    # Kubernetes label syntax: letters, digits, '-', '_', '.', one optional 'prefix/';
+    # nothing that quotes, templates, spaces or ends a line.
+    name = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
+    assert re.fullmatch(rf"([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?{name}", key)
+    assert re.fullmatch(rf"({name})?", value)
 
 
 @FUZZ
