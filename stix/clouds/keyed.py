@@ -347,3 +347,21 @@ def upload(found: Access, name: str, files: list[tuple[str, Path]]) -> int:
     except (ClientError, BotoCoreError, OSError) as exc:
         raise UsageError(f"{found.store} bucket {name}: could not upload: {exc}") from None
     return sent
+
+
+# The command a node reaches each kind of store with, per mode, and how it gets one
+# it lacks (gcsfuse and gcloud only come with GCP's images: their absence is reported).
+INSTALL = {
+    "s3fs": "priv apt-get install -y -q s3fs",
+    "aws": ("rm -rf /tmp/stix-awscli && mkdir -p /tmp/stix-awscli && curl -fsSL -o "
+            "/tmp/stix-awscli/awscli.zip \"https://awscli.amazonaws.com/awscli-exe-linux-"
+            "$(uname -m).zip\" && unzip -q /tmp/stix-awscli/awscli.zip -d /tmp/stix-awscli && "
+            "priv /tmp/stix-awscli/aws/install --update"),
+    "hf-mount": ("curl -fsSL https://raw.githubusercontent.com/huggingface/hf-mount/main/"
+                 "install.sh | sh"),
+    "hf": "python3 -m pip install --user -q 'huggingface_hub[cli]'",
+    "gcsfuse": "false",
+    "gcloud": "false",
+}
+NODE_TOOL = {("s3", "COPY"): "aws", ("s3", "MOUNT"): "s3fs", ("gcs", "COPY"): "gcloud",
+         ("gcs", "MOUNT"): "gcsfuse", ("hf", "COPY"): "hf", ("hf", "MOUNT"): "hf-mount"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from shlex import quote
 from typing import TYPE_CHECKING
 
-from stix.clouds.keyed import Access, MissingKeys, access, with_keys
+from stix.clouds.keyed import INSTALL, NODE_TOOL, Access, MissingKeys, access, with_keys
 from stix.errors import StixError
 from stix.placement import Bucket, Placement
 
@@ -253,22 +253,6 @@ def mount_command(b: Bucket, a: Access, index: int) -> str:
             f"{quote(target)} \"$dest\"")
 
 
-_INSTALL = {
-    "s3fs": "priv apt-get install -y -q s3fs",
-    "aws": ("rm -rf /tmp/stix-awscli && mkdir -p /tmp/stix-awscli && curl -fsSL -o "
-            "/tmp/stix-awscli/awscli.zip \"https://awscli.amazonaws.com/awscli-exe-linux-"
-            "$(uname -m).zip\" && unzip -q /tmp/stix-awscli/awscli.zip -d /tmp/stix-awscli && "
-            "priv /tmp/stix-awscli/aws/install --update"),
-    "hf-mount": ("curl -fsSL https://raw.githubusercontent.com/huggingface/hf-mount/main/"
-                 "install.sh | sh"),
-    "hf": "python3 -m pip install --user -q 'huggingface_hub[cli]'",
-    "gcsfuse": "false",
-    "gcloud": "false",
-}
-_TOOL = {("s3", "COPY"): "aws", ("s3", "MOUNT"): "s3fs", ("gcs", "COPY"): "gcloud",
-         ("gcs", "MOUNT"): "gcsfuse", ("hf", "COPY"): "hf", ("hf", "MOUNT"): "hf-mount"}
-
-
 def _mode(b: Bucket) -> str:
     return "COPY" if b.mode == "COPY" else "MOUNT"
 
@@ -276,7 +260,7 @@ def _mode(b: Bucket) -> str:
 def script(placement: Placement, accesses: dict[str, Access]) -> str:
     """The bash script that sets up every keyed bucket of `placement` on one node."""
     chosen = checked(placement)
-    tools = sorted({_TOOL[(accesses[b.store].kind, _mode(b))] for b in chosen})
+    tools = sorted({NODE_TOOL[(accesses[b.store].kind, _mode(b))] for b in chosen})
     lines = [
         "set -u",
         "node_home=$PWD",  # commands start in the node's home (a local node's own too)
@@ -296,7 +280,7 @@ def script(placement: Placement, accesses: dict[str, Access]) -> str:
         '-o uid="$(id -u)" -o gid="$(id -g)"; else "$@"; fi; }',
     ]
     for tool in tools:
-        lines.append(f"have {quote(tool)} || {{ {_INSTALL[tool]}; }} >/dev/null 2>&1 || "
+        lines.append(f"have {quote(tool)} || {{ {INSTALL[tool]}; }} >/dev/null 2>&1 || "
                      f"say {quote(f'{tool} is not installed and could not be installed')}")
     for i, b in enumerate(chosen):
         a = accesses[b.store]
