@@ -29,7 +29,7 @@ EXAMPLES = {
         "dev-box", "vscode-server", "ray-cluster", "data-preprocess", "gcp-l4-inference",
         "azure-a100", "any-of-gpus", "ordered-preference", "git-workdir", "env-file-mounts",
         "k8s-gpu", "eval-pipeline", "copy-mode-bucket", "arm-cpu", "autodown-batch",
-        "tensorboard", "vllm-docker")},
+        "tensorboard", "vllm-docker", "job-group", "tpu-jax", "cross-cloud-data")},
 }
 TASK = "name: train\nresources:\n  accelerators: {acc}\n  infra: gcp\nrun: python train.py\n"
 
