@@ -10,6 +10,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
 
+# Tests that start real servers share machine-wide names (test users and network
+# namespaces, container names, HAProxy and PostgreSQL instances): they are marked `machine`
+# so `.ci/test` runs them in one process, in order, and the others on two workers.
+_MACHINE_MARKERS = frozenset({"sshd", "serve", "haproxy", "pulumi_cli"})
+_MACHINE_MODULES = frozenset({"test_remote_container.py", "test_serve_lb.py",
+                              "test_serve_local.py", "test_server_postgres.py"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        markers = {m.name for m in item.iter_markers()}
+        if (markers & _MACHINE_MARKERS or item.path.name in _MACHINE_MODULES
+                or "sshd_hosts" in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.machine)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
