@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from stix.errors import UsageError
+from stix.say import Say, quiet
 from stix.server.models import Accepted, JobSpec, JobStatus, JobView
 
-Say = Callable[[str], None]
 FOLLOW_SECONDS = 1.0
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def spec_for(task_file: str | Path | Any, *, name: str | None = None,
@@ -98,7 +94,7 @@ def _portable(task: Any) -> dict[str, Any]:
 def launch(task_file: str | Path | Any, *, name: str | None = None,
            env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
            overrides: dict[str, Any] | None = None, allow_private_mounts: bool = False,
-           say: Say = _quiet) -> Accepted:
+           say: Say = quiet) -> Accepted:
     """Submit the job; returns as soon as the server accepted it."""
     from stix.server.client import connect
 

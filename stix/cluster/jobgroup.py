@@ -24,6 +24,7 @@ from stix.cluster import node_phase
 from stix.cluster.lifecycle import UpResult
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import LinePrinter, stdout_sink
+from stix.say import Say, quiet
 from stix.task.jobgroup import NAME_ENV
 
 if TYPE_CHECKING:
@@ -31,14 +32,9 @@ if TYPE_CHECKING:
     from stix.state import ClusterRecord
     from stix.task import Pipeline, Task
 
-Say = Callable[[str], None]
 HOSTS_ENV = "STIX_JOBGROUP_HOSTS"
 STOP_RETRY_SECONDS = 2.0
 _WAIT_TICK = 0.25
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -93,7 +89,7 @@ class GroupResult:
 
 
 def up_group(task_file: str | Path, *, env: dict[str, str] | None = None,
-             secrets: dict[str, str] | None = None, say: Say = _quiet,
+             secrets: dict[str, str] | None = None, say: Say = quiet,
              engine: str | None = None, infra_only: bool = False,
              confirm: Callable[[str], bool] | None = None,
              on_event: Callable[[Any], None] | None = None,
@@ -116,7 +112,7 @@ def up_group(task_file: str | Path, *, env: dict[str, str] | None = None,
 
 
 def run_group(pipeline: Pipeline, *, secrets: dict[str, str] | None = None,
-              say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+              say: Say = quiet, engine: str | None = None, infra_only: bool = False,
               confirm: Callable[[str], bool] | None = None,
               on_event: Callable[[Any], None] | None = None,
               allow_private_mounts: bool = False,

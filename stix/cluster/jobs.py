@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,16 +20,12 @@ from stix.remote import agent_client as ac
 from stix.remote.agent_client import JobState
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
+from stix.say import Say, quiet
 from stix.state import ClusterRecord, ClusterStatus, OpStatus
 from stix.task import Task
 
-Say = Callable[[str], None]
 CONNECT_TIMEOUT = 20.0
 ACTIVE = (JobState.PENDING, JobState.RUNNING)
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -103,7 +98,7 @@ async def _close(transports: list[NodeTransport]) -> None:
 def exec_task(cluster: str, task: Task | None = None, command: str | None = None, *,
               env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
               detach_run: bool = False, printer: LinePrinter | None = None,
-              say: Say = _quiet, allow_private_mounts: bool = False) -> ExecResult:
+              say: Say = quiet, allow_private_mounts: bool = False) -> ExecResult:
     """Run a task's `run` (files synced, no setup) or a shell command as a new job;
     `allow_private_mounts` as for `up`."""
     from stix.remote.sync import check_task_files

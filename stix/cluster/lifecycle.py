@@ -21,18 +21,13 @@ from stix import state
 from stix.cluster import node_phase
 from stix.errors import StillRunningError, StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
+from stix.say import Say, quiet
 from stix.state import ClusterRecord, OpStatus
 from stix.user_config import applies_task_config
 
 if TYPE_CHECKING:
     from stix.placement import Placement
     from stix.task import Task
-
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -50,7 +45,7 @@ class UpResult:
 def up(task_file: str | Path, *, cluster: str | None = None,
        env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
        detach_run: bool = False, printer: LinePrinter | None = None,
-       say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+       say: Say = quiet, engine: str | None = None, infra_only: bool = False,
        confirm: Callable[[str], bool] | None = None,
        on_event: Callable[[Any], None] | None = None,
        overrides: dict[str, Any] | None = None,
@@ -80,7 +75,7 @@ def up(task_file: str | Path, *, cluster: str | None = None,
 
 def launch_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
                 detach_run: bool = False, printer: LinePrinter | None = None,
-                say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                say: Say = quiet, engine: str | None = None, infra_only: bool = False,
                 confirm: Callable[[str], bool] | None = None,
                 on_event: Callable[[Any], None] | None = None,
                 allow_private_mounts: bool = False, no_setup: bool = False,
@@ -157,7 +152,7 @@ class PipelineResult:
 
 def up_pipeline(task_file: str | Path, *, env: dict[str, str] | None = None,
                 secrets: dict[str, str] | None = None, printer: LinePrinter | None = None,
-                say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                say: Say = quiet, engine: str | None = None, infra_only: bool = False,
                 confirm: Callable[[str], bool] | None = None,
                 on_event: Callable[[Any], None] | None = None,
                 overrides: dict[str, Any] | None = None,
@@ -194,7 +189,7 @@ def pipeline_clusters(task_file: str | Path, env: dict[str, str] | None = None) 
 
 def run_pipeline(tasks: list[Task], *, name: str | None = None,
                  secrets: dict[str, str] | None = None, printer: LinePrinter | None = None,
-                 say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+                 say: Say = quiet, engine: str | None = None, infra_only: bool = False,
                  confirm: Callable[[str], bool] | None = None,
                  on_event: Callable[[Any], None] | None = None,
                  allow_private_mounts: bool = False, detach_run: bool = False
@@ -264,7 +259,7 @@ def _pipeline_placements(tasks: list[Task], names: list[str],
 @applies_task_config
 def up_task(task: Task, *, cluster: str, secrets: dict[str, str] | None = None,
             detach_run: bool = False, printer: LinePrinter | None = None,
-            say: Say = _quiet, engine: str | None = None, infra_only: bool = False,
+            say: Say = quiet, engine: str | None = None, infra_only: bool = False,
             confirm: Callable[[str], bool] | None = None,
             on_event: Callable[[Any], None] | None = None,
             allow_private_mounts: bool = False, avoid: Collection[str] = (),
@@ -409,7 +404,7 @@ def status(cluster: str | list[str] | None = None, *, refresh: bool = False,
     return records
 
 
-def down(cluster: str, *, say: Say = _quiet, purge: bool = False,
+def down(cluster: str, *, say: Say = quiet, purge: bool = False,
          on_event: Callable[[Any], None] | None = None) -> bool:
     """Tear the cluster down: destroy its stack, or cancel its jobs, clean its nodes and
     release its machines; forget it. False when there was no such cluster (already down is

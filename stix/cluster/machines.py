@@ -8,16 +8,15 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 
 from stix import state
 from stix.clouds.base import Machines
 from stix.errors import StixError
+from stix.say import Say
 from stix.state import ClusterRecord, ClusterStatus
 from stix.task import Task
-
-Say = Callable[[str], None]
 
 
 def provider_of(task: Task) -> Machines:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,13 +13,13 @@ from stix import state
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import JobOutcome, LinePrinter
 from stix.remote.transport import NodeAddress, NodeTransport
+from stix.say import Say
 from stix.state import ClusterRecord, ClusterStatus, JobState, OpStatus
 
 if TYPE_CHECKING:
     from stix.remote.launch import RunSpec
     from stix.task import Task
 
-Say = Callable[[str], None]
 NODE_WAIT_TIMEOUT = 300.0
 DOWN_CONNECT_TIMEOUT = 15.0
 

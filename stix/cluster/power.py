@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,8 @@ from typing import Any
 from stix import state
 from stix.errors import StixError, UsageError
 from stix.placement import Placement
+from stix.say import Say, quiet
 from stix.state import ClusterRecord, ClusterStatus, OpStatus
-
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -58,11 +52,11 @@ def can_stop(record: ClusterRecord) -> str | None:
     return None
 
 
-def stop(cluster: str, *, say: Say = _quiet, on_event: Any = None) -> PowerResult:
+def stop(cluster: str, *, say: Say = quiet, on_event: Any = None) -> PowerResult:
     return _power(cluster, True, say, on_event)
 
 
-def start(cluster: str, *, say: Say = _quiet, on_event: Any = None) -> PowerResult:
+def start(cluster: str, *, say: Say = quiet, on_event: Any = None) -> PowerResult:
     return _power(cluster, False, say, on_event)
 
 

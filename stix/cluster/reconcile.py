@@ -8,23 +8,17 @@ stays behind, and the caller is told what was removed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stix import state
 from stix.errors import ClusterBusyError, StixError
+from stix.say import Say, quiet
 from stix.state import ClusterRecord, ClusterStatus
-
-Say = Callable[[str], None]
 
 # Statuses a reconciliation may change: not while an operation is under way.
 _SETTLED = (ClusterStatus.UP, ClusterStatus.PROVISIONED, ClusterStatus.STOPPED,
             ClusterStatus.PARTIAL, ClusterStatus.TERMINATED, ClusterStatus.INIT)
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -45,7 +39,7 @@ class Reconciled:
                 "removed": self.removed}
 
 
-def reconcile(cluster: str, *, cleanup: bool = True, say: Say = _quiet) -> Reconciled:
+def reconcile(cluster: str, *, cleanup: bool = True, say: Say = quiet) -> Reconciled:
     """Ask the cloud about the cluster's nodes and record what it says. With `cleanup`, a
     cluster with no node left has the rest of its stack destroyed and is forgotten."""
     conn = state.connect()

@@ -20,11 +20,11 @@ from stix.engine.base import Engine, EngineError, EventSink, StackSpec
 from stix.errors import NotFoundError, ResourcesUnavailableError, StixError, UsageError
 from stix.placement import Placement
 from stix.remote.transport import NodeAddress
+from stix.say import Say, quiet
 from stix.state import ClusterRecord, ClusterStatus, OpStatus
 from stix.task import Task
 from stix.user_config import applies_task_config
 
-Say = Callable[[str], None]
 Confirm = Callable[[str], bool]
 
 
@@ -33,10 +33,6 @@ class Attempt:
     placement: Placement
     ok: bool
     reason: str = ""
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 class NoPlacementLeft(ResourcesUnavailableError):
@@ -113,7 +109,7 @@ class Provisioned:
 @applies_task_config
 def provision(task: Task, cluster: str, *, engine_name: str | None = None,
               clouds: list[str] | None = None, confirm: Confirm | None = None,
-              on_event: EventSink | None = None, say: Say = _quiet,
+              on_event: EventSink | None = None, say: Say = quiet,
               conn: sqlite3.Connection, avoid: Collection[str] = (),
               project_dir: Path | None = None, chosen: Placement | None = None
               ) -> Provisioned:
@@ -361,7 +357,7 @@ def _stack_record(conn: sqlite3.Connection, cluster: str) -> ClusterRecord:
 
 
 def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = None,
-            say: Say = _quiet) -> bool:
+            say: Say = quiet) -> bool:
     """Destroy every resource of the cluster's stack and forget it. Already gone: False."""
     if state.get_cluster(state.connect(), cluster) is None:
         return False
@@ -370,7 +366,7 @@ def destroy(cluster: str, *, purge: bool = False, on_event: EventSink | None = N
 
 
 def destroy_counted(cluster: str, *, purge: bool = False, on_event: EventSink | None = None,
-                    say: Say = _quiet) -> int:
+                    say: Say = quiet) -> int:
     """`destroy`, returning how many resources the engine deleted."""
     conn = state.connect()
     with state.cluster_lock(conn, cluster, "destroy"):

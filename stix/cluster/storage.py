@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,8 @@ from stix import state
 from stix.buckets import BucketSpec
 from stix.engine.base import Engine, EventSink, StackSpec
 from stix.errors import StorageNotFoundError, UsageError
+from stix.say import Say, quiet
 from stix.state import BucketRecord, OpStatus
-
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def bucket_stack(project_dir: Path, spec: BucketSpec) -> StackSpec:
@@ -41,7 +35,7 @@ def bucket_stack(project_dir: Path, spec: BucketSpec) -> StackSpec:
 
 
 def ensure(conn: sqlite3.Connection, specs: list[BucketSpec], engine: Engine,
-           project: Any, *, on_event: EventSink | None = None, say: Say = _quiet) -> None:
+           project: Any, *, on_event: EventSink | None = None, say: Say = quiet) -> None:
     """Make every bucket stack in `specs` exist (once; a bucket already made is reused),
     planning its stack files as `stix plan` does."""
     from stix.stack.plan import plan_bucket
@@ -105,7 +99,7 @@ def ls() -> list[BucketInfo]:
             for r in state.list_buckets(conn)]
 
 
-def delete(name: str, *, on_event: EventSink | None = None, say: Say = _quiet) -> None:
+def delete(name: str, *, on_event: EventSink | None = None, say: Say = quiet) -> None:
     """Delete a kept bucket and what it holds. Refused while a cluster uses it."""
     from stix.cluster.stacks import engine_for
     from stix.stack.project import Project

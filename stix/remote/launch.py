@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from stix.remote import container as ct
 from stix.remote import fanout, sync
 from stix.remote.transport import NodeAddress, NodeTransport
 from stix.remote.wait import wait_for_node, wait_for_nodes
+from stix.say import Say, quiet
 
-Say = Callable[[str], None]
 RECONNECT_TIMEOUT = 30.0
 
 
@@ -78,10 +77,6 @@ class RunSpec:
         return workdir_of(self.cluster)
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 async def connect_nodes(addresses: list[NodeAddress], timeout: float = 300.0
                         ) -> list[NodeTransport]:
     return await wait_for_nodes(addresses, timeout)
@@ -94,7 +89,7 @@ async def reconnect(address: NodeAddress) -> NodeTransport:
 async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
                   spec: RunSpec, printer: fanout.LinePrinter, *, setup: bool = True,
                   upload_agent: bool = True, new_container: bool = True,
-                  say: Say = _quiet) -> None:
+                  say: Say = quiet) -> None:
     """Agent, files, the task's container (made when `new_container`, else it must be
     there: exec never remakes it) and (when `setup`, or a new container) setup."""
     if upload_agent:
@@ -125,7 +120,7 @@ async def prepare(transports: list[NodeTransport], addresses: list[NodeAddress],
 
 
 async def start_container(transports: list[NodeTransport], spec: RunSpec, *, create: bool,
-                          say: Say = _quiet) -> bool:
+                          say: Say = quiet) -> bool:
     """The cluster's container running on every node (`create`: made or remade when
     missing or changed; else it must be there). True when any node made a new one."""
     c = spec.container

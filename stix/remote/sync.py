@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +22,10 @@ from typing import TYPE_CHECKING
 from stix.errors import StixError
 from stix.remote import private
 from stix.remote.agent_client import WORKDIR  # relative to the node home
+from stix.say import Say
 
 if TYPE_CHECKING:
     from stix.task import Task
-
-Say = Callable[[str], None]
 
 IGNORE_FILES = (".gitignore", ".stixignore")
 ALWAYS_EXCLUDED = (".git",)

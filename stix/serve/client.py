@@ -10,14 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from stix.errors import UsageError
+from stix.say import Say, quiet
 from stix.serve.models import ServiceRequest, ServiceView
 
-Say = Callable[[str], None]
 FOLLOW_SECONDS = 1.0
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def request_for(task_file: str | Path | Any, *, name: str | None = None,
@@ -52,7 +48,7 @@ def request_for(task_file: str | Path | Any, *, name: str | None = None,
     return ServiceRequest(name=service, task=doc, secrets=given, mode=mode)
 
 
-def _client(start: bool = False, say: Say = _quiet) -> Any:
+def _client(start: bool = False, say: Say = quiet) -> Any:
     from stix.server.client import connect
 
     return connect(start=start, say=say)
@@ -60,7 +56,7 @@ def _client(start: bool = False, say: Say = _quiet) -> Any:
 
 def up(task_file: str | Path | Any, *, name: str | None = None,
        env: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
-       say: Say = _quiet) -> ServiceView:
+       say: Say = quiet) -> ServiceView:
     """Start the service; returns once the server took it (replicas come up after)."""
     request = request_for(task_file, name=name, env=env, secrets=secrets)
     client = _client(start=True, say=say)

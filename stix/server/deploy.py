@@ -15,17 +15,12 @@ from typing import Any
 
 from stix import __version__
 from stix.errors import UsageError
+from stix.say import Say, quiet
 
 CLUSTER = "stix-server"
 PORT = 46580
 SERVE_PORTS = "30001-30100"  # the services' endpoints (stix serve), opened like PORT
 ROLE = "stix-server"
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
-
 
 def server_task(cloud: str, region: str | None = None) -> Any:
     """The task that runs a stix server: a small machine, stix installed at this version
@@ -78,7 +73,7 @@ def _placement(task: Any, cloud: str) -> Any:
 
 def deploy(cloud: str, *, region: str | None = None, plan_only: bool = False,
            confirm: Callable[[str], bool] | None = None, engine: str | None = None,
-           say: Say = _quiet) -> Deployed:
+           say: Say = quiet) -> Deployed:
     """Plan the server's stack (written under stacks/ like any cluster's) and, unless
     `plan_only`, apply it and start the server; returns the URL the CLI should use."""
     from stix import budget, state
