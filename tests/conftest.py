@@ -11,11 +11,14 @@ REPO = Path(__file__).parent.parent
 
 
 # Tests that start real servers share machine-wide names (test users and network
-# namespaces, container names, HAProxy and PostgreSQL instances): they are marked `machine`
-# so `.ci/test` runs them in one process, in order, and the others on two workers.
+# namespaces, container names, HAProxy and PostgreSQL instances), and tests that time
+# signals against local clusters' processes: they are marked `machine` so `.ci/test` runs
+# them in one process, in order, and the others on two workers.
 _MACHINE_MARKERS = frozenset({"sshd", "serve", "haproxy", "pulumi_cli"})
 _MACHINE_MODULES = frozenset({"test_remote_container.py", "test_serve_lb.py",
-                              "test_serve_local.py", "test_server_postgres.py"})
+                              "test_serve_local.py", "test_server_postgres.py",
+                              # signals and kills timed against local clusters' processes
+                              "test_cluster_faults.py"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects
