@@ -434,6 +434,6 @@ def test_more_skypilot_forms(tmp_path: Path) -> None:
     assert found["file_mounts./data.force_managed"].line == 6
     group = tmp_path / "group.yaml"
     group.write_text("name: g\nexecution: parallel\nprimary_tasks: [a]\n---\nname: a\nrun: x\n")
-    with pytest.raises(TaskError, match="is the job group g .its tasks run at once.; expected "
-                                         "one task"):
+    with pytest.raises(TaskError, match=r"is the job group g \(its tasks run at once\); "
+                                         r"expected one task"):
         load_task(group)  # one-task callers get a clear no; `stix up FILE` runs groups
