@@ -106,7 +106,10 @@ def test_a_killed_node_is_recovered_on_another_host_from_its_checkpoint(
     assert done.status.value == "SUCCEEDED", done
     assert done.recoveries == 1 and len(done.attempts) == 2
     first, second = done.attempts
-    assert first.status == "LOST" and "did not answer" in (first.reason or "")
+    # Lost as a node, not failed as code: unanswered probes, or (when a probe lands while
+    # the node's sshd is still up and its runner is already killed) the run died with it.
+    assert first.status == "LOST" and any(
+        why in (first.reason or "") for why in ("did not answer", "died with its node"))
     assert second.status == "SUCCEEDED"
     assert second.placement["hosts"] != first.placement["hosts"]  # type: ignore[index]
     assert ck.read_text().strip() == "10"
