@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stix import state
 from stix.cluster import node_phase
-from stix.cluster.lifecycle import UpResult
+from stix.cluster.lifecycle import UpResult, check_tasks
 from stix.errors import StixError, UsageError
 from stix.remote.fanout import LinePrinter, stdout_sink
 from stix.say import Say, quiet
@@ -121,21 +121,13 @@ def run_group(pipeline: Pipeline, *, secrets: dict[str, str] | None = None,
     them to the group's end (see the module)."""
     from stix.optimizer.jobgroup import cluster_names
     from stix.optimizer.pipeline import label
-    from stix.remote.sync import check_task_files
     from stix.task.jobgroup import group_notes
 
     header = pipeline.group
     assert header is not None
     group = header.name
     tasks = pipeline.tasks
-    given = dict(secrets or {})
-    for task in tasks:  # every task is checked before the first cluster is made
-        node_phase.resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
-        check_task_files(task, allow_private=allow_private_mounts)
-    unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
-    if unknown:
-        raise UsageError(f"secret {', '.join(unknown)}: not declared under any task's "
-                         "secrets")
+    given = check_tasks(tasks, secrets, allow_private_mounts)
     names = cluster_names(group, tasks)
     labels = [label(t) for t in tasks]
     primaries = set(header.primaries(labels))

@@ -200,16 +200,8 @@ def run_pipeline(tasks: list[Task], *, name: str | None = None,
     after it, placed where `stix plan` places it (`stix.optimizer.pipeline`: compute and
     data transfer chosen together). The first task that fails stops it, and says so."""
     from stix.optimizer.pipeline import cluster_names, label, stages
-    from stix.remote.sync import check_task_files
 
-    given = dict(secrets or {})
-    for task in tasks:  # every task is checked before the first cluster is made
-        node_phase.resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
-        check_task_files(task, allow_private=allow_private_mounts)
-    unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
-    if unknown:
-        raise UsageError(f"secret {', '.join(unknown)}: not declared under any task's "
-                         "secrets")
+    given = check_tasks(tasks, secrets, allow_private_mounts)
     names = cluster_names(tasks)
     labels = [label(t) for t in tasks]
     heads = {group[0] for group in stages(tasks)}
@@ -238,6 +230,23 @@ def run_pipeline(tasks: list[Task], *, name: str | None = None,
             out.left = labels[i + 1:]
             break
     return out
+
+
+def check_tasks(tasks: list[Task], secrets: dict[str, str] | None,
+                allow_private_mounts: bool) -> dict[str, str]:
+    """Every task of a file checked before its first cluster is made: its secrets (each
+    given one declared by some task) and its local files; the secrets given."""
+    from stix.remote.sync import check_task_files
+
+    given = dict(secrets or {})
+    for task in tasks:
+        node_phase.resolve_secrets(task, {k: v for k, v in given.items() if k in task.secrets})
+        check_task_files(task, allow_private=allow_private_mounts)
+    unknown = sorted(set(given) - {k for t in tasks for k in t.secrets})
+    if unknown:
+        raise UsageError(f"secret {', '.join(unknown)}: not declared under any task's "
+                         "secrets")
+    return given
 
 
 def _pipeline_placements(tasks: list[Task], names: list[str],

@@ -5,6 +5,7 @@ external IP changes across a stop and start, so `stix start` reads it here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -45,15 +46,19 @@ def list_states(base: str, bearer: str, project: str, zone: str,
                 cluster: str) -> dict[str, NodeState]:
     label = f"labels.stix-cluster={cluster}"
     first = f"{base}/projects/{quote(project)}/zones/{quote(zone)}/instances?filter={quote(label)}"
-    found: dict[str, NodeState] = {}
+    return {item["name"]: _state(item)
+            for item in _listed(first, "items", bearer, f"list instances in {zone}")}
+
+
+def _listed(first: str, key: str, bearer: str, what: str) -> Iterator[dict[str, Any]]:
+    """Every item of a paged GCP list answer (`key` holds a page's items)."""
     url = first
     while url:
-        _, _, page = rest.call("GET", url, bearer, what=f"list instances in {zone}")
-        for item in (page or {}).get("items", []):
-            found[item["name"]] = _state(item)
+        _, _, page = rest.call("GET", url, bearer, what=what)
+        yield from (page or {}).get(key, [])
         more = (page or {}).get("nextPageToken")
-        url = f"{first}&pageToken={quote(more)}" if more else ""
-    return found
+        sep = "&" if "?" in first else "?"
+        url = f"{first}{sep}pageToken={quote(more)}" if more else ""
 
 
 def _state(item: dict[str, Any]) -> NodeState:
@@ -82,20 +87,15 @@ def list_tpu_states(base: str, bearer: str, project: str, zone: str,
 
     first = f"{base}/projects/{quote(project)}/locations/{quote(zone)}/nodes"
     found: dict[str, NodeState] = {}
-    url = first
-    while url:
-        _, _, page = rest.call("GET", url, bearer, what=f"list TPU VMs in {zone}")
-        for item in (page or {}).get("nodes", []):
-            if (item.get("labels") or {}).get("stix-cluster") != cluster:
-                continue
-            name = str(item.get("name", "")).rsplit("/", 1)[-1]
-            endpoint = (item.get("networkEndpoints") or [{}])[0]
-            access = endpoint.get("accessConfig") or {}
-            found[name] = NodeState(name, _TPU_POWER.get(item.get("state", ""), "pending"),
-                                    access.get("externalIp"), endpoint.get("ipAddress"),
-                                    str(item.get("id") or ""))
-        more = (page or {}).get("nextPageToken")
-        url = f"{first}?pageToken={quote(more)}" if more else ""
+    for item in _listed(first, "nodes", bearer, f"list TPU VMs in {zone}"):
+        if (item.get("labels") or {}).get("stix-cluster") != cluster:
+            continue
+        name = str(item.get("name", "")).rsplit("/", 1)[-1]
+        endpoint = (item.get("networkEndpoints") or [{}])[0]
+        access = endpoint.get("accessConfig") or {}
+        found[name] = NodeState(name, _TPU_POWER.get(item.get("state", ""), "pending"),
+                                access.get("externalIp"), endpoint.get("ipAddress"),
+                                str(item.get("id") or ""))
     return found
 
 
