@@ -39,13 +39,7 @@ def cost_report(
         return
     _table(result)
     for line in _footer(result):
-        render.err_console().print(f"[dim]·[/] {_escape(line)}")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        render.progress(line)
 
 
 def _days(days: float) -> str:

@@ -41,6 +41,13 @@ def warn(message: str) -> None:
     err_console().print(f"[yellow]warning:[/] {escape(message)}")
 
 
+def progress(message: str) -> None:
+    """A dimmed progress line on stderr (what a command is doing, not its answer)."""
+    from rich.markup import escape
+
+    err_console().print(f"[dim]·[/] {escape(message)}")
+
+
 def plain(message: str) -> None:
     """A line on stderr exactly as given (no markup: messages may hold brackets)."""
     err_console().print(message, markup=False, highlight=False)
